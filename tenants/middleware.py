@@ -1,0 +1,43 @@
+"""Bind a browser session's clinic to the request (pages and the admin).
+
+Runs after Django's AuthenticationMiddleware. The session stores only the id of the clinic
+the person chose; on every request it is checked against an active membership (so removing
+a member or cancelling a clinic takes effect at once) and the verified clinic becomes the
+tenant context for the rest of the request. The context reaches PostgreSQL inside the view's
+transaction (tenants.backend), not here: middleware runs outside ATOMIC_REQUESTS.
+
+API requests carry no session; DRF sets their context after JWT authentication
+(tenants.viewsets).
+"""
+
+from __future__ import annotations
+
+from tenants.context import activate, deactivate
+
+SESSION_TENANT_KEY = "clinic_tenant_id"
+
+
+class TenantSessionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        request.membership = None
+        user = getattr(request, "user", None)
+        tenant_id = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
+        if tenant_id and user is not None and user.is_authenticated:
+            from accounts.selectors import active_membership
+
+            membership = active_membership(user=user, tenant_id=tenant_id)
+            if membership is None:
+                request.session.pop(SESSION_TENANT_KEY, None)
+            else:
+                request.tenant = membership.tenant
+                request.membership = membership
+        authenticated = user is not None and user.is_authenticated
+        token = activate(request.tenant, user=user if authenticated else None)
+        try:
+            return self.get_response(request)
+        finally:
+            deactivate(token)

@@ -1,0 +1,157 @@
+"""Clinics (tenants) and the append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from tenants import plans
+from tenants.context import current, require_tenant_id
+from tenants.scoping import (  # noqa: F401  (re-exported for models of the other apps)
+    CatalogForeignKey,
+    CatalogManager,
+    CatalogModel,
+    TenantForeignKey,
+    TenantManager,
+    TenantOwnedModel,
+)
+
+
+class TenantRowManager(models.Manager):
+    """Clinics visible to the current code: the clinic in context (RLS adds the person's
+    other clinics for the clinic switcher); every clinic inside platform_access."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if current().platform:
+            return queryset
+        return queryset.filter(pk=require_tenant_id())
+
+
+class VisibleTenantManager(models.Manager):
+    """No ORM filter: row-level security alone decides (the clinic in context, plus the
+    clinics of the person in context). Used by login and the clinic switcher."""
+
+
+class Tenant(models.Model):
+    rls_kind = "tenant_root"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Trial expired"
+        SUSPENDED = "suspended", "Suspended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=60, unique=True, allow_unicode=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    plan = models.CharField(max_length=20, choices=plans.PLAN_CHOICES, default=plans.TRIAL)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    # Per-clinic limits (enterprise contracts); NULL means "the plan's limit".
+    max_doctors_override = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    max_patients_override = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    address = models.TextField(blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantRowManager()
+    visible = VisibleTenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["status", "trial_ends_at"], name="tenant_status_trial")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def plan_info(self) -> plans.Plan:
+        return plans.get_plan(self.plan)
+
+    @property
+    def max_doctors(self) -> int | None:
+        if self.max_doctors_override is not None:
+            return self.max_doctors_override
+        return self.plan_info.max_doctors
+
+    @property
+    def max_patients(self) -> int | None:
+        if self.max_patients_override is not None:
+            return self.max_patients_override
+        return self.plan_info.max_patients
+
+    @property
+    def is_trial(self) -> bool:
+        return self.plan == plans.TRIAL
+
+    @property
+    def trial_expired(self) -> bool:
+        return bool(self.is_trial and self.trial_ends_at and self.trial_ends_at <= timezone.now())
+
+    @property
+    def is_writable(self) -> bool:
+        """Expired trials and suspended clinics keep their data readable, not writable."""
+        return self.status == self.Status.ACTIVE and not self.trial_expired
+
+
+class AuditEventManager(models.Manager):
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if current().platform:
+            return queryset
+        return queryset.filter(tenant_id=require_tenant_id())
+
+
+class AuditEvent(models.Model):
+    """Append-only: the runtime role may insert and read its clinic's rows, never change them.
+
+    The actor and the tenant are kept as plain ids (no database constraint), so deleting a
+    person or purging a clinic never has to rewrite history.
+    """
+
+    rls_kind = "audit"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    actor_id = models.UUIDField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64)
+    reason = models.TextField(blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.UUIDField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created"),
+            models.Index(fields=["tenant", "patient_id"], name="audit_tenant_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,239 @@
+"""Row-level security as code: the policies of each kind of table, and the SQL that installs
+them. Migration operations (`tenants.operations`) and the drift check (`tenants.checks`)
+both read the same specifications, so what is checked is exactly what is installed.
+
+Every policy reads the clinic as `(SELECT NULLIF(current_setting('app.tenant_id', true),
+'')::uuid)`: a missing setting is NULL, an emptied one (after a transaction that set it) is
+'' and becomes NULL, and `tenant_id = NULL` matches nothing. So without a clinic in context
+the database returns no rows and refuses writes (design invariants 3 and 4). The sub-select
+makes PostgreSQL evaluate it once per statement.
+
+Each table gets a permissive policy that grants access and a RESTRICTIVE policy with the same
+bare equality: a permissive policy added later (by mistake) can never widen access, and
+dropping either one still leaves the clinic boundary in place. PostgreSQL folds the two equal
+predicates together, so the planner sees one `tenant_id = X` and keeps using the indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+CURRENT_TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
+CURRENT_USER = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
+POLICY_PREFIX = "clinic_"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    command: str  # ALL, SELECT, INSERT, UPDATE or DELETE
+    using: str | None
+    check: str | None
+    restrictive: bool = False
+
+    def create_sql(self, table: str) -> str:
+        parts = [
+            f'CREATE POLICY "{self.name}" ON "{table}"',
+            "AS RESTRICTIVE" if self.restrictive else "AS PERMISSIVE",
+            f"FOR {self.command} TO PUBLIC",
+        ]
+        if self.using is not None:
+            parts.append(f"USING ({self.using})")
+        if self.check is not None:
+            parts.append(f"WITH CHECK ({self.check})")
+        return " ".join(parts)
+
+
+def _same_clinic(column: str = "tenant_id") -> str:
+    return f"{column} = {CURRENT_TENANT}"
+
+
+def policies_for(kind: str, *, membership_table: str = "accounts_membership") -> list[Policy]:
+    """The exact set of policies a table of this kind carries."""
+    mine = _same_clinic()
+    if kind == "tenant":
+        return [
+            Policy("clinic_access", "ALL", mine, mine),
+            Policy("clinic_isolation", "ALL", mine, mine, restrictive=True),
+        ]
+    if kind == "catalog":
+        # Shared rows (tenant_id NULL) are readable by every clinic and writable by none.
+        shared_or_mine = f"(tenant_id IS NULL OR {mine})"
+        return [
+            Policy("clinic_access", "ALL", mine, mine),
+            Policy("clinic_catalog_read", "SELECT", shared_or_mine, None),
+            Policy("clinic_isolation", "ALL", shared_or_mine, mine, restrictive=True),
+        ]
+    if kind == "membership":
+        # A person can read their own memberships in every clinic, so login and the clinic
+        # switcher work without bypassing row-level security; writes stay per clinic.
+        own = f"user_id = {CURRENT_USER}"
+        return [
+            Policy("clinic_access", "ALL", mine, mine),
+            Policy("clinic_own_memberships", "SELECT", own, None),
+            Policy("clinic_isolation", "ALL", f"({mine} OR {own})", mine, restrictive=True),
+        ]
+    if kind == "tenant_root":
+        this_clinic = _same_clinic("id")
+        member_of = (
+            f"id IN (SELECT m.tenant_id FROM {membership_table} m "
+            f"WHERE m.user_id = {CURRENT_USER} AND m.is_active)"
+        )
+        return [
+            Policy("clinic_access", "ALL", this_clinic, this_clinic),
+            Policy("clinic_member_clinics", "SELECT", member_of, None),
+            Policy(
+                "clinic_isolation",
+                "ALL",
+                f"({this_clinic} OR {member_of})",
+                this_clinic,
+                restrictive=True,
+            ),
+        ]
+    if kind == "tenant_root_bootstrap":
+        # Before the membership table exists (tenants' first migration).
+        this_clinic = _same_clinic("id")
+        return [
+            Policy("clinic_access", "ALL", this_clinic, this_clinic),
+            Policy("clinic_isolation", "ALL", this_clinic, this_clinic, restrictive=True),
+        ]
+    if kind == "audit":
+        # Append-only: read your clinic's events, add events for your clinic or for none
+        # (a failed login has no clinic). No UPDATE or DELETE policy exists, and the
+        # migration revokes those privileges as well.
+        mine_or_none = f"(tenant_id IS NULL OR {mine})"
+        return [
+            Policy("clinic_read", "SELECT", mine, None),
+            Policy("clinic_append", "INSERT", None, mine_or_none),
+            Policy("clinic_isolation", "ALL", mine, mine_or_none, restrictive=True),
+        ]
+    raise ValueError(f"Unknown row-level security kind {kind!r}.")
+
+
+POLICY_KINDS = ("tenant", "catalog", "membership", "tenant_root", "audit")
+
+
+def tenant_column(kind: str) -> str:
+    return "id" if kind.startswith("tenant_root") else "tenant_id"
+
+
+def constraint_name(table: str, suffix: str) -> str:
+    """A PostgreSQL identifier (at most 63 bytes) that stays stable and unique."""
+    name = f"{table}_{suffix}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[: 63 - len(suffix) - 10]}_{digest}_{suffix}"
+
+
+def tenant_unique_name(table: str) -> str:
+    return constraint_name(table, "tenant_id_uniq")
+
+
+def enable_sql(table: str, kind: str) -> list[str]:
+    statements = [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+    ]
+    statements += _drop_clinic_policies_sql(table)
+    statements += [policy.create_sql(table) for policy in policies_for(kind)]
+    if tenant_column(kind) == "tenant_id" and kind != "audit":
+        # The target of composite foreign keys, and the index for "all rows of a clinic".
+        name = tenant_unique_name(table)
+        statements.append(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}' "
+            f"AND conrelid = '\"{table}\"'::regclass) THEN "
+            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE (tenant_id, id); '
+            "END IF; END $$"
+        )
+    return statements
+
+
+def disable_sql(table: str, kind: str) -> list[str]:
+    statements = _drop_clinic_policies_sql(table)
+    if tenant_column(kind) == "tenant_id" and kind != "audit":
+        statements.append(
+            f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{tenant_unique_name(table)}"'
+        )
+    statements += [
+        f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY',
+    ]
+    return statements
+
+
+def _drop_clinic_policies_sql(table: str) -> list[str]:
+    # Dropping every policy we manage (by prefix) makes the operation idempotent and lets a
+    # later migration replace one kind of policy set with another.
+    return [
+        "DO $$ DECLARE p record; BEGIN "
+        f"FOR p IN SELECT policyname FROM pg_policies WHERE schemaname = current_schema() "
+        f"AND tablename = '{table}' AND policyname LIKE '{POLICY_PREFIX}%' LOOP "
+        f"EXECUTE format('DROP POLICY %I ON %I', p.policyname, '{table}'); "
+        "END LOOP; END $$"
+    ]
+
+
+def composite_fk_names(table: str, column: str) -> tuple[str, str]:
+    return constraint_name(table, f"{column}_tenant_fk"), constraint_name(
+        table, f"{column}_tenant_idx"
+    )
+
+
+def add_composite_fk_sql(table: str, column: str, target: str) -> list[str]:
+    fk, index = composite_fk_names(table, column)
+    return [
+        f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (tenant_id, "{column}")',
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{fk}' "
+        f"AND conrelid = '\"{table}\"'::regclass) THEN "
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{fk}" FOREIGN KEY (tenant_id, "{column}") '
+        f'REFERENCES "{target}" (tenant_id, id) DEFERRABLE INITIALLY IMMEDIATE; '
+        "END IF; END $$",
+    ]
+
+
+def drop_composite_fk_sql(table: str, column: str) -> list[str]:
+    fk, index = composite_fk_names(table, column)
+    return [
+        f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{fk}"',
+        f'DROP INDEX IF EXISTS "{index}"',
+    ]
+
+
+CATALOG_REF_FUNCTION = "clinic_catalog_ref_check"
+
+
+def catalog_trigger_name(table: str, column: str) -> str:
+    return constraint_name(table, f"{column}_catalog_ref")
+
+
+def add_catalog_ref_sql(table: str, column: str, target: str) -> list[str]:
+    trigger = catalog_trigger_name(table, column)
+    # SECURITY INVOKER (the default): the lookup runs as the writing role, under its
+    # row-level security, and the explicit predicate holds even for the platform role.
+    function = (
+        f"CREATE OR REPLACE FUNCTION {CATALOG_REF_FUNCTION}() RETURNS trigger "
+        "LANGUAGE plpgsql SECURITY INVOKER AS $fn$ "
+        "DECLARE ref uuid; ok boolean; BEGIN "
+        "ref := (to_jsonb(NEW) ->> TG_ARGV[0])::uuid; "
+        "IF ref IS NULL THEN RETURN NEW; END IF; "
+        "EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE id = $1 "
+        "AND (tenant_id IS NULL OR tenant_id = $2))', TG_ARGV[1]) "
+        "INTO ok USING ref, NEW.tenant_id; "
+        "IF NOT ok THEN RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
+        "MESSAGE = format('%s.%s must reference a shared entry or one of the same clinic', "
+        "TG_TABLE_NAME, TG_ARGV[0]); END IF; "
+        "RETURN NEW; END $fn$"
+    )
+    return [
+        function,
+        f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"',
+        f'CREATE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE OF tenant_id, "{column}" '
+        f'ON "{table}" FOR EACH ROW EXECUTE FUNCTION {CATALOG_REF_FUNCTION}'
+        f"('{column}', '{target}')",
+    ]
+
+
+def drop_catalog_ref_sql(table: str, column: str) -> list[str]:
+    return [f'DROP TRIGGER IF EXISTS "{catalog_trigger_name(table, column)}" ON "{table}"']

@@ -1,0 +1,159 @@
+"""The clinic-owned base model, its scoped manager and same-clinic foreign keys.
+
+Design invariants 2, 3 and 8: every clinic-owned table has a `tenant_id`, every queryset is
+filtered by the clinic in context (and raises `TenantContextMissing` without one), and a row
+can only reference rows of its own clinic. Row-level security in PostgreSQL backs all of this
+up; the ORM filter is kept next to it because the literal `tenant_id = X` lets PostgreSQL use
+the `(tenant_id, …)` indexes directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from tenants.context import TenantMismatch, current, require_tenant_id
+
+
+class TenantQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.assign_tenant()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+    """Default manager of every clinic-owned model: only the current clinic's rows.
+
+    Inside `platform_access()` it does not filter (the router sends those queries to the
+    platform role, which is audited); anywhere else, no clinic in context raises.
+    """
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if current().platform:
+            return queryset
+        return queryset.filter(self.scope_filter(require_tenant_id()))
+
+    def scope_filter(self, tenant_id: uuid.UUID) -> Q:
+        return Q(tenant_id=tenant_id)
+
+
+class CatalogManager(TenantManager):
+    """For catalogue tables: the clinic's own rows and the shared rows (tenant NULL)."""
+
+    def scope_filter(self, tenant_id: uuid.UUID) -> Q:
+        return Q(tenant_id=tenant_id) | Q(tenant_id__isnull=True)
+
+
+class TenantOwnedModel(models.Model):
+    """Base of every clinic-owned model.
+
+    Adding one takes three steps (docs/architecture.md): subclass this, reference other
+    clinic-owned models with `TenantForeignKey`, and add `EnableTenantRLS` (plus
+    `AddTenantForeignKey` per reference) to the migration. `manage.py check_rls` and the
+    generated two-clinic test suite catch a missed step.
+    """
+
+    # How row-level security protects the table; see tenants.rls.POLICY_KINDS.
+    rls_kind = "tenant"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No separate index: UNIQUE (tenant_id, id), added by EnableTenantRLS, leads with it.
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        on_delete=models.CASCADE,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.assign_tenant()
+        return super().save(*args, **kwargs)
+
+    def full_clean(self, *args, **kwargs):
+        self.assign_tenant()
+        return super().full_clean(*args, **kwargs)
+
+    def assign_tenant(self) -> None:
+        """Take the clinic from the context; refuse a row of another clinic."""
+        ctx = current()
+        if self.tenant_id is None:
+            self.tenant_id = require_tenant_id() if not ctx.platform else None
+            if self.tenant_id is None:
+                raise TenantMismatch("Inside platform_access a clinic-owned row needs a tenant.")
+        elif ctx.tenant_id is not None and self.tenant_id != ctx.tenant_id:
+            raise TenantMismatch(
+                f"{type(self).__name__} belongs to another clinic than the one in context."
+            )
+
+
+class CatalogModel(TenantOwnedModel):
+    """A catalogue: rows with no clinic are shared by every clinic and writable by none."""
+
+    rls_kind = "catalog"
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        on_delete=models.CASCADE,
+        editable=False,
+        db_index=False,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    objects = CatalogManager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_global(self) -> bool:
+        return self.tenant_id is None
+
+    def assign_tenant(self) -> None:
+        # Shared rows (tenant NULL) are written only through platform_access (load_medicines);
+        # under a clinic context a new row always belongs to that clinic.
+        if self.tenant_id is None and current().platform:
+            return
+        super().assign_tenant()
+
+
+class TenantForeignKey(models.ForeignKey):
+    """A reference to another clinic-owned row of the same clinic.
+
+    The database enforces "same clinic" with a composite foreign key
+    `(tenant_id, <column>) → target(tenant_id, id)` and an index `(tenant_id, <column>)`,
+    both created by the `AddTenantForeignKey` migration operation. The single-column
+    constraint and index Django would add are left out: the composite ones cover them.
+    """
+
+    def __init__(self, to, on_delete, **kwargs):
+        kwargs.setdefault("db_constraint", False)
+        kwargs.setdefault("db_index", False)
+        super().__init__(to, on_delete, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if kwargs.get("db_constraint") is False:
+            del kwargs["db_constraint"]
+        if kwargs.get("db_index") is False:
+            del kwargs["db_index"]
+        return name, path, args, kwargs
+
+
+class CatalogForeignKey(models.ForeignKey):
+    """A reference from a clinic-owned row to a catalogue row (shared or the same clinic's).
+
+    A composite key cannot express "NULL tenant or mine", so the `AddTenantForeignKey`
+    operation installs a trigger that refuses a row pointing at another clinic's entry.
+    """

@@ -1,0 +1,193 @@
+"""The two-clinic isolation checks, as plain functions.
+
+`test_isolation.py` runs each of them for every clinic-owned model (present and future);
+`test_guards.py` runs them again with a guard switched off to prove that they notice.
+Each check receives a `Pair`: one row of the model in clinic A and one in clinic B.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.db import DatabaseError, connection, models, transaction
+
+from tenants.checks import protected_models
+from tenants.context import TenantContextMissing, no_tenant, tenant_context
+from tenants.scoping import CatalogForeignKey, TenantForeignKey
+from tenants.testing import build
+
+
+def clinic_models() -> list[type[models.Model]]:
+    return [m for m in protected_models() if m.rls_kind in ("tenant", "catalog", "membership")]
+
+
+def cross_clinic_references() -> list[tuple[type[models.Model], models.Field]]:
+    return [
+        (model, field)
+        for model in clinic_models()
+        for field in model._meta.fields
+        if isinstance(field, TenantForeignKey | CatalogForeignKey)
+    ]
+
+
+@dataclass
+class Pair:
+    model: type[models.Model]
+    a: object
+    b: object
+    row_a: models.Model
+    row_b: models.Model
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    @property
+    def table(self) -> str:
+        return connection.ops.quote_name(self.model._meta.db_table)
+
+
+def make_pair(model, clinic_a, clinic_b) -> Pair:
+    with tenant_context(clinic_a):
+        row_a = build(model)
+    with tenant_context(clinic_b):
+        row_b = build(model)
+    return Pair(model, clinic_a, clinic_b, row_a, row_b)
+
+
+def _ids(cursor) -> set:
+    return {row[0] for row in cursor.fetchall()}
+
+
+def check_orm_reads_own_clinic_only(p: Pair) -> None:
+    with tenant_context(p.a):
+        ids = set(p.model.objects.values_list("pk", flat=True))
+    assert p.row_a.pk in ids, f"{p.label}: clinic A cannot read its own row"
+    assert p.row_b.pk not in ids, f"{p.label}: an ORM read in clinic A returned clinic B's row"
+
+
+def check_manager_filters_by_clinic(p: Pair) -> None:
+    """The literal `tenant_id = A` is in the SQL (it keeps the indexes usable under RLS)."""
+    with tenant_context(p.a):
+        sql, params = p.model.objects.all().query.sql_with_params()
+    assert '"tenant_id" = %s' in sql and p.a.pk in params, (
+        f"{p.label}: the default manager does not filter by the clinic in context: {sql}"
+    )
+
+
+def check_raw_sql_reads_own_clinic_only(p: Pair) -> None:
+    with tenant_context(p.a), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {p.table}")
+        ids = _ids(cursor)
+    assert p.row_a.pk in ids, f"{p.label}: raw SQL in clinic A cannot read its own row"
+    assert p.row_b.pk not in ids, f"{p.label}: raw SQL in clinic A read clinic B's row"
+
+
+def check_base_manager_is_backstopped(p: Pair) -> None:
+    """`_base_manager` (used by related-object access) has no clinic filter: RLS must hold."""
+    with tenant_context(p.a):
+        leaked = p.model._base_manager.filter(pk=p.row_b.pk).exists()
+    assert not leaked, f"{p.label}: _base_manager in clinic A found clinic B's row"
+
+
+def check_update_and_delete_of_other_clinic_affect_nothing(p: Pair) -> None:
+    with tenant_context(p.a), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {p.table} SET tenant_id = tenant_id WHERE id = %s", [p.row_b.pk])
+        updated = cursor.rowcount
+        cursor.execute(f"DELETE FROM {p.table} WHERE id = %s", [p.row_b.pk])
+        deleted = cursor.rowcount
+        orm_updated = p.model._base_manager.filter(pk=p.row_b.pk).update(tenant_id=p.b.pk)
+    assert (updated, deleted, orm_updated) == (0, 0, 0), (
+        f"{p.label}: clinic A changed clinic B's row (update {updated}, delete {deleted}, "
+        f"ORM update {orm_updated})"
+    )
+    with tenant_context(p.b):
+        assert p.model.objects.filter(pk=p.row_b.pk).exists(), f"{p.label}: B's row is gone"
+
+
+def _copy_of(row: models.Model, **changes) -> models.Model:
+    copy = type(row)._base_manager.get(pk=row.pk)
+    copy.pk = uuid.uuid4()
+    for name, value in changes.items():
+        setattr(copy, name, value)
+    return copy
+
+
+def _insert_bypassing_orm_guards(obj: models.Model) -> None:
+    # save_base skips TenantOwnedModel.save(), i.e. the application's own tenant check, so
+    # only the database stands in the way.
+    with transaction.atomic():
+        obj.save_base(force_insert=True)
+
+
+def check_insert_for_other_clinic_is_rejected(p: Pair) -> None:
+    with tenant_context(p.b):
+        copy = _copy_of(p.row_b)
+    with tenant_context(p.a), pytest.raises(DatabaseError) as excinfo:
+        _insert_bypassing_orm_guards(copy)
+    assert "row-level security" in str(excinfo.value), (
+        f"{p.label}: inserting a row of clinic B from clinic A failed for another reason: "
+        f"{excinfo.value}"
+    )
+
+
+def check_moving_a_row_to_other_clinic_is_rejected(p: Pair) -> None:
+    with tenant_context(p.a), pytest.raises(DatabaseError) as excinfo:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {p.table} SET tenant_id = %s WHERE id = %s", [p.b.pk, p.row_a.pk]
+            )
+    assert "row-level security" in str(excinfo.value), (
+        f"{p.label}: moving a row to clinic B failed for another reason: {excinfo.value}"
+    )
+
+
+def check_without_context_nothing_is_visible_or_writable(p: Pair) -> None:
+    with no_tenant():
+        with pytest.raises(TenantContextMissing):
+            list(p.model.objects.all())
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {p.table}")
+            visible = cursor.fetchone()[0]
+        assert visible == 0, f"{p.label}: {visible} rows visible with no clinic in context"
+        copy = _copy_of_any(p.row_a, p.a)
+        with pytest.raises(DatabaseError) as excinfo:
+            _insert_bypassing_orm_guards(copy)
+        assert "row-level security" in str(excinfo.value), str(excinfo.value)
+
+
+def _copy_of_any(row, clinic):
+    with tenant_context(clinic):
+        return _copy_of(row)
+
+
+def check_cross_clinic_reference_is_rejected(model, field, clinic_a, clinic_b) -> None:
+    with tenant_context(clinic_a):
+        row_a = build(model)
+    with tenant_context(clinic_b):
+        foreign = build(field.related_model)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with tenant_context(clinic_a), pytest.raises(DatabaseError) as excinfo:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {table} SET "{field.column}" = %s WHERE id = %s', [foreign.pk, row_a.pk]
+            )
+    message = str(excinfo.value)
+    assert "foreign key" in message or "same clinic" in message, (
+        f"{model._meta.label}.{field.name}: a reference to clinic B failed for another reason: "
+        f"{message}"
+    )
+
+
+ISOLATION_CHECKS = [
+    check_orm_reads_own_clinic_only,
+    check_manager_filters_by_clinic,
+    check_raw_sql_reads_own_clinic_only,
+    check_base_manager_is_backstopped,
+    check_update_and_delete_of_other_clinic_affect_nothing,
+    check_insert_for_other_clinic_is_rejected,
+    check_moving_a_row_to_other_clinic_is_rejected,
+    check_without_context_nothing_is_visible_or_writable,
+]

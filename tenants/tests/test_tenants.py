@@ -1,0 +1,112 @@
+"""Clinics: codes, plans, and the clinic table's own row-level security."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from tenants import plans
+from tenants.context import tenant_context, user_context
+from tenants.models import Tenant
+from tenants.platform import platform_access
+from tenants.services import tenant_code_base, tenant_create
+from tenants.testing import add_member, create_clinic
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Asha Dental Care", "asha-dental-care"),
+        ("  Dr. Rao's Clinic & Hospital!! ", "dr-rao-s-clinic-hospital"),
+        ("Clínica Niño Saúde", "clinica-nino-saude"),
+        ("डॉ. शर्मा क्लिनिक", "clinic"),
+        ("", "clinic"),
+        ("x" * 80, "x" * 40),
+    ],
+)
+def test_code_is_a_readable_slug_of_any_name(name, code):
+    assert tenant_code_base(name) == code
+
+
+def test_same_name_gets_distinct_codes(db):
+    first = tenant_create(name="Smile Dental")
+    second = tenant_create(name="Smile Dental")
+    assert first.code == "smile-dental"
+    assert second.code.startswith("smile-dental-") and second.code != first.code
+
+
+def test_names_without_latin_letters_get_unique_codes(db):
+    codes = {tenant_create(name="डॉ. शर्मा क्लिनिक").code for _ in range(3)}
+    assert len(codes) == 3 and all(c.startswith("clinic-") for c in codes)
+
+
+def test_concurrent_signups_with_one_name_get_distinct_codes(live_db):
+    codes, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def signup():
+        try:
+            barrier.wait()
+            codes.append(tenant_create(name="Rush Hour Clinic").code)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=signup) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(codes)) == 6 and "rush-hour-clinic" in codes
+
+
+def test_trial_clinic_gets_trial_limits_and_end(db):
+    tenant = tenant_create(name="New Clinic")
+    assert tenant.plan == plans.TRIAL
+    assert (tenant.max_doctors, tenant.max_patients) == (5, 1000)
+    assert 29 <= (tenant.trial_ends_at - tenant.created_at).days <= 30
+
+
+def test_enterprise_overrides_plan_limits(db):
+    tenant = create_clinic(plan=plans.ENTERPRISE, max_doctors_override=250)
+    assert (tenant.max_doctors, tenant.max_patients) == (250, None)
+
+
+def test_plans_table_matches_the_design():
+    rows = {p.code: (p.max_doctors, p.max_patients, p.price_display) for p in plans.PLANS.values()}
+    assert rows == {
+        "trial": (5, 1000, "Free"),
+        "basic": (20, 10000, "₹2,999/month"),
+        "premium": (100, None, "₹9,999/month"),
+        "enterprise": (None, None, "Custom"),
+    }
+
+
+def test_clinic_sees_only_itself(clinic_a, clinic_b):
+    with tenant_context(clinic_a):
+        assert list(Tenant.objects.values_list("pk", flat=True)) == [clinic_a.pk]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM tenants_tenant")
+            assert [r[0] for r in cursor.fetchall()] == [clinic_a.pk]
+            cursor.execute(
+                "UPDATE tenants_tenant SET name = 'hijacked' WHERE id = %s", [clinic_b.pk]
+            )
+            assert cursor.rowcount == 0
+
+
+def test_a_person_sees_exactly_the_clinics_they_belong_to(clinic_a, clinic_b, bob):
+    third = create_clinic("Third Clinic")
+    add_member(third, user=bob, role="doctor")
+    with user_context(bob):
+        visible = set(Tenant.visible.values_list("pk", flat=True))
+    assert visible == {clinic_a.pk, third.pk}
+
+
+def test_platform_sees_every_clinic(live_db):
+    a, b = create_clinic(), create_clinic()
+    with platform_access(reason="list clinics"):
+        assert {a.pk, b.pk} <= set(Tenant.objects.values_list("pk", flat=True))

@@ -1,0 +1,90 @@
+"""The base of every clinic API view: authentication, tenant scoping and permissions.
+
+* The clinic comes from the verified JWT membership (accounts.authentication) and becomes
+  the tenant context right after DRF has authenticated the request, inside the request's
+  transaction (ATOMIC_REQUESTS), so every query of the view runs for that clinic only.
+* `TenantScopedViewSet.get_queryset()` starts from the model's scoped manager: the clinic
+  filter is applied first, so another clinic's object is simply not found (404, the same as
+  a missing one, never 403). Subclasses narrow with `narrow_queryset()`; overriding
+  `get_queryset()` is refused at class creation.
+* Writes of a suspended clinic or an expired trial answer 402 `subscription_inactive`.
+"""
+
+from __future__ import annotations
+
+from rest_framework import permissions, viewsets
+from rest_framework.views import APIView
+
+from clinic_saas.errors import SubscriptionInactive
+from tenants.context import activate, deactivate
+
+
+class IsClinicMember(permissions.BasePermission):
+    message = "Log in to a clinic first."
+
+    def has_permission(self, request, view):
+        return bool(
+            request.user and request.user.is_authenticated and getattr(request, "membership", None)
+        )
+
+
+class TenantAPIMixin:
+    permission_classes = [IsClinicMember]
+    # Views that must work for a read-only clinic (changing plan, logging out) set this.
+    allow_when_inactive = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self._context_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._context_token is not None:
+                deactivate(self._context_token)
+                self._context_token = None
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        if request.successful_authenticator is None:
+            # The API acts only for the clinic of a verified token; a browser session's
+            # clinic (set by TenantSessionMiddleware) never carries over to it.
+            request._request.tenant = None
+            request._request.membership = None
+        user = request.user if request.user and request.user.is_authenticated else None
+        self._context_token = activate(getattr(request, "tenant", None), user=user)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        tenant = getattr(request, "tenant", None)
+        if (
+            tenant is not None
+            and request.method not in permissions.SAFE_METHODS
+            and not self.allow_when_inactive
+            and not tenant.is_writable
+        ):
+            raise SubscriptionInactive(
+                "This clinic is read-only: its trial has ended or it is suspended. "
+                "The owner can choose a plan to continue.",
+                extra={"status": tenant.status, "plan": tenant.plan},
+            )
+
+
+class TenantAPIView(TenantAPIMixin, APIView):
+    pass
+
+
+class TenantScopedViewSet(TenantAPIMixin, viewsets.GenericViewSet):
+    model = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset(); narrow with narrow_queryset() so "
+                "the clinic filter always applies first."
+            )
+
+    def get_queryset(self):
+        return self.narrow_queryset(self.model.objects.all())
+
+    def narrow_queryset(self, queryset):
+        return queryset
