@@ -121,3 +121,20 @@ def bob(clinic_a):
 def charlie(clinic_b):
     """Owner of clinic B: the outsider for everything of clinic A."""
     return clinic_b.owner
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles and lockouts live in the cache; every test starts without any."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()

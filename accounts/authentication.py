@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from accounts.selectors import active_membership
 

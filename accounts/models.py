@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenants.context import current
-from tenants.scoping import TenantManager, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantManager, TenantOwnedModel, refuse_when_run
 
 
 def normalize_email(email: str) -> str:
@@ -106,13 +106,13 @@ class OwnMembershipManager(models.Manager):
     """
 
     def get_queryset(self):
-        from tenants.context import TenantContextMissing
-
-        user_id = current().user_id
-        if user_id is None and not current().platform:
-            raise TenantContextMissing("No person in context: use user_context(user).")
         queryset = super().get_queryset()
-        return queryset if current().platform else queryset.filter(user_id=user_id)
+        ctx = current()
+        if ctx.platform:
+            return queryset
+        if ctx.user_id is None:
+            return refuse_when_run(queryset)
+        return queryset.filter(user_id=ctx.user_id)
 
 
 class Membership(TenantOwnedModel):
@@ -140,3 +140,40 @@ class Membership(TenantOwnedModel):
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+
+class Invitation(TenantOwnedModel):
+    """A one-time link that lets an invited person set a password and join the clinic.
+
+    Only a hash of the secret is stored. The link carries the clinic id (to scope the
+    lookup under row-level security), the invitation id and the secret; the secret alone
+    authenticates it.
+    """
+
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    secret_hash = models.CharField(max_length=64)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField(default=timezone.now)
+    send_count = models.PositiveSmallIntegerField(default=1)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

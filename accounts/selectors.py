@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.db.models import F
+
 from accounts.models import Membership
-from tenants.context import user_context
+from tenants.context import person_context, user_context
 from tenants.models import Tenant
 
 
@@ -23,7 +25,7 @@ def active_membership(*, user, tenant_id) -> Membership | None:
         tenant_id = uuid.UUID(str(tenant_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    with user_context(user):
+    with person_context(user):
         return (
             Membership.for_current_user.select_related("tenant", "user")
             .filter(tenant_id=tenant_id, is_active=True)
@@ -39,5 +41,5 @@ def memberships_of(user) -> list[Membership]:
             Membership.for_current_user.select_related("tenant")
             .filter(is_active=True)
             .exclude(tenant__status=Tenant.Status.CANCELLED)
-            .order_by("-last_used_at", "created_at")
+            .order_by(F("last_used_at").desc(nulls_last=True), "created_at")
         )

@@ -83,6 +83,12 @@ def exception_handler(exc, context):
             "detail": str(non_field[0]) if non_field else "Some fields are invalid.",
             "errors": errors,
         }
+    elif isinstance(exc.detail, dict) and "detail" in exc.detail:
+        # simplejwt's errors carry {"detail", "code", "messages"}; keep the first two.
+        response.data = {
+            "code": str(exc.detail.get("code") or _code_of(exc)),
+            "detail": str(exc.detail["detail"]),
+        }
     else:
         response.data = {"code": _code_of(exc), "detail": str(exc.detail)}
     return response

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinic_saas import views
 
@@ -9,5 +10,9 @@ handler500 = "clinic_saas.api.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/tenants/", include("tenants.urls")),
+    path("api/v1/auth/", include("accounts.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
 ]

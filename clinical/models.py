@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tenants.models import TenantForeignKey, TenantOwnedModel
+from tenants.models import TenantForeignKey, TenantManager, TenantOwnedModel, TenantQuerySet
 
 
 class Office(TenantOwnedModel):
@@ -70,12 +70,25 @@ class DoctorOffice(TenantOwnedModel):
         ]
 
 
+class PatientQuerySet(TenantQuerySet):
+    def active(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class PatientManager(TenantManager.from_queryset(PatientQuerySet)):
+    pass
+
+
 class Patient(TenantOwnedModel):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
     # Stored normalised: ten digits, no country code or spaces.
     mobile = models.CharField(max_length=10)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Soft delete: the record disappears from lists but its history stays intact.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PatientManager()
 
     class Meta:
         ordering = ["first_name", "last_name"]

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from tenants import plans
-from tenants.context import current, require_tenant_id
+from tenants.context import current
 from tenants.scoping import (  # noqa: F401  (re-exported for models of the other apps)
     CatalogForeignKey,
     CatalogManager,
@@ -17,6 +17,8 @@ from tenants.scoping import (  # noqa: F401  (re-exported for models of the othe
     TenantForeignKey,
     TenantManager,
     TenantOwnedModel,
+    TenantQuerySet,
+    refuse_when_run,
 )
 
 
@@ -26,9 +28,12 @@ class TenantRowManager(models.Manager):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if current().platform:
+        ctx = current()
+        if ctx.platform:
             return queryset
-        return queryset.filter(pk=require_tenant_id())
+        if ctx.tenant_id is None:
+            return refuse_when_run(queryset)
+        return queryset.filter(pk=ctx.tenant_id)
 
 
 class VisibleTenantManager(models.Manager):
@@ -108,9 +113,12 @@ class Tenant(models.Model):
 class AuditEventManager(models.Manager):
     def get_queryset(self):
         queryset = super().get_queryset()
-        if current().platform:
+        ctx = current()
+        if ctx.platform:
             return queryset
-        return queryset.filter(tenant_id=require_tenant_id())
+        if ctx.tenant_id is None:
+            return refuse_when_run(queryset)
+        return queryset.filter(tenant_id=ctx.tenant_id)
 
 
 class AuditEvent(models.Model):
@@ -155,3 +163,19 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class PlanChange(TenantOwnedModel):
+    """Every change of a clinic's plan: who, when, from, to."""
+
+    from_plan = models.CharField(max_length=20, choices=plans.PLAN_CHOICES)
+    to_plan = models.CharField(max_length=20, choices=plans.PLAN_CHOICES)
+    changed_by_id = models.UUIDField(null=True, blank=True)
+    changed_by_email = models.CharField(max_length=254, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.from_plan} → {self.to_plan}"

@@ -36,7 +36,7 @@ def platform_access(
     from tenants.models import AuditEvent
 
     with _platform_scope():
-        AuditEvent.objects.create(
+        AuditEvent(
             action=action,
             reason=reason.strip(),
             tenant_id=getattr(tenant, "pk", tenant),
@@ -44,6 +44,6 @@ def platform_access(
             actor_email=getattr(actor, "email", "") or "",
             ip_address=ip_address,
             details=details or {},
-        )
+        ).save(force_insert=True)
         with transaction.atomic(using=PLATFORM_ALIAS):
             yield

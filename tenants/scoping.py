@@ -14,7 +14,15 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from tenants.backend.compiler import MISSING_FLAG
 from tenants.context import TenantMismatch, current, require_tenant_id
+
+
+def refuse_when_run(queryset: models.QuerySet) -> models.QuerySet:
+    """Mark a queryset built with no clinic in context: it raises TenantContextMissing when
+    it is turned into SQL (see tenants.backend.compiler)."""
+    setattr(queryset.query, MISSING_FLAG, True)
+    return queryset
 
 
 class TenantQuerySet(models.QuerySet):
@@ -29,17 +37,26 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     """Default manager of every clinic-owned model: only the current clinic's rows.
 
     Inside `platform_access()` it does not filter (the router sends those queries to the
-    platform role, which is audited); anywhere else, no clinic in context raises.
+    platform role, which is audited). With no clinic in context the queryset is marked and
+    raises `TenantContextMissing` as soon as it would run (tenants.backend.compiler); only
+    building it, as serializers, forms and django-filter do at import time, is allowed.
     """
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if current().platform:
+        ctx = current()
+        if ctx.platform:
             return queryset
-        return queryset.filter(self.scope_filter(require_tenant_id()))
+        if ctx.tenant_id is None:
+            return refuse_when_run(queryset)
+        return queryset.filter(self.scope_filter(ctx.tenant_id))
 
     def scope_filter(self, tenant_id: uuid.UUID) -> Q:
         return Q(tenant_id=tenant_id)
+
+    def none(self):
+        # An empty queryset reads nothing, so it needs no clinic (schema generation, forms).
+        return super().get_queryset().none()
 
 
 class CatalogManager(TenantManager):

@@ -9,12 +9,15 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic_saas.errors import ApplicationError
 from tenants import dbroles, plans
+from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.models import Tenant
+from tenants.models import PlanChange, Tenant
 
 CODE_MAX_LENGTH = 40
 
@@ -99,3 +102,220 @@ def tenant_create(
                 if "code" not in (getattr(diag, "constraint_name", None) or ""):
                     raise
     raise IntegrityError("Could not find a free clinic code.")
+
+
+def tenant_lock(tenant: Tenant) -> Tenant:
+    """Lock the clinic's row until the transaction ends.
+
+    Every limit check (doctors, patients) counts and inserts under this lock, so N parallel
+    requests with one slot left cannot all see the slot free.
+    """
+    return Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+@transaction.atomic
+def clinic_register(
+    *,
+    clinic_name: str,
+    clinic_phone: str,
+    clinic_address: str,
+    owner_first_name: str,
+    owner_last_name: str,
+    owner_email: str,
+    owner_phone: str,
+    password: str,
+    role: str,
+    license_number: str = "",
+    specialization: str = "",
+    qualification: str = "",
+    experience_years: int | None = None,
+):
+    """Sign up a clinic: the clinic (trial), its owner, the owner's membership and, for an
+    owner who is also a doctor, a doctor profile and a primary office made from the clinic's
+    address. All of it or nothing; the verification e-mail goes out after commit."""
+    from accounts.models import Membership, Role, User, normalize_email
+    from accounts.services import (
+        check_password_strength,
+        email_taken_error,
+        email_verification_send,
+        user_create,
+    )
+    from clinical.services import doctor_profile_create, office_create
+
+    if role not in ("admin", "admin_doctor"):
+        raise ApplicationError(
+            "Choose whether the owner is also a doctor.",
+            field_errors={"role": ["Must be 'admin' or 'admin_doctor'."]},
+        )
+    if role == "admin_doctor":
+        missing = {
+            name: ["Required when the owner is also a doctor."]
+            for name, value in (
+                ("license_number", license_number),
+                ("specialization", specialization),
+            )
+            if not (value or "").strip()
+        }
+        if missing:
+            raise ApplicationError(
+                "A doctor needs a licence number and a specialization.", field_errors=missing
+            )
+    if User.objects.filter(email=normalize_email(owner_email)).exists():
+        raise email_taken_error()
+    check_password_strength(
+        password,
+        user=User(
+            email=normalize_email(owner_email),
+            first_name=owner_first_name,
+            last_name=owner_last_name,
+        ),
+    )
+
+    tenant = tenant_create(
+        name=clinic_name,
+        email=normalize_email(owner_email),
+        phone=clinic_phone,
+        address=clinic_address,
+    )
+    user = user_create(
+        email=owner_email,
+        password=password,
+        first_name=owner_first_name,
+        last_name=owner_last_name,
+        phone=owner_phone,
+    )
+    with tenant_context(tenant, user=user):
+        membership = Membership.objects.create(
+            user=user, role=Role.OWNER, is_active=True, last_used_at=timezone.now()
+        )
+        if role == "admin_doctor":
+            office = office_create(
+                tenant=tenant,
+                name=tenant.name,
+                address=clinic_address,
+                phone=clinic_phone,
+                is_primary=True,
+            )
+            doctor_profile_create(
+                tenant=tenant,
+                user=user,
+                license_number=license_number,
+                specialization=specialization,
+                qualification=qualification,
+                experience_years=experience_years,
+                offices=[office],
+            )
+        audit_record(action="tenant.registered", actor=user, object=tenant)
+    email_verification_send(user=user)
+    return tenant, user, membership
+
+
+TENANT_EDITABLE_FIELDS = ("name", "email", "phone", "address")
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor, **changes) -> Tenant:
+    unknown = set(changes) - set(TENANT_EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    with tenant_context(tenant):
+        tenant = tenant_lock(tenant)
+        for name, value in changes.items():
+            setattr(tenant, name, value.strip() if isinstance(value, str) else value)
+        try:
+            tenant.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            raise ApplicationError(
+                "Some fields are invalid.", field_errors=exc.message_dict
+            ) from exc
+        tenant.save()
+        audit_record(
+            action="tenant.updated", actor=actor, object=tenant, details={"fields": sorted(changes)}
+        )
+    return tenant
+
+
+def _below_usage(tenant: Tenant, plan: plans.Plan) -> list[str]:
+    from tenants.selectors import tenant_counts
+
+    counts = tenant_counts(tenant)
+    problems = []
+    for resource, limit in (("doctors", plan.max_doctors), ("patients", plan.max_patients)):
+        if limit is not None and counts[resource] > limit:
+            problems.append(
+                f"the {plan.name} plan allows {limit:,} {resource}; this clinic has "
+                f"{counts[resource]:,}"
+            )
+    return problems
+
+
+@transaction.atomic
+def plan_change(*, tenant: Tenant, actor, plan: str) -> Tenant:
+    """Change plan (owner only, checked by the caller). A downgrade below current usage is
+    refused with the numbers; every change is recorded."""
+    try:
+        new_plan = plans.get_plan(plan)
+    except ValueError as exc:
+        raise ApplicationError(str(exc), field_errors={"plan": [str(exc)]}) from exc
+    with tenant_context(tenant):
+        tenant = tenant_lock(tenant)
+        if tenant.plan == new_plan.code:
+            raise ApplicationError(
+                f"The clinic is already on the {new_plan.name} plan.", code="same_plan"
+            )
+        if new_plan.code == plans.TRIAL and not (
+            tenant.trial_ends_at and tenant.trial_ends_at > timezone.now()
+        ):
+            raise ApplicationError(
+                "The free trial has ended; choose a paid plan.", code="trial_unavailable"
+            )
+        problems = _below_usage(tenant, new_plan)
+        if problems:
+            from tenants.selectors import tenant_counts
+
+            raise ApplicationError(
+                "Cannot change plan: " + "; ".join(problems) + ".",
+                code="plan_below_usage",
+                extra={
+                    "usage": tenant_counts(tenant),
+                    "limits": {"doctors": new_plan.max_doctors, "patients": new_plan.max_patients},
+                },
+            )
+        old = tenant.plan
+        tenant.plan = new_plan.code
+        if new_plan.code != plans.ENTERPRISE:
+            tenant.max_doctors_override = tenant.max_patients_override = None
+        if tenant.status == Tenant.Status.EXPIRED and new_plan.code != plans.TRIAL:
+            tenant.status = Tenant.Status.ACTIVE
+        tenant.save()
+        PlanChange.objects.create(
+            from_plan=old,
+            to_plan=new_plan.code,
+            changed_by_id=getattr(actor, "pk", None),
+            changed_by_email=getattr(actor, "email", "") or "",
+        )
+        audit_record(
+            action="tenant.plan_changed",
+            actor=actor,
+            object=tenant,
+            details={"from": old, "to": new_plan.code},
+        )
+    return tenant
+
+
+def trials_expire(*, now=None) -> list[Tenant]:
+    """Move every clinic whose trial has ended to `expired` (daily job, platform access)."""
+    from tenants.platform import platform_access
+
+    now = now or timezone.now()
+    with platform_access(reason="expire ended trials (daily job)", action="platform.job"):
+        expired = list(
+            Tenant.objects.select_for_update().filter(
+                plan=plans.TRIAL, status=Tenant.Status.ACTIVE, trial_ends_at__lte=now
+            )
+        )
+        for tenant in expired:
+            tenant.status = Tenant.Status.EXPIRED
+            tenant.save(update_fields=["status", "updated_at"])
+            audit_record(action="tenant.trial_expired", tenant=tenant, object=tenant)
+    return expired

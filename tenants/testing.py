@@ -140,3 +140,18 @@ def build(model: type[models.Model], **overrides) -> models.Model:
             values[field.name] = _value_for(field, n)
     values.update(overrides)
     return model._default_manager.create(**values)
+
+
+def membership_of(user, tenant):
+    from accounts.models import Membership
+
+    with tenant_context(tenant):
+        return Membership.objects.select_related("user", "tenant").get(user=user)
+
+
+def bearer(user, tenant) -> dict[str, str]:
+    """HTTP headers of an API client logged in as `user` for `tenant`."""
+    from accounts.tokens import issue_tokens
+
+    tokens = issue_tokens(membership_of(user, tenant))
+    return {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}

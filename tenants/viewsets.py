@@ -15,6 +15,7 @@ from __future__ import annotations
 from rest_framework import permissions, viewsets
 from rest_framework.views import APIView
 
+from accounts.permissions import RolePermission
 from clinic_saas.errors import SubscriptionInactive
 from tenants.context import activate, deactivate
 
@@ -29,7 +30,10 @@ class IsClinicMember(permissions.BasePermission):
 
 
 class TenantAPIMixin:
-    permission_classes = [IsClinicMember]
+    permission_classes = [IsClinicMember, RolePermission]
+    # Roles allowed to read (GET, HEAD, OPTIONS) and to write; None: every active member.
+    read_roles = None
+    write_roles = None
     # Views that must work for a read-only clinic (changing plan, logging out) set this.
     allow_when_inactive = False
 
@@ -84,6 +88,9 @@ class TenantScopedViewSet(TenantAPIMixin, viewsets.GenericViewSet):
             )
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation inspects the model without a request or a clinic.
+            return self.model.objects.none()
         return self.narrow_queryset(self.model.objects.all())
 
     def narrow_queryset(self, queryset):

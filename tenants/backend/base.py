@@ -20,9 +20,13 @@ every statement outside `platform_access(reason=...)`.
 
 from __future__ import annotations
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 
 from tenants.context import current
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    compiler_module = "tenants.backend.compiler"
 
 
 class PlatformAccessRequired(RuntimeError):
@@ -39,6 +43,8 @@ _TRANSACTION_CONTROL = ("ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # (tenant_id, user_id) as sent to PostgreSQL in the current transaction; None when the

@@ -141,9 +141,24 @@ def test_context_travels_with_the_first_query_not_as_an_extra_round_trip(clinic_
     assert "SAVEPOINT" in statements[0]
 
 
-def test_manager_without_context_raises(db):
-    with pytest.raises(TenantContextMissing):
-        Patient.objects.all()
+def test_manager_without_context_raises_when_the_query_runs(clinic_a):
+    with tenant_context(clinic_a):
+        build(Patient)
+    unscoped = Patient.objects.filter(first_name__startswith="A")  # building is harmless
+    for run in (
+        list,
+        len,
+        lambda qs: qs.count(),
+        lambda qs: qs.exists(),
+        lambda qs: qs.update(first_name="x"),
+        lambda qs: qs.delete(),
+        lambda qs: list(Patient.objects.filter(pk__in=qs.values("pk"))),
+    ):
+        with pytest.raises(TenantContextMissing):
+            run(Patient.objects.all())
+    # Built without a clinic, it stays refused even when run inside one.
+    with tenant_context(clinic_a), pytest.raises(TenantContextMissing):
+        list(unscoped)
 
 
 def test_saving_a_row_of_another_clinic_is_refused(clinic_a, clinic_b):

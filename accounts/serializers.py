@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(trim_whitespace=False, max_length=128, write_only=True)
+    tenant_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2000)
+
+
+class SwitchTenantSerializer(serializers.Serializer):
+    tenant_id = serializers.UUIDField()
+
+
+class ChangePasswordSerializer(serializers.Serializer):
+    old_password = serializers.CharField(trim_whitespace=False, max_length=128)
+    new_password = serializers.CharField(trim_whitespace=False, max_length=128)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=100)
+    token = serializers.CharField(max_length=200)
+    new_password = serializers.CharField(trim_whitespace=False, max_length=128)
+
+
+class TokenOnlySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+    password = serializers.CharField(trim_whitespace=False, max_length=128)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class MeUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    phone = serializers.CharField()
+    email_verified = serializers.BooleanField()
+
+
+class ClinicMembershipSerializer(serializers.Serializer):
+    tenant_id = serializers.UUIDField()
+    tenant_name = serializers.CharField()
+    tenant_code = serializers.CharField()
+    role = serializers.CharField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeSerializer(serializers.Serializer):
+    user = MeUserSerializer()
+    tenant = ClinicMembershipSerializer()
+    role = serializers.CharField()
+    clinics = ClinicMembershipSerializer(many=True)

@@ -1,0 +1,168 @@
+"""The tenant API: clinic signup, the clinic's details, limits, offices, doctors and plan."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Membership
+from accounts.permissions import ADMINS, OWNER_ONLY
+from accounts.tokens import issue_tokens
+from clinical.models import Doctor, DoctorOffice, Office
+from clinical.services import doctor_invite, office_create, office_update
+from tenants import plans, serializers
+from tenants.context import tenant_context
+from tenants.selectors import tenant_limits
+from tenants.services import clinic_register, plan_change, tenant_update
+from tenants.viewsets import TenantAPIView, TenantScopedViewSet
+
+
+class RegisterClinicView(APIView):
+    """Sign up a clinic and its owner; answers with tokens for the new clinic."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_scope = "signup"
+    error_codes = ("400",)
+
+    @extend_schema(
+        request=serializers.RegisterClinicSerializer,
+        responses={201: serializers.RegisterClinicResponseSerializer},
+        tags=["tenants"],
+    )
+    def post(self, request):
+        data = serializers.RegisterClinicSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant, user, membership = clinic_register(**data.validated_data)
+        tokens = issue_tokens(membership)
+        return Response(
+            {
+                "message": "Clinic registered. Check your e-mail to verify your address.",
+                "tenant": serializers.TenantSummarySerializer(tenant).data,
+                "user": serializers.membership_user_payload(membership),
+                "access_token": tokens["access"],
+                "refresh_token": tokens["refresh"],
+                "token_type": "bearer",
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DoctorInviteView(TenantAPIView):
+    """Add a doctor to the clinic within the plan's doctor limit (owner or admin)."""
+
+    write_roles = ADMINS
+
+    @extend_schema(
+        request=serializers.DoctorInviteSerializer,
+        responses={201: serializers.AddedDoctorSerializer},
+        tags=["tenants"],
+    )
+    def post(self, request):
+        data = serializers.DoctorInviteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        doctor = doctor_invite(tenant=request.tenant, actor=request.user, **data.validated_data)
+        with tenant_context(request.tenant):
+            doctor = (
+                Doctor.objects.select_related("user")
+                .prefetch_related("office_links")
+                .get(pk=doctor.pk)
+            )
+            membership = Membership.objects.get(user_id=doctor.user_id)
+        body = serializers.AddedDoctorSerializer(doctor, context={"membership": membership}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LimitsView(TenantAPIView):
+    """The plan, usage against its limits, and trial status."""
+
+    @extend_schema(responses=serializers.LimitsSerializer, tags=["tenants"])
+    def get(self, request):
+        return Response(serializers.LimitsSerializer(tenant_limits(request.tenant)).data)
+
+
+class TenantMeView(TenantAPIView):
+    """The clinic's details; owners and admins may change name and contact details."""
+
+    write_roles = ADMINS
+
+    @extend_schema(responses=serializers.TenantSerializer, tags=["tenants"])
+    def get(self, request):
+        return Response(serializers.TenantSerializer(request.tenant).data)
+
+    @extend_schema(
+        request=serializers.TenantSerializer,
+        responses=serializers.TenantSerializer,
+        tags=["tenants"],
+    )
+    def patch(self, request):
+        data = serializers.TenantSerializer(request.tenant, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        tenant = tenant_update(tenant=request.tenant, actor=request.user, **data.validated_data)
+        return Response(serializers.TenantSerializer(tenant).data)
+
+
+class PlanView(TenantAPIView):
+    """The plans, and changing the clinic's plan (owner only; works when read-only)."""
+
+    write_roles = OWNER_ONLY
+    allow_when_inactive = True
+
+    @extend_schema(responses=serializers.PlansResponseSerializer, tags=["tenants"])
+    def get(self, request):
+        return Response(
+            {
+                "current": request.tenant.plan,
+                "plans": serializers.PlanSerializer(plans.PLANS.values(), many=True).data,
+            }
+        )
+
+    @extend_schema(
+        request=serializers.PlanChangeSerializer,
+        responses=serializers.TenantSerializer,
+        tags=["tenants"],
+    )
+    def post(self, request):
+        data = serializers.PlanChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = plan_change(tenant=request.tenant, actor=request.user, **data.validated_data)
+        return Response(serializers.TenantSerializer(tenant).data)
+
+
+@extend_schema(tags=["tenants"])
+class OfficeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    TenantScopedViewSet,
+):
+    """The clinic's offices with their doctors; owners and admins create and edit them."""
+
+    model = Office
+    serializer_class = serializers.OfficeSerializer
+    write_roles = ADMINS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_fields = ["is_active", "is_primary"]
+    search_fields = ["name", "address"]
+    ordering_fields = ["name", "created_at"]
+
+    def narrow_queryset(self, queryset):
+        return queryset.prefetch_related(
+            Prefetch(
+                "doctor_links",
+                queryset=DoctorOffice.objects.select_related("doctor__user"),
+            )
+        )
+
+    def perform_create(self, serializer):
+        serializer.instance = office_create(tenant=self.request.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = office_update(
+            tenant=self.request.tenant, office=serializer.instance, **serializer.validated_data
+        )
