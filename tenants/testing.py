@@ -114,8 +114,17 @@ def _value_for(field: models.Field, n: int):
     raise NotImplementedError(f"No generic value for {field!r}; register a builder.")
 
 
+@functools.cache
+def _discover_builders() -> None:
+    # Each app may register builders in its own `testing` module (clinical/testing.py, ...).
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("testing")
+
+
 def build(model: type[models.Model], **overrides) -> models.Model:
     """Create a row of `model` in the current clinic context."""
+    _discover_builders()
     if model in _builders:
         return _builders[model](**overrides)
     if current().tenant_id is None and not current().platform:
