@@ -7,10 +7,19 @@ plan limit, for example).
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -20,6 +29,25 @@ from rest_framework.views import set_rollback
 from clinic_saas.errors import ApplicationError
 
 MAX_PAGE_SIZE = 100
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, plus a clean 400 for JSON nested deeper than Python can decode (a
+    RecursionError would otherwise be a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError(
+                "JSON parse error - the document is nested too deeply."
+            ) from exc
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "request_too_large"
 
 
 class Pagination(PageNumberPagination):
@@ -65,7 +93,9 @@ def exception_handler(exc, context):
         # Whatever the service wrote before it refused must not be committed.
         set_rollback()
         return Response(body, status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = RequestTooLarge(str(exc))
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -94,13 +124,64 @@ def exception_handler(exc, context):
     return response
 
 
-def api_not_found(request, exception=None):
-    return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+def _service_unavailable(request):
+    if _is_api(request):
+        response = JsonResponse(
+            {
+                "code": "service_unavailable",
+                "detail": "The service is temporarily unavailable; try again shortly.",
+            },
+            status=503,
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """404 handler: the API's JSON error for /api/ paths, the usual page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"code": "bad_request", "detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request as page_bad_request
+
+    return page_bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            {"code": "permission_denied", "detail": "You do not have permission."}, status=403
+        )
+    from django.views.defaults import permission_denied as page_permission_denied
+
+    return page_permission_denied(request, exception)
 
 
 def server_error(request, *args, **kwargs):
-    """500 handler: JSON for the API, the plain page elsewhere; never a traceback."""
-    if request.path.startswith("/api/"):
+    """500 handler: JSON for the API, the plain page elsewhere; never a traceback.
+
+    A database outage (restart, failover, network fault) answers 503 instead: nothing was
+    half-written (every request is one transaction), the client may retry, and the next
+    request reconnects without restarting the app. Django calls this handler while the
+    exception is being handled, so sys.exc_info() tells which one it was.
+    """
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return _service_unavailable(request)
+    if _is_api(request):
         return JsonResponse(
             {"code": "server_error", "detail": "Something went wrong on our side."},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
