@@ -263,8 +263,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "clinic_saas.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.ScopedRateThrottle",
+        "tenants.throttling.ClinicRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
+        "clinic": env.str("THROTTLE_CLINIC", default="3000/minute"),
         "signup": env.str("THROTTLE_SIGNUP", default="20/hour"),
         "auth": env.str("THROTTLE_AUTH", default="30/minute"),
     },

@@ -179,3 +179,30 @@ class PlanChange(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.from_plan} → {self.to_plan}"
+
+
+class IdempotencyKey(TenantOwnedModel):
+    """A client's `Idempotency-Key` for a POST, and the answer it got.
+
+    Mobile clients on flaky networks retry; the same key within a day gets the stored answer
+    instead of a second record. The unique index makes concurrent retries wait for the first
+    and then replay it.
+    """
+
+    user_id = models.UUIDField()
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user_id", "key"], name="idempotencykey_tenant_user_key_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="idempotency_tenant_created")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -8,6 +8,8 @@
   a missing one, never 403). Subclasses narrow with `narrow_queryset()`; overriding
   `get_queryset()` is refused at class creation.
 * Writes of a suspended clinic or an expired trial answer 402 `subscription_inactive`.
+* A POST with an `Idempotency-Key` header is answered once; retries get the stored answer
+  (tenants.idempotency).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import RolePermission
 from clinic_saas.errors import SubscriptionInactive
+from tenants import idempotency
 from tenants.context import activate, deactivate
 
 
@@ -39,6 +42,7 @@ class TenantAPIMixin:
 
     def dispatch(self, request, *args, **kwargs):
         self._context_token = None
+        self._idempotency = None
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
@@ -70,6 +74,18 @@ class TenantAPIMixin:
                 "The owner can choose a plan to continue.",
                 extra={"status": tenant.status, "plan": tenant.plan},
             )
+        if request.method == "POST" and tenant is not None:
+            self._idempotency = idempotency.claim(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.IdempotentReplay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self._idempotency is not None:
+            idempotency.record(self._idempotency, response)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class TenantAPIView(TenantAPIMixin, APIView):

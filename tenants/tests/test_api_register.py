@@ -138,7 +138,9 @@ def _platform_counts():
         ("accounts.services", "email_verification_send"),
     ],
 )
-def test_a_failure_at_any_step_leaves_no_row_behind(api, live_db, monkeypatch, module, step):
+def test_a_failure_at_any_step_leaves_no_row_behind(
+    api, live_db, monkeypatch, mailoutbox, module, step
+):
     # clinic_register looks each step up in its module at call time, so patching the module
     # injects the failure right after that step has done its work.
     target = importlib.import_module(module)
@@ -156,9 +158,11 @@ def test_a_failure_at_any_step_leaves_no_row_behind(api, live_db, monkeypatch, m
     assert _platform_counts() == dict.fromkeys(
         ("tenants", "users", "memberships", "doctors", "offices"), 0
     )
+    assert mailoutbox == [], "a rolled-back signup must not e-mail anyone"
     monkeypatch.undo()
     retry = api.post(URL, signup_body(), format="json")
     assert retry.status_code == 201, retry.json()
+    assert len(mailoutbox) == 1
 
 
 def test_two_simultaneous_signups_with_one_email_make_one_clinic(live_db):
