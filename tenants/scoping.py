@@ -101,6 +101,12 @@ class TenantOwnedModel(models.Model):
         self.assign_tenant()
         return super().full_clean(*args, **kwargs)
 
+    def clean_fields(self, exclude=None):
+        # The clinic comes from the verified context; checking that its row exists would
+        # cost a query on every save. Unique constraints that include `tenant` are still
+        # validated (validate_unique/validate_constraints do not use this exclusion).
+        return super().clean_fields(exclude={*(exclude or ()), "tenant"})
+
     def assign_tenant(self) -> None:
         """Take the clinic from the context; refuse a row of another clinic."""
         ctx = current()
