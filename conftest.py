@@ -9,7 +9,10 @@ application (design invariant 5).
 Fixtures:
 * `db` (pytest-django): the test runs in a transaction that is rolled back.
 * `live_db`: data really commits (threads, several connections, DDL through the owner
-  role); every table is emptied afterwards, by the owner role.
+  role); every table is emptied afterwards, by the owner role. pytest-django's
+  `transactional_db` (and so its `live_server`) is the same fixture here.
+* `browser_page`: a Playwright page in headless Debian Chromium, on pytest-django's
+  `live_server`; tests marked `browser` are skipped, with the reason, without Chromium.
 * Personas, as in healthchecks' tests: `clinic_a` with its owner `alice` and doctor `bob`,
   and `clinic_b` whose owner `charlie` is the outsider.
 """
@@ -17,6 +20,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +97,109 @@ def live_db(django_db_setup, django_db_blocker):
             yield
         finally:
             _truncate_everything()
+
+
+@pytest.fixture
+def transactional_db(live_db):
+    """pytest-django's own version empties the tables with `flush` as the runtime role, which
+    may not TRUNCATE (it owns nothing: design invariant 5). Here it is `live_db`: committed
+    data, emptied by the owner role afterwards. pytest-django's `live_server` asks for this
+    fixture, so the live server and the test see the same committed rows. Do not combine it
+    with `db` (or a persona built on it): that one would wrap the test in a transaction the
+    server thread cannot see."""
+
+
+# --- browser tests (Playwright on Debian's Chromium) -----------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, offline: no sandbox (CI runs as root), no GPU, nothing fetched in the background.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
+
+
+def browser_unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not os.path.exists(CHROMIUM):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -r requirements-dev.txt)"
+    return None
+
+
+def pytest_report_header(config):
+    reason = browser_unavailable()
+    return f"browser tests: {'SKIPPED, ' + reason if reason else 'Chromium at ' + CHROMIUM}"
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = browser_unavailable()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=f"browser test skipped: {reason}")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    reason = browser_unavailable()
+    ran = any(
+        report.keywords.get("browser")
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+    )
+    if reason and not ran:
+        terminalreporter.write_line(
+            f"Browser tests were SKIPPED: {reason}.", yellow=True, bold=True
+        )
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """A fresh browser (no cookies) on the live server; closed before the tables are emptied.
+
+    While Playwright runs, its event loop is the thread's running loop, so Django refuses
+    ORM calls from the test body (SynchronousOnlyOperation): create the test's rows in
+    fixtures listed before this one, and check results through the pages.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def screenshot(browser_page):
+    """`screenshot(name)` saves the page as artifacts/screenshots/<name>.png (git-ignored)."""
+
+    def save(name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        browser_page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
 
 
 @pytest.fixture

@@ -26,3 +26,12 @@ class RolePermission(permissions.BasePermission):
 
 OWNER_ONLY = frozenset({Role.OWNER})
 ADMINS = ADMIN_ROLES
+
+
+def may_manage_member(actor, member) -> bool:
+    """Whether `actor` (a membership) may change `member` from the team page: owners and
+    admins manage the team, only an owner manages another owner, and nobody changes their
+    own membership there (which could lock them out of their own clinic)."""
+    if actor is None or actor.role not in ADMIN_ROLES or actor.pk == member.pk:
+        return False
+    return member.role != Role.OWNER or actor.role == Role.OWNER

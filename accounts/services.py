@@ -208,6 +208,13 @@ def _user_from_uid(uid: str) -> User | None:
     return User.objects.filter(pk=pk, is_active=True).first()
 
 
+def password_reset_link_valid(*, uid: str, token: str) -> bool:
+    """Whether a reset link still works, without using it: the page checks it before asking
+    for a new password, so nobody types one for a dead link."""
+    user = _user_from_uid(uid)
+    return user is not None and default_token_generator.check_token(user, token)
+
+
 @transaction.atomic
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     user = _user_from_uid(uid)

@@ -18,4 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
+    # Server-rendered pages for people using a browser.
+    path("", include("tenants.page_urls")),
+    path("", include("accounts.page_urls")),
 ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from tenants.context import tenant_context
@@ -53,3 +57,32 @@ def tenant_limits(tenant: Tenant) -> dict:
         "users": _usage(counts["users"], None, writable),
         **trial_status(tenant),
     }
+
+
+def _weekly_counts(queryset, field: str, since: datetime) -> dict:
+    rows = (
+        queryset.filter(**{f"{field}__gte": since})
+        .annotate(week=TruncWeek(field))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("week", "n")
+    )
+    return {timezone.localtime(week).date(): n for week, n in rows}
+
+
+def tenant_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list[dict]:
+    """New patients (and prescriptions) per week for the last `weeks` weeks, oldest first.
+
+    Weeks start on Monday in the site's time zone; the current week counts so far. One
+    grouped query per series, so the cost does not grow with the clinic's history.
+    """
+    from clinical.models import Patient
+
+    today = timezone.localtime(now or timezone.now()).date()
+    first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    with tenant_context(tenant):
+        patients = _weekly_counts(Patient.objects.all(), "created_at", since)
+    starts = [first + timedelta(weeks=n) for n in range(weeks)]
+    return [{"week_start": start, "patients": patients.get(start, 0)} for start in starts]

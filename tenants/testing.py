@@ -164,3 +164,13 @@ def bearer(user, tenant) -> dict[str, str]:
 
     tokens = issue_tokens(membership_of(user, tenant))
     return {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
+
+
+def session_login(client, user, tenant) -> None:
+    """Log a Django test client in as `user`, working in `tenant` (as the login page does)."""
+    from tenants.middleware import SESSION_TENANT_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[SESSION_TENANT_KEY] = str(tenant.pk)
+    session.save()

@@ -1,0 +1,47 @@
+"""Account and team pages. The e-mailed links (`/verify-email/<token>/`, `/invite/<token>/`,
+`/reset/<uid>/<token>/`) are built in accounts/services.py and must keep these paths."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from accounts import team_views, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="log-out"),
+    path("account/", views.account, name="account"),
+    path("password-reset/", views.password_reset_request, name="forgot-password"),
+    path("password-reset/sent/", views.password_reset_sent, name="forgot-password-sent"),
+    path("reset/<str:uid>/<str:token>/", views.password_reset_confirm, name="reset-password"),
+    path("invite/<str:token>/", views.invitation_accept, name="join-clinic"),
+    path("verify-email/resend/", views.verify_email_resend, name="resend-verification"),
+    path("verify-email/<str:token>/", views.verify_email, name="verify-email-link"),
+    path("clinics/", views.choose_clinic, name="choose-clinic"),
+    path("clinics/switch/", views.switch_clinic, name="switch-clinic"),
+    path("clinic/team/", team_views.team, name="team"),
+    path("clinic/team/invite-doctor/", team_views.invite_doctor, name="team-invite-doctor"),
+    path("clinic/team/invite-staff/", team_views.invite_staff, name="team-invite-staff"),
+    path("clinic/team/members/<uuid:pk>/role/", team_views.member_role, name="member-role"),
+    path(
+        "clinic/team/members/<uuid:pk>/deactivate/",
+        team_views.member_deactivate,
+        name="member-deactivate",
+    ),
+    path(
+        "clinic/team/members/<uuid:pk>/reactivate/",
+        team_views.member_reactivate,
+        name="member-reactivate",
+    ),
+    path(
+        "clinic/team/invitations/<uuid:pk>/resend/",
+        team_views.invitation_resend,
+        name="invitation-resend",
+    ),
+    path(
+        "clinic/team/invitations/<uuid:pk>/revoke/",
+        team_views.invitation_revoke,
+        name="invitation-revoke",
+    ),
+]

@@ -1,0 +1,16 @@
+"""Clinic pages: signup, dashboard, plan, clinic settings."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("clinic/", views.dashboard, name="dashboard"),
+    path("clinic/plan/", views.plan, name="plan"),
+    path("clinic/settings/", views.clinic_settings, name="clinic-settings"),
+    path("clinic/settings/offices/", views.office_add, name="office-add"),
+    path("clinic/settings/offices/<uuid:pk>/", views.office_edit, name="office-edit"),
+]
