@@ -130,7 +130,10 @@ class InviteDoctorForm(PageForm):
         label="Years of experience", min_value=0, max_value=70, required=False
     )
     office_ids = forms.MultipleChoiceField(
-        label="Offices", required=False, help_text="Where the doctor sees patients."
+        label="Offices",
+        required=False,
+        help_text="Where the doctor sees patients.",
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args, offices=(), **kwargs):

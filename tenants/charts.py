@@ -27,7 +27,7 @@ def _nice_ceiling(value: int) -> int:
         return 4
     step = value / 4
     magnitude = 10 ** math.floor(math.log10(step))
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 2.5, 3, 4, 5, 10):
         nice = factor * magnitude
         if nice >= step and float(nice).is_integer():
             return int(nice * 4)
@@ -54,15 +54,20 @@ def weekly_bar_chart(rows: list[dict], series: list[Series]) -> dict:
                     "w": round(bar_w - 1, 1),
                     "h": round(h, 1),
                     "css": s.css_class,
-                    "title": f"Week of {week:%d %b}: {value} {s.label.lower()}",
+                    "title": f"Week of {week.day} {week:%b}: {value} {s.label.lower()}",
                 }
             )
         if i % 2 == 0 or len(rows) <= 6:
-            labels.append({"x": round(LEFT + i * group + group / 2, 1), "text": f"{week:%d %b}"})
+            labels.append(
+                {"x": round(LEFT + i * group + group / 2, 1), "text": f"{week.day} {week:%b}"}
+            )
     ticks = [
         {"y": round(TOP + plot_h - plot_h * k / 4, 1), "value": top * k // 4} for k in range(5)
     ]
+    names = [s.label for s in series]
+    title = " and ".join([names[0]] + [name.lower() for name in names[1:]])
     return {
+        "title": f"{title} per week, last {len(rows)} weeks",
         "width": WIDTH,
         "height": HEIGHT,
         "left": LEFT,
