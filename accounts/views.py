@@ -24,7 +24,7 @@ from accounts import forms, services
 from accounts.selectors import memberships_of
 from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from tenants.middleware import SESSION_TENANT_KEY
-from tenants.pages import call_service
+from tenants.pages import call_service, throttle_posts
 
 # The password was checked by `auth_login` (through django-axes); Django's login() only
 # needs to know which backend can load the person again on the next request.
@@ -56,6 +56,7 @@ def home(request):
 # --- log in and out ---------------------------------------------------------------------------
 
 
+@throttle_posts("auth")
 @never_cache
 @sensitive_post_parameters("password")
 def login_view(request):
@@ -121,6 +122,7 @@ def switch_clinic(request):
 # --- passwords ----------------------------------------------------------------------------
 
 
+@throttle_posts("auth")
 @never_cache
 def password_reset_request(request):
     form = forms.PasswordResetRequestForm(request.POST or None)
@@ -135,6 +137,7 @@ def password_reset_sent(request):
     return render(request, "accounts/password_reset_sent.html")
 
 
+@throttle_posts("auth")
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def password_reset_confirm(request, uid: str, token: str):
@@ -189,6 +192,7 @@ def account(request):
 # --- invitations and e-mail verification ----------------------------------------------------
 
 
+@throttle_posts("auth")
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def invitation_accept(request, token: str):
@@ -231,6 +235,7 @@ def verify_email(request, token: str):
     return render(request, "accounts/verify_email.html", {"verified_user": user})
 
 
+@throttle_posts("auth")
 @login_required
 @require_POST
 def verify_email_resend(request):

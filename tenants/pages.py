@@ -9,6 +9,7 @@ scoped managers and answers 404, like a missing one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, NamedTuple
@@ -18,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ADMIN_ROLES, Role
 from clinic_saas.errors import ApplicationError
@@ -116,3 +118,38 @@ def add_service_error(form: forms.Form, exc: ApplicationError, *, field_map=None
                 form.add_error(target, str(message))
             elif str(message) != exc.detail:
                 form.add_error(None, str(message))
+
+
+class PageRateThrottle(SimpleRateThrottle):
+    """The API's anonymous rate limits (`signup`, `auth`), applied to the page forms that do
+    the same work. The cache key is the one DRF's ScopedRateThrottle uses for an anonymous
+    client, so a client shares one budget between the pages and the API."""
+
+    cache_format = "throttle_%(scope)s_%(ident)s"
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def throttle_posts(scope: str):
+    """Refuse POSTs beyond the scope's rate with a 429 page that says when to retry."""
+
+    def decorator(view: Callable):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                throttle = PageRateThrottle(scope)
+                if not throttle.allow_request(request, None):
+                    wait = math.ceil(throttle.wait() or 60)
+                    response = render(request, "throttled.html", {"wait": wait}, status=429)
+                    response["Retry-After"] = str(wait)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -15,7 +15,7 @@ from accounts.views import start_clinic_session
 from clinical.models import Office
 from clinical.services import office_create, office_update
 from tenants import charts, forms, plans
-from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner
+from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from tenants.selectors import tenant_limits, tenant_weekly_activity
 from tenants.services import clinic_register, plan_change, tenant_update
 
@@ -25,6 +25,7 @@ CHART_SERIES = [charts.Series("patients", "New patients", "patients")]
 # --- signup -------------------------------------------------------------------------------
 
 
+@throttle_posts("signup")
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 def signup(request):

@@ -340,3 +340,40 @@ def test_a_bad_verification_link_says_so(client, db):
     response = client.get("/verify-email/garbage/")
     assert response.status_code == 400
     assert "invalid or has expired" in response.content.decode()
+
+
+def test_password_reset_link_valid_checks_without_using_the_link(clinic_a, alice):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from accounts.services import password_reset_confirm, password_reset_link_valid
+
+    uid = urlsafe_base64_encode(force_bytes(alice.pk))
+    token = default_token_generator.make_token(alice)
+    assert password_reset_link_valid(uid=uid, token=token)
+    assert password_reset_link_valid(uid=uid, token=token), "checking must not use the link"
+    assert not password_reset_link_valid(uid=uid, token="1-bad")
+    assert not password_reset_link_valid(uid="not-base64!", token=token)
+    password_reset_confirm(uid=uid, token=token, new_password="Saffron-Lane-8841")
+    assert not password_reset_link_valid(uid=uid, token=token)
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+def test_page_forms_share_the_apis_rate_limits(client, api, db, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "auth": "3/minute"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    # One request through the API and two through the page use up the budget of three.
+    api.post("/api/v1/auth/password-reset", {"email": "a@example.com"}, format="json")
+    for _ in range(2):
+        assert client.post("/password-reset/", {"email": "a@example.com"}).status_code == 302
+    response = client.post("/password-reset/", {"email": "a@example.com"})
+    assert response.status_code == 429
+    assert "Too many requests" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    # Reading the form is not limited.
+    assert client.get("/password-reset/").status_code == 200
