@@ -36,6 +36,26 @@ def log_out(page) -> None:
     page.wait_for_url("**/login/")
 
 
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.name || el.id || el.outerHTML.slice(0, 60))"""
+
+
+def check_page_basics(page) -> None:
+    """Accessibility and layout basics every page keeps: a language, one main heading,
+    a label for every control, and no sideways scrolling on a phone."""
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").count() == 1
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def invitation_path(outbox, email: str) -> str:
     [mail] = [m for m in outbox if m.to == [email] and "/invite/" in m.body]
     return re.search(r"https?://[^/\s]+(/invite/[^\s]+/)", mail.body).group(1)
@@ -44,6 +64,7 @@ def invitation_path(outbox, email: str) -> str:
 def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_page, screenshot):
     page = browser_page
     page.goto("/signup/")
+    check_page_basics(page)
     screenshot("signup")
     page.get_by_label("Clinic name").fill("Green Valley Clinic")
     page.get_by_label("Clinic phone").fill("080 4000 1234")
@@ -66,7 +87,11 @@ def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_pa
     assert page.get_by_text("days left").first.is_visible()
     assert page.get_by_text("Please verify your e-mail address").is_visible()
     assert page.locator("svg.chart").is_visible()
+    check_page_basics(page)
     screenshot("dashboard")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot("dashboard-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     assert any("/verify-email/" in m.body for m in mailoutbox)
 
     nav(page, "Team")
@@ -80,16 +105,20 @@ def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_pa
     page.wait_for_url("**/clinic/team/")
     assert page.get_by_text("Invitation sent to imran@greenvalley.example").is_visible()
     assert page.locator("#invite-doctor").is_visible()
+    check_page_basics(page)
     screenshot("team")
 
     nav(page, "Plan")
+    check_page_basics(page)
     screenshot("plan")
     nav(page, "Clinic settings")
+    check_page_basics(page)
     screenshot("settings")
     log_out(page)
 
     page.goto(invitation_path(mailoutbox, "imran@greenvalley.example"))
     assert page.get_by_role("heading", name="Join Green Valley Clinic").is_visible()
+    check_page_basics(page)
     screenshot("invitation")
     page.get_by_label("Choose a password").fill(DOCTOR_PASSWORD)
     page.get_by_label("Password again").fill(DOCTOR_PASSWORD)
