@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from tenants.context import tenant_context
@@ -86,3 +86,42 @@ def tenant_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list
         patients = _weekly_counts(Patient.objects.all(), "created_at", since)
     starts = [first + timedelta(weeks=n) for n in range(weeks)]
     return [{"week_start": start, "patients": patients.get(start, 0)} for start in starts]
+
+
+def _count_per_clinic(model, **filters):
+    """A correlated COUNT of the model's rows of each clinic (one index scan per clinic row)."""
+    rows = (
+        model.objects.filter(tenant_id=OuterRef("pk"), **filters)
+        .order_by()
+        .values("tenant_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def tenants_with_usage(queryset=None):
+    """Clinics annotated with `doctor_count`, `patient_count` and `user_count`, counted the
+    same way as `tenant_counts()`. Meant for platform_access (the clinics list of the admin
+    and `manage.py tenants`): one query whatever the number of clinics."""
+    from accounts.models import Membership
+    from clinical.models import Doctor, Patient
+
+    queryset = Tenant.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        doctor_count=_count_per_clinic(Doctor, is_active=True),
+        patient_count=_count_per_clinic(Patient, deleted_at__isnull=True),
+        user_count=_count_per_clinic(Membership, is_active=True),
+    )
+
+
+def tenant_by_code(code: str, *, reason: str, action: str = "platform.command", details=None):
+    """Find a clinic by its code. Codes are only unique across clinics, which the runtime role
+    cannot see, so the look-up itself is audited platform access; None when there is none."""
+    from tenants.platform import platform_access
+
+    code = (code or "").strip().lower()
+    if not code:
+        return None
+    with platform_access(reason=reason, action=action, details={"code": code, **(details or {})}):
+        return Tenant.objects.filter(code=code).first()

@@ -319,3 +319,113 @@ def trials_expire(*, now=None) -> list[Tenant]:
             tenant.save(update_fields=["status", "updated_at"])
             audit_record(action="tenant.trial_expired", tenant=tenant, object=tenant)
     return expired
+
+
+# --- platform operations (admin actions and ops commands) -----------------------------------
+# Like every clinic write, these run as the runtime role inside the clinic's own context
+# (row-level security applies), under a lock on the clinic's row. Callers that found the
+# clinic through platform_access() therefore never write through the bypassing role.
+
+MAX_TRIAL_EXTENSION_DAYS = 365
+
+
+@transaction.atomic
+def tenant_suspend(*, tenant: Tenant, actor, reason: str) -> Tenant:
+    """Suspend a clinic (unpaid invoice, abuse, legal hold). Its people can still log in and
+    read everything, and the owner can export; every write answers 402 until reactivated."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            "Say why the clinic is suspended; the reason is kept in the audit log.",
+            code="reason_required",
+            field_errors={"reason": ["Required."]},
+        )
+    with tenant_context(tenant):
+        tenant = tenant_lock(tenant)
+        if tenant.status == Tenant.Status.SUSPENDED:
+            raise ApplicationError("The clinic is already suspended.", code="already_suspended")
+        if tenant.status == Tenant.Status.CANCELLED:
+            raise ApplicationError(
+                "A cancelled clinic cannot be suspended.", code="tenant_cancelled"
+            )
+        previous = tenant.status
+        tenant.status = Tenant.Status.SUSPENDED
+        tenant.save(update_fields=["status", "updated_at"])
+        audit_record(
+            action="tenant.suspended",
+            actor=actor,
+            object=tenant,
+            reason=reason,
+            details={"from": previous},
+        )
+    return tenant
+
+
+@transaction.atomic
+def tenant_reactivate(*, tenant: Tenant, actor, reason: str = "") -> Tenant:
+    """Lift a suspension. A trial whose end has passed meanwhile comes back as `expired`
+    (read-only until the owner chooses a plan), not as a free extension."""
+    with tenant_context(tenant):
+        tenant = tenant_lock(tenant)
+        if tenant.status != Tenant.Status.SUSPENDED:
+            raise ApplicationError(
+                f"Only a suspended clinic can be reactivated; this one is "
+                f"{tenant.get_status_display().lower()}.",
+                code="not_suspended",
+            )
+        tenant.status = Tenant.Status.EXPIRED if tenant.trial_expired else Tenant.Status.ACTIVE
+        tenant.save(update_fields=["status", "updated_at"])
+        audit_record(
+            action="tenant.reactivated",
+            actor=actor,
+            object=tenant,
+            reason=(reason or "").strip(),
+            details={"to": tenant.status},
+        )
+    return tenant
+
+
+@transaction.atomic
+def trial_extend(*, tenant: Tenant, actor, days: int, reason: str = "") -> Tenant:
+    """Give a trial clinic `days` more days, counted from today when the trial has already
+    ended (an expired trial becomes active again; a suspended one stays suspended)."""
+    if (
+        isinstance(days, bool)
+        or not isinstance(days, int)
+        or not (1 <= days <= MAX_TRIAL_EXTENSION_DAYS)
+    ):
+        raise ApplicationError(
+            f"Extend a trial by 1 to {MAX_TRIAL_EXTENSION_DAYS} days.",
+            code="invalid",
+            field_errors={
+                "days": [f"Must be a whole number from 1 to {MAX_TRIAL_EXTENSION_DAYS}."]
+            },
+        )
+    with tenant_context(tenant):
+        tenant = tenant_lock(tenant)
+        if not tenant.is_trial:
+            raise ApplicationError(
+                f"The clinic is on the {tenant.plan_info.name} plan, not a trial.",
+                code="not_trial",
+            )
+        if tenant.status == Tenant.Status.CANCELLED:
+            raise ApplicationError("The clinic is cancelled.", code="tenant_cancelled")
+        now = timezone.now()
+        old_end = tenant.trial_ends_at
+        start = old_end if old_end and old_end > now else now
+        tenant.trial_ends_at = start + timedelta(days=days)
+        if tenant.status == Tenant.Status.EXPIRED:
+            tenant.status = Tenant.Status.ACTIVE
+        tenant.save(update_fields=["trial_ends_at", "status", "updated_at"])
+        audit_record(
+            action="tenant.trial_extended",
+            actor=actor,
+            object=tenant,
+            reason=(reason or "").strip(),
+            details={
+                "days": days,
+                "from": old_end.isoformat() if old_end else None,
+                "to": tenant.trial_ends_at.isoformat(),
+            },
+        )
+    return tenant
