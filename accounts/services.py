@@ -121,6 +121,47 @@ def tokens_revoke_all(*, user: User) -> None:
     )
 
 
+@transaction.atomic
+def user_staff_set(*, user: User, actor: User | None, is_staff: bool) -> User:
+    """Grant or take away access to the admin (platform operators only). A clinic's owners and
+    admins flagged as staff see that clinic's records there; nobody else sees anything."""
+    if actor is not None and actor.pk == user.pk:
+        raise ApplicationError("You cannot change your own admin access.", code="self_change")
+    if user.is_superuser and not is_staff:
+        raise ApplicationError(
+            "A platform operator keeps admin access; remove the operator role first.",
+            code="operator_account",
+        )
+    if user.is_staff != is_staff:
+        User.objects.filter(pk=user.pk).update(is_staff=is_staff)
+        user.is_staff = is_staff
+        audit_record(
+            action="user.staff_granted" if is_staff else "user.staff_revoked",
+            actor=actor,
+            object=user,
+        )
+    return user
+
+
+@transaction.atomic
+def user_active_set(*, user: User, actor: User | None, is_active: bool) -> User:
+    """Lock or unlock a person's account everywhere. Locking revokes every token at once and
+    ends their sessions at the next request (sessions check `is_active`)."""
+    if actor is not None and actor.pk == user.pk:
+        raise ApplicationError("You cannot lock your own account.", code="self_change")
+    if user.is_active != is_active:
+        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        user.is_active = is_active
+        if not is_active:
+            tokens_revoke_all(user=user)
+        audit_record(
+            action="user.reactivated" if is_active else "user.deactivated",
+            actor=actor,
+            object=user,
+        )
+    return user
+
+
 # --- login and tokens -----------------------------------------------------------------------
 
 
@@ -295,14 +336,16 @@ def member_invite(
     first_name: str = "",
     last_name: str = "",
     phone: str = "",
+    allow_owner: bool = False,
 ) -> tuple[Membership, Invitation | None]:
     """Add a person to the clinic.
 
     A new person gets an inactive membership and a one-time link to set a password (no
     password ever travels over the API). A person who already has an account simply joins:
-    one login, several clinics.
+    one login, several clinics. Only platform operations (`manage.py create_tenant`) pass
+    `allow_owner`: clinics add owners through signup, never through an invitation.
     """
-    if role not in Role.values or role == Role.OWNER:
+    if role not in Role.values or (role == Role.OWNER and not allow_owner):
         raise ApplicationError(
             "Choose admin, doctor, nurse or receptionist.",
             field_errors={"role": [f"{role!r} is not a role that can be invited."]},

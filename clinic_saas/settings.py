@@ -60,7 +60,8 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "clinical",
-    "django.contrib.admin",
+    # django.contrib.admin with the clinic-aware site (tenants.admin_site).
+    "tenants.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -33,9 +33,7 @@ def reload(tenant):
 # --- tenant_suspend -------------------------------------------------------------------------
 
 
-def test_suspending_makes_the_clinic_read_only_and_is_audited_with_the_reason(
-    clinic_a, operator
-):
+def test_suspending_makes_the_clinic_read_only_and_is_audited_with_the_reason(clinic_a, operator):
     tenant_suspend(tenant=clinic_a, actor=operator, reason="Invoice 2026-114 unpaid")
     tenant = reload(clinic_a)
     assert tenant.status == Tenant.Status.SUSPENDED and not tenant.is_writable

@@ -1,0 +1,266 @@
+"""Admin for clinics (platform operators), plan changes and the audit log.
+
+The site, the modes (platform, clinic, support) and the mixins are in tenants.admin_site.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from accounts.models import Role
+from tenants import plans
+from tenants.admin_site import (
+    ClinicOwnedAdmin,
+    ClinicTabularInline,
+    ReadOnlyFieldsMixin,
+    ScopedAdminMixin,
+    form_action,
+)
+from tenants.models import AuditEvent, PlanChange, Tenant
+from tenants.selectors import tenants_with_usage
+from tenants.services import (
+    MAX_TRIAL_EXTENSION_DAYS,
+    plan_change,
+    tenant_reactivate,
+    tenant_suspend,
+    tenant_update,
+    trial_extend,
+)
+
+# --- action forms -----------------------------------------------------------------------------
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, help_text="Kept in the audit log (e.g. “invoice 2026-114 unpaid”)."
+    )
+
+
+class ReactivateForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False)
+
+
+class ExtendTrialForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=MAX_TRIAL_EXTENSION_DAYS, initial=14)
+    reason = forms.CharField(max_length=500, required=False)
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ChoiceField(choices=plans.PLAN_CHOICES)
+
+
+# --- clinics ----------------------------------------------------------------------------------
+
+
+class TrialFilter(admin.SimpleListFilter):
+    title = "trial"
+    parameter_name = "trial"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("ending", "Ends within 7 days"),
+            ("ended", "Ended"),
+            ("paid", "Paid plan"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "ending":
+            return queryset.filter(
+                plan=plans.TRIAL, trial_ends_at__gt=now, trial_ends_at__lte=now + timedelta(days=7)
+            )
+        if self.value() == "ended":
+            return queryset.filter(plan=plans.TRIAL, trial_ends_at__lte=now)
+        if self.value() == "paid":
+            return queryset.exclude(plan=plans.TRIAL)
+        return queryset
+
+
+def _usage(current: int, maximum: int | None) -> str:
+    return f"{current:,} / {'∞' if maximum is None else f'{maximum:,}'}"
+
+
+class PlanChangeInline(ClinicTabularInline):
+    model = PlanChange
+    fk_name = "tenant"
+    platform_permissions = frozenset({"view"})
+    fields = ("changed_at", "from_plan", "to_plan", "changed_by_email")
+    readonly_fields = fields
+    show_change_link = False
+    can_delete = False
+
+
+@admin.register(Tenant)
+class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The clinics list: platform operators only. A clinic's own admins never see it."""
+
+    platform_permissions = frozenset({"view", "change", "operate"})
+    clinic_permissions = frozenset()
+
+    list_display = (
+        "name",
+        "code",
+        "plan",
+        "status",
+        "trial_ends_at",
+        "doctors",
+        "patients",
+        "users",
+        "created_at",
+    )
+    list_filter = ("plan", "status", TrialFilter, "created_at")
+    search_fields = ("name", "=code", "email", "phone")
+    ordering = ("name",)
+    show_full_result_count = False
+    inlines = (PlanChangeInline,)
+    fieldsets = (
+        (None, {"fields": ("name", "code", "email", "phone", "address")}),
+        (
+            "Subscription",
+            {
+                "fields": (
+                    "plan",
+                    "status",
+                    "trial_ends_at",
+                    "doctors",
+                    "patients",
+                    "users",
+                    "max_doctors_override",
+                    "max_patients_override",
+                )
+            },
+        ),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+    readonly_fields = (
+        "code",
+        "plan",
+        "status",
+        "trial_ends_at",
+        "doctors",
+        "patients",
+        "users",
+        "max_doctors_override",
+        "max_patients_override",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("suspend", "reactivate", "extend_trial", "change_plan")
+
+    def get_queryset(self, request):
+        return tenants_with_usage(super().get_queryset(request))
+
+    @admin.display(description="doctors")
+    def doctors(self, obj):
+        return _usage(obj.doctor_count, obj.max_doctors)
+
+    @admin.display(description="patients")
+    def patients(self, obj):
+        return _usage(obj.patient_count, obj.max_patients)
+
+    @admin.display(description="active members")
+    def users(self, obj):
+        return f"{obj.user_count:,}"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # `manage.py purge_tenant`, after typing the clinic's code
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changes:
+            tenant_update(tenant=obj, actor=request.user, **changes)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    suspend = form_action(
+        name="suspend",
+        form_class=SuspendForm,
+        description="Suspend (read-only until reactivated)",
+        apply=lambda ma, request, obj, data: tenant_suspend(
+            tenant=obj, actor=request.user, reason=data["reason"]
+        ),
+    )
+    reactivate = form_action(
+        name="reactivate",
+        form_class=ReactivateForm,
+        description="Reactivate",
+        apply=lambda ma, request, obj, data: tenant_reactivate(
+            tenant=obj, actor=request.user, reason=data["reason"]
+        ),
+    )
+    extend_trial = form_action(
+        name="extend_trial",
+        form_class=ExtendTrialForm,
+        description="Extend the trial",
+        apply=lambda ma, request, obj, data: trial_extend(
+            tenant=obj, actor=request.user, days=data["days"], reason=data["reason"]
+        ),
+    )
+    change_plan = form_action(
+        name="change_plan",
+        form_class=ChangePlanForm,
+        description="Change plan",
+        apply=lambda ma, request, obj, data: plan_change(
+            tenant=obj, actor=request.user, plan=data["plan"]
+        ),
+    )
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    platform_permissions = frozenset({"view"})
+    list_display = ("changed_at", "from_plan", "to_plan", "changed_by_email")
+    list_filter = ("to_plan",)
+    ordering = ("-changed_at",)
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Read-only for everybody (the table is append-only in the database too). Operators see
+    every clinic's events and the platform's own; a clinic's owner sees that clinic's."""
+
+    platform_permissions = frozenset({"view"})
+    clinic_roles = frozenset({Role.OWNER})
+    platform_tenant_filter = False  # a DISTINCT over the whole log; link from the clinic
+    list_display = (
+        "created_at",
+        "action",
+        "actor_email",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "reason",
+        "ip_address",
+    )
+    list_filter = ("action", "created_at")
+    search_fields = ("action", "actor_email", "=object_id", "reason")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    date_hierarchy = None
+
+    # Links from an object's history, a clinic's page and a patient's record filter by these.
+    FILTERABLE = ("object_id", "patient_id", "actor_id", "tenant__id__exact", "tenant")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup in self.FILTERABLE:
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
