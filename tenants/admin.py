@@ -10,12 +10,13 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from accounts.models import Role
 from tenants import plans
 from tenants.admin_site import (
     ClinicOwnedAdmin,
-    ClinicTabularInline,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,
     form_action,
@@ -84,16 +85,6 @@ def _usage(current: int, maximum: int | None) -> str:
     return f"{current:,} / {'∞' if maximum is None else f'{maximum:,}'}"
 
 
-class PlanChangeInline(ClinicTabularInline):
-    model = PlanChange
-    fk_name = "tenant"
-    platform_permissions = frozenset({"view"})
-    fields = ("changed_at", "from_plan", "to_plan", "changed_by_email")
-    readonly_fields = fields
-    show_change_link = False
-    can_delete = False
-
-
 @admin.register(Tenant)
 class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """The clinics list: platform operators only. A clinic's own admins never see it."""
@@ -116,7 +107,6 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "=code", "email", "phone")
     ordering = ("name",)
     show_full_result_count = False
-    inlines = (PlanChangeInline,)
     fieldsets = (
         (None, {"fields": ("name", "code", "email", "phone", "address")}),
         (
@@ -134,7 +124,7 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        ("History", {"fields": ("plan_history", "created_at", "updated_at")}),
     )
     readonly_fields = (
         "code",
@@ -146,6 +136,7 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "users",
         "max_doctors_override",
         "max_patients_override",
+        "plan_history",
         "created_at",
         "updated_at",
     )
@@ -165,6 +156,21 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="active members")
     def users(self, obj):
         return f"{obj.user_count:,}"
+
+    @admin.display(description="plan changes")
+    def plan_history(self, obj):
+        changes = PlanChange.objects.filter(tenant_id=obj.pk).order_by("-changed_at")[:20]
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{}: {} → {} ({})",
+                (
+                    (f"{c.changed_at:%Y-%m-%d}", c.from_plan, c.to_plan, c.changed_by_email or "—")
+                    for c in changes
+                ),
+            )
+            or "—"
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # `manage.py purge_tenant`, after typing the clinic's code

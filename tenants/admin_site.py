@@ -234,6 +234,18 @@ class ClinicAdminSite(admin.AdminSite):
     def _as_support(self, request, mode, view, args, kwargs):
         from tenants.models import Tenant
 
+        # Recorded through platform_access, whose event commits on its own: a request that
+        # fails (404, 403, an error rolling the request back) stays on record too. The event
+        # carries the clinic, so the clinic's owner reads it in their own audit log.
+        with platform_access(
+            reason=mode.reason,
+            actor=request.user,
+            action="platform.act_as_request",
+            tenant=mode.tenant_id,
+            ip_address=client_ip(request),
+            details=_request_details(request, view),
+        ):
+            pass
         with tenant_context(mode.tenant_id, user=request.user):
             tenant = Tenant.objects.filter(pk=mode.tenant_id).first()
             if tenant is None:
@@ -241,13 +253,6 @@ class ClinicAdminSite(admin.AdminSite):
                 return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
             request._admin_mode = AdminMode(
                 SUPPORT, tenant_id=tenant.pk, tenant=tenant, reason=mode.reason
-            )
-            audit_record(
-                action="platform.act_as_request",
-                actor=request.user,
-                request=request,
-                reason=mode.reason,
-                details=_request_details(request, view),
             )
             return _rendered(view(request, *args, **kwargs))
 
