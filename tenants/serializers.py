@@ -7,7 +7,7 @@ from accounts.models import Membership
 from clinic_saas.validators import normalize_indian_mobile, normalize_phone
 from clinical.models import Office
 from tenants import plans
-from tenants.models import Tenant
+from tenants.models import AuditEvent, Tenant
 
 
 def _drf(validator):
@@ -230,3 +230,23 @@ def membership_user_payload(membership: Membership) -> dict:
         "role": membership.role,
         "tenant_id": membership.tenant_id,
     }
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "action",
+            "actor_id",
+            "actor_email",
+            "object_type",
+            "object_id",
+            "patient_id",
+            "reason",
+            "ip_address",
+            "user_agent",
+            "details",
+        ]
+        read_only_fields = fields
