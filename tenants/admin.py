@@ -252,7 +252,6 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     search_fields = ("action", "actor_email", "=object_id", "reason")
     ordering = ("-created_at",)
     show_full_result_count = False
-    date_hierarchy = None
 
     # Links from an object's history, a clinic's page and a patient's record filter by these.
     FILTERABLE = ("object_id", "patient_id", "actor_id", "tenant__id__exact", "tenant")

@@ -207,14 +207,12 @@ def office_letterheads(monkeypatch):
 
     from tenants import dataset
 
-    field = Office._meta.get_field("name")
     fake = models.FileField(name="name")
     fake.set_attributes_from_name("name")
     original = dataset.file_fields
     monkeypatch.setattr(
         dataset, "file_fields", lambda model: [fake] if model is Office else original(model)
     )
-    return field
 
 
 def test_export_writes_the_clinics_data_and_files_and_nothing_of_another_clinic(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
 
 from tenants import plans
 from tenants.management.ops import OpsCommand
@@ -66,8 +67,6 @@ class Command(OpsCommand):
         ):
             queryset = tenants_with_usage(Tenant.objects.filter(**filters)).order_by("code")
             if options.get("search"):
-                from django.db.models import Q
-
                 term = options["search"]
                 queryset = queryset.filter(Q(name__icontains=term) | Q(code__icontains=term))
             return [
