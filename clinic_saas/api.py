@@ -23,8 +23,6 @@ from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
 
 from clinic_saas.errors import ApplicationError
 
@@ -86,6 +84,13 @@ def _code_of(exc: exceptions.APIException) -> str:
 
 
 def exception_handler(exc, context):
+    # Imported here, not at the top: REST_FRAMEWORK names this module's parser and paginator,
+    # and rest_framework.views reads those settings while it is imported. Importing it from
+    # here at module level made the import order decide whether the app starts (a system
+    # check resolving the paginator first hit a half-imported module).
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
     if isinstance(exc, ApplicationError):
         body = {"code": exc.code, "detail": exc.detail, **exc.extra}
         if exc.field_errors:
