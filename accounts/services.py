@@ -194,6 +194,30 @@ def auth_login(*, request, email: str, password: str, tenant_id=None) -> Members
     return membership
 
 
+def operator_login(*, request, email: str, password: str) -> User:
+    """Check a platform operator's credentials (an active staff superuser, who belongs to no
+    clinic and so cannot use the clinic login). Anybody else gets the answer of a wrong
+    password, and counts as a failed attempt, so this door tells nothing about accounts."""
+    from django.contrib.auth.signals import user_login_failed
+
+    user = authenticate(request, username=normalize_email(email), password=password)
+    if getattr(request, "axes_locked_out", False):
+        audit_record(action="auth.locked_out", request=request, details={"email": email})
+        raise LockedOut("Too many failed attempts. Try again later or reset your password.")
+    if user is not None and not (user.is_active and user.is_staff and user.is_superuser):
+        user_login_failed.send(
+            sender=__name__, credentials={"username": normalize_email(email)}, request=request
+        )
+        user = None
+    if user is None:
+        audit_record(
+            action="auth.login_failed", request=request, details={"email": email, "door": "admin"}
+        )
+        raise InvalidCredentials()
+    audit_record(action="auth.operator_login", actor=user, request=request)
+    return user
+
+
 def membership_touch(*, membership: Membership) -> None:
     """Remember the clinic a person last used (the default at the next login)."""
     with tenant_context(membership.tenant_id, user=membership.user):

@@ -40,7 +40,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 
 from clinic_saas.errors import ApplicationError
 from tenants.audit import audit_record, client_ip
@@ -186,6 +190,11 @@ def _named_clinic(request, view, kwargs) -> uuid.UUID | None:
     return _as_uuid(request.GET.get("tenant__id__exact"))
 
 
+class OperatorLoginForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+
+
 class ActAsForm(forms.Form):
     reason = forms.CharField(
         min_length=10,
@@ -259,12 +268,7 @@ class ClinicAdminSite(admin.AdminSite):
     def login(self, request, extra_context=None):
         """The admin has no login form of its own: people log in on the site's login page,
         which binds their clinic to the session."""
-        index = reverse("admin:index", current_app=self.name)
-        target = request.GET.get("next") or index
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            target = index
+        target = self._safe_next(request)
         if request.user.is_authenticated:
             if self.has_permission(request):
                 return HttpResponseRedirect(target)
@@ -302,6 +306,53 @@ class ClinicAdminSite(admin.AdminSite):
         }
         return TemplateResponse(request, "registration/password_change_form.html", context)
 
+    @method_decorator(sensitive_post_parameters("password"))
+    @method_decorator(csrf_protect)
+    @method_decorator(never_cache)
+    def operator_login(self, request):
+        """Platform operators belong to no clinic, so the clinic login cannot let them in:
+        they log in here (brute-force protected like every login, and audited)."""
+        from django.contrib.auth import login as django_login
+
+        from accounts.services import LockedOut, operator_login
+        from tenants.middleware import SESSION_TENANT_KEY
+
+        form = OperatorLoginForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                user = operator_login(
+                    request=request,
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                )
+            except LockedOut as exc:
+                form.add_error(None, exc.detail)
+            except ApplicationError as exc:
+                # Answered, not raised: the failed attempt that django-axes counts must
+                # commit with the request.
+                form.add_error(None, exc.detail)
+            else:
+                django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                request.session.pop(SESSION_TENANT_KEY, None)
+                return HttpResponseRedirect(self._safe_next(request))
+        context = {
+            **self.each_context(request),
+            "title": "Platform operator login",
+            "form": form,
+            "next": self._safe_next(request),
+            "login_url": settings.LOGIN_URL,
+        }
+        return TemplateResponse(request, "admin/operator_login.html", context)
+
+    def _safe_next(self, request) -> str:
+        index = reverse("admin:index", current_app=self.name)
+        target = request.POST.get("next") or request.GET.get("next") or index
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return index
+        return target
+
     def no_access(self, request):
         context = {
             **self.each_context(request),
@@ -321,6 +372,7 @@ class ClinicAdminSite(admin.AdminSite):
 
     def get_urls(self):
         return [
+            path("operator-login/", self.operator_login, name="operator_login"),
             path("act-as/stop/", self.admin_view(self.act_as_stop), name="act_as_stop"),
             path(
                 "act-as/<uuid:tenant_id>/",

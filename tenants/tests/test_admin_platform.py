@@ -20,7 +20,7 @@ from tenants.admin_site import ACT_AS_STARTED_KEY
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access
-from tenants.testing import add_member, build, create_clinic, create_user
+from tenants.testing import TEST_PASSWORD, add_member, build, create_clinic, create_user
 from tenants.tests.admin_helpers import AllQueries, log_in, staff
 
 REASON = "Ticket 4711: owner cannot find a patient"
@@ -412,3 +412,39 @@ def test_a_clinic_admin_cannot_start_acting_as(clinics):
     owner = log_in(Client(), staff(a.owner), a)
     assert act_as(owner, b).status_code == 403
     assert clinic_events(b, action="platform.act_as_started") == []
+
+
+# --- operators log in at the admin's own door -------------------------------------------------
+
+
+def operator_login(client, email, password=TEST_PASSWORD, next_url="/admin/tenants/tenant/"):
+    return client.post(
+        "/admin/operator-login/", {"email": email, "password": password, "next": next_url}
+    )
+
+
+def test_an_operator_logs_in_without_a_clinic_and_is_audited(clinics, operator):
+    client = Client()
+    response = operator_login(client, "OPS@platform.example")
+    assert response.status_code == 302 and response["Location"] == "/admin/tenants/tenant/"
+    assert client.get("/admin/tenants/tenant/").status_code == 200
+    [event] = platform_events(action="auth.operator_login")
+    assert event.actor_id == operator.pk and event.tenant_id is None
+
+
+def test_the_operator_door_refuses_everybody_else_like_a_wrong_password(clinics):
+    a, _ = clinics
+    staff(a.owner)
+    right = operator_login(Client(), a.owner.email)
+    wrong = operator_login(Client(), a.owner.email, "Not-The-Password-9")
+    nobody = operator_login(Client(), "nobody@example.com")
+    for response in (right, wrong, nobody):
+        assert response.status_code == 200
+        assert "E-mail or password is incorrect." in page(response)
+    assert len(platform_events(action="auth.login_failed")) == 3
+    assert platform_events(action="auth.operator_login") == []
+
+
+def test_the_operator_door_never_redirects_off_site(clinics, operator):
+    response = operator_login(Client(), operator.email, next_url="https://evil.example/")
+    assert response["Location"] == "/admin/"
