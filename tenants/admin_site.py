@@ -34,7 +34,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -515,6 +516,17 @@ class ScopedAdminMixin:
             queryset = db_field.remote_field.model._default_manager.using(db).all()
         return scoped_choices(request, queryset)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and isinstance(formfield.widget, ForeignKeyRawIdWidget):
+            formfield.widget = ScopedRawIdWidget(
+                db_field.remote_field,
+                self.admin_site,
+                formfield.queryset,
+                using=kwargs.get("using"),
+            )
+        return formfield
+
     def get_list_filter(self, request):
         # A filter on a relation lists only the values present in this (scoped) list, never
         # every row of the related table: users, for one, are global.
@@ -607,6 +619,23 @@ class ScopedAdminMixin:
         return HttpResponseRedirect(f"{url}?{urlencode({'object_id': str(obj.pk)})}")
 
 
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id input labels its value only when it is one of the allowed choices: a
+    re-displayed form must not turn a pasted id of another clinic's row into its name."""
+
+    def __init__(self, rel, admin_site, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            allowed = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            allowed = False
+        return super().label_and_url_for_value(value) if allowed else ("", "")
+
+
 def scoped_choices(request, queryset):
     """Limit a queryset of choices to what the request's clinic may reference."""
     from accounts.models import User
@@ -660,6 +689,12 @@ class ClinicOwnedAdmin(ScopedAdminMixin, admin.ModelAdmin):
             fields.insert(0, "tenant")
         return fields
 
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or ())
+        if admin_mode(request).kind != PLATFORM:
+            exclude.append("tenant")
+        return exclude
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletes go through services, one by one
@@ -674,7 +709,8 @@ class ReadOnlyFieldsMixin:
     """Every field read-only (for admins whose changes happen only through actions)."""
 
     def get_readonly_fields(self, request, obj=None):
-        names = [f.name for f in self.model._meta.fields if f.name != "id"]
+        # The clinic is never shown to a clinic (operators get it from ClinicOwnedAdmin).
+        names = [f.name for f in self.model._meta.fields if f.name not in ("id", "tenant")]
         return list(dict.fromkeys([*super().get_readonly_fields(request, obj), *names]))
 
 

@@ -326,3 +326,22 @@ def test_password_change_in_the_admin_uses_the_service(owner_client, clinic_a, a
     alice.refresh_from_db()
     assert alice.token_version == 2, "every token was revoked (accounts.services)"
     assert owner_client.get("/admin/").status_code == 200, "this session stays logged in"
+
+
+def test_a_raw_id_input_never_names_another_clinics_row(rf, monkeypatch, clinic_a, alice, charlie):
+    from django.contrib import admin
+
+    doctor_admin = admin.site.get_model_admin(Doctor)
+    monkeypatch.setattr(type(doctor_admin), "raw_id_fields", ("user",))
+    request = rf.get("/admin/clinical/doctor/add/")
+    request.user = staff(alice)
+    request.tenant = clinic_a
+    with tenant_context(clinic_a):
+        request.membership = Membership.objects.get(user=alice)
+        field = doctor_admin.formfield_for_dbfield(Doctor._meta.get_field("user"), request)
+        foreign = field.widget.render("user", str(charlie.pk))
+        own = field.widget.render("user", str(alice.pk))
+        garbage = field.widget.render("user", "not-a-uuid")
+    assert charlie.email not in foreign
+    assert alice.email in own
+    assert "not-a-uuid" in garbage

@@ -121,6 +121,7 @@ def test_admin_pages_of_clinic_a_never_show_clinic_b(model, owner, clinic_a, cli
     change = owner.get(url(model, "change/", row_a.pk))
     assert change.status_code == 200
     assert_no_marks(change, marks, "the change form")
+    assert "field-tenant" not in change.content.decode(), "the clinic field is never shown"
 
     for suffix in ("change/", "history/"):
         assert owner.get(url(model, suffix, row_b.pk)).status_code == 404
