@@ -23,15 +23,14 @@ from accounts.services import (
     user_active_set,
     user_staff_set,
 )
-from tenants.admin_site import (
-    PLATFORM,
+from tenants.admin_mixins import (
     ClinicOwnedAdmin,
     ClinicTabularInline,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,
-    admin_mode,
     scoped_choices,
 )
+from tenants.admin_mode import PLATFORM, admin_mode
 
 # --- people -----------------------------------------------------------------------------------
 

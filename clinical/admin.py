@@ -12,7 +12,7 @@ from django.contrib import admin
 
 from clinical.models import Doctor, DoctorOffice, Office, Patient
 from clinical.services import office_create, office_update
-from tenants.admin_site import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
+from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
 
 class DoctorOfficeInline(ClinicTabularInline):

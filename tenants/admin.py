@@ -1,6 +1,7 @@
 """Admin for clinics (platform operators), plan changes and the audit log.
 
-The site, the modes (platform, clinic, support) and the mixins are in tenants.admin_site.
+The site is tenants.admin_site, the modes (platform, clinic, support) tenants.admin_mode,
+the mixins tenants.admin_mixins.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import Role
 from tenants import plans
-from tenants.admin_site import (
+from tenants.admin_mixins import (
     ClinicOwnedAdmin,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,

@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.db import models
 
 from accounts.models import Membership, User
-from tenants.admin_site import ScopedAdminMixin
+from tenants.admin_mixins import ScopedAdminMixin
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from clinical.models import Doctor, Patient
 from tenants import plans
-from tenants.admin_site import ACT_AS_STARTED_KEY
+from tenants.admin_mode import ACT_AS_STARTED_KEY
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access

@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import CommandError
 
 from tenants.management.ops import OpsCommand
-from tenants.services import tenant_purge
+from tenants.purge import tenant_purge
 
 
 class Command(OpsCommand):
