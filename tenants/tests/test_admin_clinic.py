@@ -41,6 +41,19 @@ def test_admin_sends_anonymous_visitors_to_the_site_login_with_next(client, db):
     assert follow["Location"] == "/login/?next=%2Fadmin%2Fclinical%2Fpatient%2F"
 
 
+def test_the_site_login_brings_a_clinic_admin_back_into_their_clinics_admin(
+    client, clinic_a, alice
+):
+    from tenants.testing import TEST_PASSWORD
+
+    staff(alice)
+    to_login = client.get(client.get("/admin/")["Location"])["Location"]
+    assert to_login == "/login/?next=%2Fadmin%2F"
+    response = client.post(to_login, {"email": alice.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert "Clinic: <strong>Asha Dental Care</strong>" in html(client.get("/admin/"))
+
+
 def test_admin_login_never_redirects_off_site(client, db):
     response = client.get("/admin/login/?next=https://evil.example/admin/")
     assert response["Location"] == "/login/?next=%2Fadmin%2F"
