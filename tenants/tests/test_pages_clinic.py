@@ -335,3 +335,29 @@ def test_a_read_only_clinic_refuses_settings_changes(client, db):
     with tenant_context(clinic):
         clinic.refresh_from_db()
     assert clinic.name == "Paused"
+
+
+def test_only_admins_open_the_office_editor(client, clinic_a, bob):
+    office = office_create(tenant=clinic_a, name="Main")
+    session_login(client, bob, clinic_a)
+    response = client.get(f"/clinic/settings/offices/{office.pk}/")
+    assert response.status_code == 403
+    assert "Your role in this clinic does not allow this." in response.content.decode()
+
+
+def test_dashboard_uses_a_constant_number_of_queries(owner_client, clinic_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get("/clinic/").status_code == 200
+        return len(queries)
+
+    few = count()
+    with tenant_context(clinic_a):
+        for n in range(30):
+            build(Patient, created_at=timezone.now() - timedelta(days=n * 3))
+    for n in range(3):
+        add_doctor(clinic_a, n)
+    assert count() == few
