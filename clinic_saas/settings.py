@@ -299,6 +299,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `status`; name each set of choices after its resource.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "clinical.models.appointments.Appointment.Status",
+        "PrescriptionStatusEnum": "clinical.models.prescriptions.Prescription.Status",
+        "NewPrescriptionStatusEnum": ["draft", "active"],
+    },
 }
 
 # --- Brute-force protection (django-axes) -------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/tenants/", include("tenants.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include("tenants.audit_urls")),
+    path("api/v1/", include("clinical.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),

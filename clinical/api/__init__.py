@@ -1,0 +1,1 @@
+"""The clinical REST API, one module per resource (see clinical/urls.py)."""

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from clinical.api.base import ClinicalViewSet, audit_read
+from clinical.filters import PatientFilter
+from clinical.models import Patient
+from clinical.models.patients import MAX_FAMILY_SIZE
+from clinical.serializers.patients import (
+    FamilyMemberInputSerializer,
+    FamilySerializer,
+    PatientInputSerializer,
+    PatientSerializer,
+)
+from clinical.services import patient_create, patient_delete, patient_update
+from clinical.services.patients import family_members, normalize_mobile
+
+MOBILE_PARAMETER = OpenApiParameter(
+    "mobile", OpenApiTypes.STR, OpenApiParameter.PATH, description="The family's mobile number."
+)
+
+
+@extend_schema(tags=["patients"])
+class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
+    """Patients, families sharing a mobile number, search by name or mobile prefix. Every
+    read is recorded in the audit log."""
+
+    model = Patient
+    resource = "patients"
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    ordering_fields = ["first_name", "last_name", "created_at", "date_of_birth"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def narrow_queryset(self, queryset):
+        # Soft-deleted patients leave every list and lookup (their history stays).
+        return queryset.active()
+
+    @extend_schema(responses=PatientSerializer(many=True))
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        audit_read(
+            request,
+            "patient.listed",
+            details={
+                "patient_ids": [row["id"] for row in response.data["results"]],
+                "search": request.query_params.get("search", "")[:100],
+            },
+        )
+        return response
+
+    @extend_schema(responses=PatientSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        audit_read(request, "patient.viewed", obj=patient, patient_id=patient.pk)
+        return Response(PatientSerializer(patient).data)
+
+    @extend_schema(request=PatientInputSerializer, responses={201: PatientSerializer})
+    def create(self, request, *args, **kwargs):
+        """Register a patient (within the plan's patient limit). The first patient of a
+        mobile number is its family's primary member (`self`); later ones need their
+        `relationship_to_primary`."""
+        data = PatientInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = patient_create(tenant=request.tenant, actor=request.user, **data.validated_data)
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PatientInputSerializer, responses=PatientSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        data = PatientInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        patient = patient_update(
+            tenant=request.tenant,
+            actor=request.user,
+            patient=self.get_object(),
+            **data.validated_data,
+        )
+        return Response(PatientSerializer(patient).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Soft delete (owner, admin): the record leaves lists, its history stays, its
+        upcoming appointments are cancelled."""
+        patient_delete(tenant=request.tenant, actor=request.user, patient=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _family(self, request, mobile):
+        members = list(family_members(mobile))
+        audit_read(
+            request,
+            "patient.family_viewed",
+            details={"mobile": mobile, "patient_ids": [str(p.pk) for p in members]},
+        )
+        body = {
+            "mobile_number": mobile,
+            "count": len(members),
+            "limit": MAX_FAMILY_SIZE,
+            "members": members,
+        }
+        return FamilySerializer(body).data
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[MOBILE_PARAMETER],
+        responses=FamilySerializer,
+        summary="A family: the patients sharing this mobile number, the primary first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[MOBILE_PARAMETER],
+        request=FamilyMemberInputSerializer,
+        responses={201: FamilySerializer},
+        summary="Add a member to the family of this mobile number.",
+    )
+    @action(
+        detail=False,
+        methods=["get", "post"],
+        url_path=r"families/(?P<mobile>[^/]+)",
+        matrix_action={"GET": "read", "POST": "create"},
+    )
+    def family(self, request, mobile=None):
+        mobile = normalize_mobile(mobile, field="mobile")
+        if request.method == "POST":
+            data = FamilyMemberInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            patient_create(
+                tenant=request.tenant, actor=request.user, mobile=mobile, **data.validated_data
+            )
+            return Response(self._family(request, mobile), status=status.HTTP_201_CREATED)
+        return Response(self._family(request, mobile))

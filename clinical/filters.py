@@ -1,0 +1,135 @@
+"""Query filters of the clinical lists (django-filter). Ids are plain UUID filters: another
+clinic's id simply matches nothing, and a malformed one is a 400."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from clinical.models import Appointment, Doctor, Medicine, Patient, Prescription, ShortKey
+from clinical.selectors import patient_search
+
+
+class DoctorFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, label="Name, specialization or licence."
+    )
+    office = django_filters.UUIDFilter(field_name="office_links__office_id", distinct=True)
+
+    class Meta:
+        model = Doctor
+        fields = ["is_active", "specialization"]
+
+    def filter_search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(user__first_name__icontains=word)
+                | Q(user__last_name__icontains=word)
+                | Q(specialization__icontains=word)
+                | Q(license_number__icontains=word)
+            )
+        return queryset
+
+
+class PatientFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=100,
+        label="A name, or the start of a mobile number (+91 optional).",
+    )
+    mobile_number = django_filters.CharFilter(field_name="mobile", max_length=20)
+
+    class Meta:
+        model = Patient
+        fields = ["gender", "relationship_to_primary"]
+
+    def filter_search(self, queryset, name, value):
+        return patient_search(queryset, value)
+
+
+class MedicineFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, label="Name, generic name or composition."
+    )
+    scope = django_filters.ChoiceFilter(
+        method="filter_scope",
+        choices=[("global", "Shared catalogue"), ("clinic", "This clinic's own")],
+    )
+    category = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
+
+    class Meta:
+        model = Medicine
+        fields = ["dosage_form", "prescription_only", "is_active"]
+
+    def filter_search(self, queryset, name, value):
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(name__icontains=word)
+                | Q(generic_name__icontains=word)
+                | Q(composition__icontains=word)
+            )
+        return queryset
+
+    def filter_scope(self, queryset, name, value):
+        return queryset.filter(tenant__isnull=(value == "global"))
+
+
+class ShortKeyFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    personal = django_filters.BooleanFilter(field_name="doctor", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = ShortKey
+        fields = ["is_active"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(field_name="appointment_date")
+    date_from = django_filters.DateFilter(field_name="appointment_date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="appointment_date", lookup_expr="lte")
+    doctor = django_filters.UUIDFilter(field_name="doctor_id")
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    office = django_filters.UUIDFilter(field_name="office_id")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, label="Appointment number or patient name."
+    )
+
+    class Meta:
+        model = Appointment
+        fields = ["status", "appointment_type"]
+
+    def filter_search(self, queryset, name, value):
+        if value.upper().startswith("APT-"):
+            return queryset.filter(appointment_number=value.upper())
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
+            )
+        return queryset
+
+
+class PrescriptionFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    doctor = django_filters.UUIDFilter(field_name="doctor_id")
+    appointment = django_filters.UUIDFilter(field_name="appointment_id")
+    visit_date_from = django_filters.DateFilter(field_name="visit_date", lookup_expr="gte")
+    visit_date_to = django_filters.DateFilter(field_name="visit_date", lookup_expr="lte")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, label="Prescription number or patient name."
+    )
+
+    class Meta:
+        model = Prescription
+        fields = ["status"]
+
+    def filter_search(self, queryset, name, value):
+        if value.upper().startswith("RX-"):
+            return queryset.filter(prescription_number=value.upper())
+        for word in value.split()[:5]:
+            queryset = queryset.filter(
+                Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
+            )
+        return queryset

@@ -1,0 +1,123 @@
+"""Printable prescriptions: one template, rendered as HTML (with print CSS) or as a PDF.
+
+Plain functions, so the API (`prescriptions/{id}/print/`, `/pdf/`) and the browser pages
+(a session-authenticated print page) share them:
+
+    prescription = printing.prescription_for_print(tenant=tenant, pk=pk)
+    html = printing.render_prescription_html(prescription, tenant=tenant)
+    pdf = printing.render_prescription_pdf(prescription, tenant=tenant)
+    printing.record_print(tenant=tenant, actor=user, prescription=prescription, fmt="pdf",
+                          request=request)
+
+The PDF comes from the same template through xhtml2pdf (pure Python on ReportLab: nothing to
+install beyond pip). Every value is escaped by the template engine, so text typed into a
+record can never become markup in the HTML or the PDF.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from clinical.models import DoctorOffice, Office, Prescription, PrescriptionItem
+from clinical.services.prescriptions import prescription_print_record
+from tenants.context import tenant_context
+from tenants.models import Tenant
+
+TEMPLATE = "clinical/prescription_print.html"
+
+
+class PDFRenderError(RuntimeError):
+    """xhtml2pdf could not turn the prescription into a PDF."""
+
+
+def prescription_for_print(*, tenant, pk) -> Prescription:
+    """The prescription with everything the page shows, in three queries. Raises
+    Prescription.DoesNotExist for a missing id or another clinic's."""
+    with tenant_context(tenant):
+        return (
+            Prescription.objects.select_related("patient", "doctor__user", "appointment__office")
+            .prefetch_related(
+                Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine")),
+                Prefetch(
+                    "doctor__office_links",
+                    queryset=DoctorOffice.objects.select_related("office").filter(
+                        office__is_active=True
+                    ),
+                ),
+            )
+            .get(pk=pk)
+        )
+
+
+def _letterhead(prescription: Prescription, tenant) -> dict:
+    """Where the patient was seen: the appointment's office, else the doctor's first office,
+    else the clinic's primary office, else the clinic's own details."""
+    office = prescription.appointment.office if prescription.appointment else None
+    if office is None:
+        links = list(prescription.doctor.office_links.all())
+        office = links[0].office if links else None
+    if office is None:
+        office = Office.objects.filter(is_active=True).order_by("-is_primary", "name").first()
+    clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
+    return {
+        "clinic_name": clinic.name,
+        "office_name": office.name if office else "",
+        "address": (office.address if office and office.address else clinic.address),
+        "phone": (office.phone if office and office.phone else clinic.phone),
+        "email": clinic.email,
+    }
+
+
+def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) -> dict:
+    with tenant_context(tenant):
+        letterhead = _letterhead(prescription, tenant)
+        items = list(prescription.items.all())
+    patient, doctor = prescription.patient, prescription.doctor
+    return {
+        "rx": prescription,
+        "letterhead": letterhead,
+        "patient": patient,
+        "patient_age": patient.age_on(prescription.visit_date),
+        "doctor": doctor,
+        "doctor_name": doctor.user.get_full_name(),
+        "items": items,
+        "for_pdf": for_pdf,
+        "printed_at": timezone.localtime(),
+    }
+
+
+def render_prescription_html(prescription: Prescription, *, tenant, for_pdf=False) -> str:
+    return render_to_string(TEMPLATE, print_context(prescription, tenant=tenant, for_pdf=for_pdf))
+
+
+def _no_external_resources(uri, rel):
+    # The template references no file or URL; refuse anything else rather than fetch it.
+    return ""
+
+
+def render_prescription_pdf(prescription: Prescription, *, tenant) -> bytes:
+    from xhtml2pdf import pisa
+
+    html = render_prescription_html(prescription, tenant=tenant, for_pdf=True)
+    buffer = io.BytesIO()
+    result = pisa.CreatePDF(
+        html, dest=buffer, encoding="utf-8", link_callback=_no_external_resources
+    )
+    if result.err:
+        raise PDFRenderError(f"Could not render {prescription.prescription_number} as PDF.")
+    return buffer.getvalue()
+
+
+def pdf_filename(prescription: Prescription) -> str:
+    return f"{prescription.prescription_number}.pdf"
+
+
+def record_print(*, tenant, actor, prescription: Prescription, fmt: str, request=None):
+    """Printing is recorded: who, when, which format (print history and audit log)."""
+    return prescription_print_record(
+        tenant=tenant, actor=actor, prescription=prescription, fmt=fmt, request=request
+    )

@@ -1,0 +1,117 @@
+"""Reads of clinical records that are more than a filter: search, families, free slots."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from clinical.models import (
+    Appointment,
+    Doctor,
+    DoctorAvailability,
+    DoctorOffice,
+    PrescriptionItem,
+    ShortKeyItem,
+)
+
+_PHONE_CHARS = re.compile(r"[\s\-().+]")
+
+
+def mobile_prefix_range(prefix: str) -> tuple[str, str | None]:
+    """[low, high) bounds of the ten-digit numbers that start with `prefix` (digits).
+
+    A range instead of `LIKE 'prefix%'`: LIKE is not leakproof, so under row-level security
+    PostgreSQL may not use an index for it; `>=` and `<` on text are leakproof and keep the
+    `(tenant_id, mobile, …)` index. For digit strings the order is the same in every
+    collation. High is None when the prefix is all nines (no upper bound).
+    """
+    digits = prefix.rstrip("9")
+    if not digits:
+        return prefix, None
+    high = digits[:-1] + str(int(digits[-1]) + 1)
+    return prefix, high
+
+
+def _mobile_search_digits(term: str) -> str | None:
+    """The mobile-number prefix a search term means, or None when it is a name."""
+    compact = _PHONE_CHARS.sub("", term)
+    if not compact.isdigit():
+        return None
+    # "+91 98450…" and "098450…" mean the number "98450…".
+    if term.strip().startswith("+91") or (len(compact) > 10 and compact.startswith("91")):
+        compact = compact[2:]
+    elif len(compact) == 11 and compact.startswith("0"):
+        compact = compact[1:]
+    return compact[:10]
+
+
+def patient_search(queryset: QuerySet, term: str) -> QuerySet:
+    """Search by mobile-number prefix (digits, with or without +91) or by name (every word
+    must appear in the first or the last name, case-insensitively)."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    digits = _mobile_search_digits(term)
+    if digits is not None:
+        if not digits:
+            return queryset
+        low, high = mobile_prefix_range(digits)
+        queryset = queryset.filter(mobile__gte=low)
+        return queryset.filter(mobile__lt=high) if high else queryset
+    for word in term.split()[:5]:
+        queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    return queryset
+
+
+def doctors_with_details(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("user").prefetch_related(
+        Prefetch("office_links", queryset=DoctorOffice.objects.select_related("office")),
+        Prefetch(
+            "availability", queryset=DoctorAvailability.objects.order_by("weekday", "start_time")
+        ),
+    )
+
+
+def appointments_with_details(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("patient", "doctor__user", "office")
+
+
+def prescriptions_with_details(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("patient", "doctor__user", "appointment").prefetch_related(
+        Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine"))
+    )
+
+
+def short_key_items_prefetch() -> Prefetch:
+    return Prefetch("items", queryset=ShortKeyItem.objects.select_related("medicine"))
+
+
+def doctor_free_slots(*, doctor: Doctor, day: datetime.date, now: datetime.datetime) -> list[dict]:
+    """Slots of the doctor's consultation length inside the weekly windows of that weekday,
+    minus those overlapping a blocking appointment, minus those already past."""
+    windows = [w for w in doctor.availability.all() if w.weekday == day.weekday()]
+    booked = list(
+        Appointment.objects.filter(
+            doctor=doctor, appointment_date=day, status__in=Appointment.BLOCKING
+        ).values_list("start_time", "end_time")
+    )
+    step = datetime.timedelta(minutes=doctor.consultation_duration)
+    slots = []
+    for window in sorted(windows, key=lambda w: w.start_time):
+        start = datetime.datetime.combine(day, window.start_time)
+        limit = datetime.datetime.combine(day, window.end_time)
+        while start + step <= limit:
+            end = start + step
+            taken = any(b_start < end.time() and start.time() < b_end for b_start, b_end in booked)
+            if not taken and start >= now:
+                slots.append(
+                    {
+                        "start_time": start.time(),
+                        "end_time": end.time(),
+                        "office_id": window.office_id,
+                    }
+                )
+            start = end
+    return slots

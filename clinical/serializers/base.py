@@ -1,0 +1,76 @@
+"""Serializer helpers: flat field errors and the small nested summaries."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tenants.serializers import PhoneField  # noqa: F401  (re-exported for the clinical forms)
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as flat keys: {"items[1].dosage": ["This field is required."]},
+    so every error body has the documented shape {field: [messages]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(v, dict | list) for v in detail):
+            flat[prefix or "non_field_errors"] = [str(v) for v in detail]
+        else:
+            for index, value in enumerate(detail):
+                if value:
+                    flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
+class FlatErrorsMixin:
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        valid = super().is_valid(raise_exception=False)
+        if not valid:
+            self._errors = flatten_errors(self._errors)
+            if raise_exception:
+                raise serializers.ValidationError(self._errors)
+        return valid
+
+
+class InputSerializer(FlatErrorsMixin, serializers.Serializer):
+    """Base of request bodies. Unknown fields (a client-sent `tenant`, say) are ignored."""
+
+
+def text(max_length: int, *, required: bool = False, **kwargs) -> serializers.CharField:
+    kwargs.setdefault("allow_blank", not required)
+    return serializers.CharField(max_length=max_length, required=required, **kwargs)
+
+
+class PatientSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    full_name = serializers.CharField()
+    mobile_number = serializers.CharField(source="mobile")
+    age = serializers.IntegerField(allow_null=True)
+    gender = serializers.CharField()
+
+
+class DoctorSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    full_name = serializers.CharField()
+    specialization = serializers.CharField()
+
+
+class OfficeSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class MedicineSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    generic_name = serializers.CharField()
+    strength = serializers.CharField()
+    dosage_form = serializers.CharField()

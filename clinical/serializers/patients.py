@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from clinical.models import Patient
+from clinical.serializers.base import InputSerializer, PhoneField, text
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    mobile_number = serializers.CharField(source="mobile", read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    age = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "full_name",
+            "mobile_number",
+            "date_of_birth",
+            "age",
+            "gender",
+            "email",
+            "address",
+            "notes",
+            "emergency_contact",
+            "relationship_to_primary",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FamilyMemberInputSerializer(InputSerializer):
+    first_name = text(100, required=True)
+    last_name = text(100)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    gender = serializers.ChoiceField(
+        choices=Patient.Gender.choices, required=False, allow_blank=True
+    )
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    address = text(1000)
+    notes = text(5000)
+    emergency_contact = text(200)
+    relationship_to_primary = serializers.ChoiceField(
+        choices=Patient.Relationship.choices,
+        required=False,
+        allow_null=True,
+        help_text="Omit for the first patient of a mobile number (it becomes `self`); "
+        "required for every further family member.",
+    )
+
+
+class PatientInputSerializer(FamilyMemberInputSerializer):
+    mobile_number = PhoneField(
+        mobile=True,
+        required=True,
+        source="mobile",
+        help_text="Indian mobile number; +91, spaces and dashes are accepted, ten digits "
+        "are stored.",
+    )
+
+
+class FamilySerializer(serializers.Serializer):
+    mobile_number = serializers.CharField()
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    members = PatientSerializer(many=True, help_text="The primary member (`self`) first.")
