@@ -120,6 +120,10 @@ class ClinicalPermission(permissions.BasePermission):
         membership = getattr(request, "membership", None)
         if membership is None or not request.user or not request.user.is_authenticated:
             return False
+        action_map = getattr(view, "action_map", None) or {}
+        if request.method.lower() not in action_map and request.method != "OPTIONS":
+            # No handler: DRF answers 405 Method Not Allowed, and nothing runs.
+            return True
         resource = getattr(view, "resource", None)
         return role_may(resource, matrix_action(view, request.method), membership.role)
 

@@ -174,9 +174,8 @@ def read_catalogue(lines: Iterable[str]) -> list[tuple[int, dict]]:
         try:
             values = _row_values(row)
             medicine = Medicine(**values)
-            medicine.full_clean(
-                exclude=["tenant"], validate_unique=False, validate_constraints=False
-            )
+            # Field validation only: the row has no clinic (it is shared) and is not saved.
+            medicine.clean_fields(exclude=["tenant"])
         except ValidationError as exc:
             messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             errors.append((line, messages))
