@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from clinic_saas.errors import ConflictError
 from clinical.models import Appointment, Doctor, NumberCounter, Office, Patient
-from clinical.services.common import clean_text, field_error, full_clean, get_in_clinic
+from clinical.services.common import (
+    as_type,
+    clean_text,
+    field_error,
+    full_clean,
+    get_in_clinic,
+)
 from clinical.services.numbering import next_number
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -99,6 +105,10 @@ def appointment_book(
             raise field_error(
                 "doctor_id", "This doctor is no longer active.", code="doctor_inactive"
             )
+        appointment_date = as_type(models.DateField(), appointment_date, name="appointment_date")
+        appointment_time = as_type(models.TimeField(), appointment_time, name="appointment_time")
+        if appointment_date is None:
+            raise field_error("appointment_date", "This field is required.")
         if appointment_type not in Appointment.Type.values:
             raise field_error("appointment_type", "Choose scheduled or walk_in.")
         walk_in = appointment_type == Appointment.Type.WALK_IN

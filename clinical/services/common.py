@@ -79,5 +79,15 @@ def acting_doctor(actor, *, lock: bool = False):
     return doctor
 
 
+def as_type(field: models.Field, value, *, name: str):
+    """Text from a form ("2026-12-01", "10:30") as the field's Python type, or a 400."""
+    if value is None or value == "":
+        return None
+    try:
+        return field.to_python(value)
+    except ValidationError as exc:
+        raise field_error(name, exc.messages[0]) from None
+
+
 def clean_text(value) -> str:
     return (value or "").strip()

@@ -172,8 +172,9 @@ def _prepare(patient: Patient, fields: dict) -> None:
         elif isinstance(value, str):
             value = clean_text(value)
         setattr(patient, name, value)
-    _check_birth_date(patient)
+    # full_clean first: it also turns text ("1985-01-20") into the field's type.
     full_clean(patient, validate_unique=False, validate_constraints=False, rename=FIELD_NAMES)
+    _check_birth_date(patient)
 
 
 @transaction.atomic

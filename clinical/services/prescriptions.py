@@ -183,7 +183,6 @@ def prescription_create(
             status_changed_at=timezone.now(),
         )
         _apply_text(prescription, {"diagnosis": diagnosis, **fields})
-        _check_dates(prescription)
         full_clean(
             prescription,
             exclude=["prescription_number", "patient", "doctor", "appointment", "created_by"],
@@ -191,6 +190,7 @@ def prescription_create(
             validate_constraints=False,
             rename=FIELD_NAMES,
         )
+        _check_dates(prescription)
         rows = build_items(
             PrescriptionItem, items, extra_fields=ITEM_EXTRA_FIELDS, parent_field="prescription"
         )
@@ -236,7 +236,6 @@ def prescription_update(
                 code="not_editable",
             )
         _apply_text(prescription, changes)
-        _check_dates(prescription)
         full_clean(
             prescription,
             exclude=["patient", "doctor", "appointment", "created_by"],
@@ -244,6 +243,7 @@ def prescription_update(
             validate_constraints=False,
             rename=FIELD_NAMES,
         )
+        _check_dates(prescription)
         prescription.save()
         if items is not None:
             _replace_items(prescription, items)

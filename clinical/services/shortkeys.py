@@ -84,7 +84,11 @@ def _check_owner(actor, key: ShortKey) -> None:
 @transaction.atomic
 def short_key_update(*, tenant, actor, short_key: ShortKey, items=None, **changes) -> ShortKey:
     with tenant_context(tenant):
-        key = ShortKey.objects.select_for_update().select_related("doctor").get(pk=short_key.pk)
+        key = (
+            ShortKey.objects.select_for_update(of=("self",))
+            .select_related("doctor")
+            .get(pk=short_key.pk)
+        )
         _check_owner(actor, key)
         _apply(key, changes)
         _save(key, insert=False)
@@ -97,7 +101,11 @@ def short_key_update(*, tenant, actor, short_key: ShortKey, items=None, **change
 @transaction.atomic
 def short_key_delete(*, tenant, actor, short_key: ShortKey) -> None:
     with tenant_context(tenant):
-        key = ShortKey.objects.select_for_update().select_related("doctor").get(pk=short_key.pk)
+        key = (
+            ShortKey.objects.select_for_update(of=("self",))
+            .select_related("doctor")
+            .get(pk=short_key.pk)
+        )
         _check_owner(actor, key)
         audit_record(action="short_key.deleted", actor=actor, object=key)
         key.delete()

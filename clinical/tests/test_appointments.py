@@ -87,7 +87,9 @@ def test_bad_bookings_are_field_errors(
         "appointment_time": "10:00",
     }
     if change.get("appointment_date") == "yesterday":
-        change = {"appointment_date": (timezone.localdate() - datetime.timedelta(days=1)).isoformat()}
+        change = {
+            "appointment_date": (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+        }
     body.update(change)
     response = api.post(URL, body, format="json", **h(alice, clinic_a))
     assert response.status_code == 400, response.json()
@@ -319,7 +321,9 @@ def test_two_concurrent_bookings_of_one_slot_admit_exactly_one(live_db):
     clinic = create_clinic()
     doctor = make_doctor(clinic, clinic.owner)
     patients = [
-        patient_create(tenant=clinic, actor=clinic.owner, first_name=f"P{n}", mobile=f"98450000{n:02d}")
+        patient_create(
+            tenant=clinic, actor=clinic.owner, first_name=f"P{n}", mobile=f"98450000{n:02d}"
+        )
         for n in range(4)
     ]
     headers = bearer(clinic.owner, clinic)
@@ -362,11 +366,20 @@ def test_service_refuses_overlaps_whatever_the_surface(clinic_a, alice, patient,
     from clinic_saas.errors import ConflictError
 
     appointment_book(
-        tenant=clinic_a, actor=alice, patient_id=patient.pk, doctor_id=doctor.pk,
-        appointment_date=tomorrow, appointment_time=datetime.time(15, 0), duration_minutes=60,
+        tenant=clinic_a,
+        actor=alice,
+        patient_id=patient.pk,
+        doctor_id=doctor.pk,
+        appointment_date=tomorrow,
+        appointment_time=datetime.time(15, 0),
+        duration_minutes=60,
     )
     with pytest.raises(ConflictError):
         appointment_book(
-            tenant=clinic_a, actor=alice, patient_id=patient.pk, doctor_id=doctor.pk,
-            appointment_date=tomorrow, appointment_time=datetime.time(15, 45),
+            tenant=clinic_a,
+            actor=alice,
+            patient_id=patient.pk,
+            doctor_id=doctor.pk,
+            appointment_date=tomorrow,
+            appointment_time=datetime.time(15, 45),
         )

@@ -34,7 +34,7 @@ def test_doctor_list_uses_constant_queries(
     api, clinic_a, alice, count, django_assert_max_num_queries
 ):
     office = office_create(tenant=clinic_a, name="Main")
-    for n in range(count):
+    for _ in range(count):
         doctor = make_doctor(clinic_a, add_member(clinic_a, role="doctor").user)
         with tenant_context(clinic_a):
             doctor.offices.add(office, through_defaults={})
@@ -55,7 +55,12 @@ def test_owner_sets_fee_duration_offices_and_availability(api, clinic_a, alice, 
             "qualification": "MBBS, MD",
             "office_ids": [str(office.pk)],
             "availability": [
-                {"weekday": 0, "start_time": "10:00", "end_time": "13:00", "office_id": str(office.pk)},
+                {
+                    "weekday": 0,
+                    "start_time": "10:00",
+                    "end_time": "13:00",
+                    "office_id": str(office.pk),
+                },
                 {"weekday": 0, "start_time": "17:00", "end_time": "20:00"},
                 {"weekday": 5, "start_time": "09:00", "end_time": "12:00"},
             ],
@@ -85,12 +90,18 @@ def test_owner_sets_fee_duration_offices_and_availability(api, clinic_a, alice, 
         ({"consultation_fee": "1e12"}, "consultation_fee"),
         ({"consultation_fee": "five hundred"}, "consultation_fee"),
         ({"consultation_duration": 2}, "consultation_duration"),
-        ({"availability": [{"weekday": 7, "start_time": "10:00", "end_time": "11:00"}]},
-         "availability[0].weekday"),
-        ({"availability": [{"weekday": 1, "start_time": "12:00", "end_time": "11:00"}]},
-         "availability[0].end_time"),
-        ({"availability": [{"weekday": 1, "start_time": "25:00", "end_time": "26:00"}]},
-         "availability[0].start_time"),
+        (
+            {"availability": [{"weekday": 7, "start_time": "10:00", "end_time": "11:00"}]},
+            "availability[0].weekday",
+        ),
+        (
+            {"availability": [{"weekday": 1, "start_time": "12:00", "end_time": "11:00"}]},
+            "availability[0].end_time",
+        ),
+        (
+            {"availability": [{"weekday": 1, "start_time": "25:00", "end_time": "26:00"}]},
+            "availability[0].start_time",
+        ),
         (
             {
                 "availability": [
@@ -119,10 +130,16 @@ def test_another_clinics_office_is_refused_in_offices_and_availability(
     for body, field in [
         ({"office_ids": [str(foreign.pk)]}, "office_ids"),
         (
-            {"availability": [
-                {"weekday": 1, "start_time": "10:00", "end_time": "11:00",
-                 "office_id": str(foreign.pk)}
-            ]},
+            {
+                "availability": [
+                    {
+                        "weekday": 1,
+                        "start_time": "10:00",
+                        "end_time": "11:00",
+                        "office_id": str(foreign.pk),
+                    }
+                ]
+            },
             "availability[0].office_id",
         ),
     ]:

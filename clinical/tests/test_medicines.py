@@ -79,8 +79,13 @@ def test_a_changed_row_is_updated_in_place(live_db, tmp_path):
     ],
 )
 def test_an_invalid_file_is_refused_whole_with_line_numbers(live_db, tmp_path, row, problem):
-    good = {"name": "Good", "dosage_form": "tablet", "price": "", "atc_code": "",
-            "prescription_only": ""}
+    good = {
+        "name": "Good",
+        "dosage_form": "tablet",
+        "price": "",
+        "atc_code": "",
+        "prescription_only": "",
+    }
     rows = [good, {**good, **row}]
     err = io.StringIO()
     with pytest.raises(CommandError, match="1 invalid row"):
@@ -163,9 +168,7 @@ def test_clinic_cannot_write_a_shared_row_even_through_the_orm(clinic_a):
 
     with tenant_context(clinic_a), pytest.raises(DatabaseError, match="row-level security"):
         with transaction.atomic():
-            Medicine(tenant=None, name="Sneaky", dosage_form="tablet").save_base(
-                force_insert=True
-            )
+            Medicine(tenant=None, name="Sneaky", dosage_form="tablet").save_base(force_insert=True)
 
 
 @pytest.mark.parametrize("count", [1, 15])

@@ -60,8 +60,10 @@ def test_invalid_indian_mobile_has_a_clear_message(api, clinic_a, alice, mobile)
     ("overrides", "field"),
     [
         ({"date_of_birth": "2023-02-30"}, "date_of_birth"),
-        ({"date_of_birth": (timezone.localdate() + datetime.timedelta(days=2)).isoformat()},
-         "date_of_birth"),
+        (
+            {"date_of_birth": (timezone.localdate() + datetime.timedelta(days=2)).isoformat()},
+            "date_of_birth",
+        ),
         ({"date_of_birth": "1850-01-01"}, "date_of_birth"),
         ({"gender": "robot"}, "gender"),
         ({"email": "not-an-email"}, "email"),
@@ -83,7 +85,9 @@ def test_bad_patient_input_is_a_field_error_and_writes_nothing(
 
 def test_tenant_in_the_body_is_ignored(api, clinic_a, alice, clinic_b):
     response = api.post(
-        URL, body(tenant=str(clinic_b.pk), tenant_id=str(clinic_b.pk)), format="json",
+        URL,
+        body(tenant=str(clinic_b.pk), tenant_id=str(clinic_b.pk)),
+        format="json",
         **h(alice, clinic_a),
     )
     assert response.status_code == 201
@@ -152,7 +156,9 @@ def test_a_mobile_number_holds_at_most_ten_patients(api, clinic_a, alice):
             relationship_to_primary="other",
         )
     response = api.post(
-        URL, body(first_name="Eleventh", relationship_to_primary="other"), format="json",
+        URL,
+        body(first_name="Eleventh", relationship_to_primary="other"),
+        format="json",
         **h(alice, clinic_a),
     )
     assert response.status_code == 400 and response.json()["code"] == "family_full"
@@ -175,7 +181,9 @@ def test_search_by_name_and_by_mobile_prefix(api, clinic_a, alice):
         ("Suresh", "Gowda", "9886543210"),
         ("Anand", "Varghese", "9999999999"),
     ]:
-        patient_create(tenant=clinic_a, actor=alice, first_name=first, last_name=last, mobile=mobile)
+        patient_create(
+            tenant=clinic_a, actor=alice, first_name=first, last_name=last, mobile=mobile
+        )
     headers = h(alice, clinic_a)
 
     def names(term):
