@@ -157,6 +157,7 @@ def demo_seed(*, write=print) -> list[tuple[str, list[DemoStaff]]]:
     """Create the demo clinics that do not exist yet. Returns (clinic name, logins)."""
     seeded = []
     with emails_suppressed():
+        clinical_demo.seed_catalogue(write=write)
         for spec in DEMO_CLINICS:
             _seed_one(spec, write)
             seeded.append((spec.name, [spec.owner, *spec.staff]))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import renderers
 from rest_framework.filters import OrderingFilter
+from rest_framework.negotiation import BaseContentNegotiation
 
 from clinic_saas.schema import ErrorSerializer
 from clinical.permissions import ClinicalPermission
@@ -38,22 +38,12 @@ CONFLICT_STATE = error(
 )
 
 
-class PassthroughRenderer(renderers.BaseRenderer):
-    """Lets a print view answer its own bytes; an error body is still JSON."""
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """For the print views: they answer HTML or PDF themselves whatever the client accepts
+    (a browser, a PDF viewer), and their errors are the API's JSON."""
 
-    charset = None
+    def select_parser(self, request, parsers):
+        return parsers[0]
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, bytes | str):
-            return data
-        return renderers.JSONRenderer().render(data)
-
-
-class PDFRenderer(PassthroughRenderer):
-    media_type = "application/pdf"
-    format = "pdf"
-
-
-class HTMLRenderer(PassthroughRenderer):
-    media_type = "text/html"
-    format = "html"
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type

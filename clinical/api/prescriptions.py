@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, renderers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -11,8 +11,7 @@ from clinical import printing
 from clinical.api.base import (
     CONFLICT_STATE,
     ClinicalViewSet,
-    HTMLRenderer,
-    PDFRenderer,
+    IgnoreAcceptNegotiation,
     audit_read,
     error,
 )
@@ -123,13 +122,20 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
         self.get_object()
         return printing.prescription_for_print(tenant=self.request.tenant, pk=pk)
 
-    @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR}, filters=False)
+    @extend_schema(
+        responses={
+            (200, "text/html"): OpenApiResponse(
+                OpenApiTypes.STR, description="A printable A4 page (print CSS)."
+            )
+        },
+        filters=False,
+    )
     @action(
         detail=True,
         methods=["get"],
         url_path="print",
         matrix_action="print",
-        renderer_classes=[renderers.JSONRenderer, HTMLRenderer],
+        content_negotiation_class=IgnoreAcceptNegotiation,
         filter_backends=[],
     )
     def print_html(self, request, pk=None):
@@ -146,12 +152,19 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
         )
         return HttpResponse(html, content_type="text/html; charset=utf-8")
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, filters=False)
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The same page as an A4 PDF file."
+            )
+        },
+        filters=False,
+    )
     @action(
         detail=True,
         methods=["get"],
         matrix_action="print",
-        renderer_classes=[renderers.JSONRenderer, PDFRenderer],
+        content_negotiation_class=IgnoreAcceptNegotiation,
         filter_backends=[],
     )
     def pdf(self, request, pk=None):

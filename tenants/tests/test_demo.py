@@ -6,7 +6,7 @@ from accounts.models import User
 from tenants.demo import DEMO_CLINICS, DEMO_PASSWORD
 
 
-def test_seed_demo_is_idempotent_and_logins_work(db, api, mailoutbox, capsys):
+def test_seed_demo_is_idempotent_and_logins_work(live_db, api, mailoutbox, capsys):
     call_command("seed_demo")
     first = capsys.readouterr().out
     assert "Asha Dental Care: created" in first and DEMO_PASSWORD in first

@@ -7,9 +7,10 @@ from tenants.demo import DEMO_PASSWORD, demo_seed
 
 class Command(BaseCommand):
     help = (
-        "Create the demo clinics (a dental practice and a family clinic, with doctors, staff "
-        "and patients) and print their logins. Idempotent: clinics that exist are left as "
-        "they are."
+        "Create the demo clinics (a dental practice and a family clinic, with doctors and their "
+        "availability, staff, patients and families, appointments and prescriptions) and the "
+        "shared starter medicine catalogue, and print the logins. Idempotent: clinics that "
+        "exist are left as they are."
     )
 
     def handle(self, *args, **options):
