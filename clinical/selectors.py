@@ -12,6 +12,8 @@ from clinical.models import (
     Doctor,
     DoctorAvailability,
     DoctorOffice,
+    Office,
+    Patient,
     PrescriptionItem,
     ShortKeyItem,
 )
@@ -74,13 +76,29 @@ def doctors_with_details(queryset: QuerySet) -> QuerySet:
     )
 
 
+# Lists read one clinic table in index order and fetch the related rows by primary key
+# afterwards (a constant number of queries whatever the page size). Joining two RLS tables in
+# the page query would make PostgreSQL underestimate the join and sort the whole clinic
+# before paginating (design.md, "What is measured"; clinical/tests/test_query_plans.py).
+def _patients() -> Prefetch:
+    return Prefetch("patient", queryset=Patient.objects.all())
+
+
+def _doctors() -> Prefetch:
+    return Prefetch("doctor", queryset=Doctor.objects.select_related("user"))
+
+
 def appointments_with_details(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related("patient", "doctor__user", "office")
+    return queryset.prefetch_related(
+        _patients(), _doctors(), Prefetch("office", queryset=Office.objects.all())
+    )
 
 
 def prescriptions_with_details(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related("patient", "doctor__user", "appointment").prefetch_related(
-        Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine"))
+    return queryset.prefetch_related(
+        _patients(),
+        _doctors(),
+        Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine")),
     )
 
 

@@ -12,7 +12,8 @@ import datetime
 import json
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from clinical.models import Appointment, Patient, Prescription
 from clinical.selectors import (
@@ -23,7 +24,7 @@ from clinical.selectors import (
 from clinical.services.appointments import _overlapping
 from tenants.checks import protected_models
 from tenants.context import tenant_context
-from tenants.testing import build
+from tenants.testing import build, create_clinic
 
 CLINIC_TABLES = {m._meta.db_table for m in protected_models()}
 
@@ -35,9 +36,9 @@ def _nodes(plan):
 
 
 def plan_of(queryset) -> list[dict]:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-    [root] = json.loads(queryset.explain(format="json"))
+        [root] = json.loads(queryset.explain(format="json"))
     return list(_nodes(root["Plan"]))
 
 
@@ -56,18 +57,62 @@ def assert_good_plan(nodes, *, table: str, paginated: bool):
         assert not sorts, f"a page sorts the whole clinic: {sorts}"
 
 
+ROWS_PER_CLINIC = 1500
+
+
+def _fill(clinic):
+    """Realistic volume for one clinic, written in bulk."""
+    from clinical.models import Doctor, Medicine
+
+    with tenant_context(clinic):
+        doctor = build(Doctor)
+        build(Medicine)
+        patients = Patient.objects.bulk_create(
+            Patient(first_name=f"Name{n:05d}", last_name="Test", mobile=f"98{n:08d}")
+            for n in range(ROWS_PER_CLINIC)
+        )
+        start = timezone.localdate()
+        Appointment.objects.bulk_create(
+            Appointment(
+                appointment_number=f"APT-{n:06d}",
+                patient=patients[n],
+                doctor=doctor,
+                appointment_date=start + datetime.timedelta(days=n // 40),
+                start_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15),
+                end_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15 + 14),
+                duration_minutes=14,
+            )
+            for n in range(ROWS_PER_CLINIC)
+        )
+        Prescription.objects.bulk_create(
+            Prescription(
+                prescription_number=f"RX-{n:06d}",
+                patient=patients[n],
+                doctor=doctor,
+                visit_date=start,
+                diagnosis="Dx",
+            )
+            for n in range(ROWS_PER_CLINIC)
+        )
+    return doctor
+
+
 @pytest.fixture
-def data(clinic_a, doctor, patient):
-    with tenant_context(clinic_a):
-        for n in range(30):
-            build(Patient)
-            build(Appointment, patient=patient, doctor=doctor, start_time=datetime.time(8, n))
-            build(Prescription, patient=patient, doctor=doctor)
-    return clinic_a
+def data(live_db):
+    clinic, other = create_clinic(), create_clinic()
+    doctor = _fill(clinic)
+    _fill(other)
+    # Statistics as production would have them (the owner may ANALYZE; RLS does not apply).
+    with connections["owner"].cursor() as cursor:
+        for table in ("clinical_patient", "clinical_appointment", "clinical_prescription"):
+            cursor.execute(f'ANALYZE "{table}"')
+    connections["owner"].close()
+    return clinic, doctor
 
 
 def test_patient_page(data):
-    with tenant_context(data):
+    clinic, _doctor = data
+    with tenant_context(clinic):
         nodes = plan_of(Patient.objects.active()[:20])
     assert_good_plan(nodes, table="clinical_patient", paginated=True)
 
@@ -77,11 +122,11 @@ def _index_conditions(nodes) -> str:
 
 
 def test_patient_mobile_search_keeps_the_index(data):
-    with tenant_context(data):
-        page = plan_of(patient_search(Patient.objects.active(), "98450")[:20])
-        matches = plan_of(patient_search(Patient.objects.active(), "98450").order_by())
-        like = plan_of(Patient.objects.active().filter(mobile__startswith="98450").order_by())
-    assert_good_plan(page, table="clinical_patient", paginated=True)
+    clinic, _doctor = data
+    with tenant_context(clinic):
+        # "98000001…": 100 of the clinic's 1,500 patients.
+        matches = plan_of(patient_search(Patient.objects.active(), "98000001").order_by())
+        like = plan_of(Patient.objects.active().filter(mobile__startswith="98000001").order_by())
     assert_good_plan(matches, table="clinical_patient", paginated=False)
     # The range is an index condition; LIKE 'prefix%' (not leakproof) could only filter.
     assert "mobile" in _index_conditions(matches)
@@ -89,18 +134,22 @@ def test_patient_mobile_search_keeps_the_index(data):
 
 
 def test_appointment_page(data):
-    with tenant_context(data):
+    clinic, _doctor = data
+    with tenant_context(clinic):
         nodes = plan_of(appointments_with_details(Appointment.objects.all())[:20])
     assert_good_plan(nodes, table="clinical_appointment", paginated=True)
 
 
-def test_booking_overlap_check(data, doctor, tomorrow):
-    with tenant_context(data):
-        nodes = plan_of(_overlapping(doctor, tomorrow, datetime.time(9), datetime.time(9, 15)))
+def test_booking_overlap_check(data):
+    clinic, doctor = data
+    day = timezone.localdate() + datetime.timedelta(days=3)
+    with tenant_context(clinic):
+        nodes = plan_of(_overlapping(doctor, day, datetime.time(9), datetime.time(9, 15)))
     assert_good_plan(nodes, table="clinical_appointment", paginated=False)
 
 
 def test_prescription_page(data):
-    with tenant_context(data):
+    clinic, _doctor = data
+    with tenant_context(clinic):
         nodes = plan_of(prescriptions_with_details(Prescription.objects.all())[:20])
     assert_good_plan(nodes, table="clinical_prescription", paginated=True)
