@@ -227,7 +227,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='patient',
             name='relationship_to_primary',
-            field=models.CharField(choices=[('self', 'Self'), ('spouse', 'Spouse'), ('child', 'Child'), ('parent', 'Parent'), ('sibling', 'Sibling'), ('grandparent', 'Grandparent'), ('grandchild', 'Grandchild'), ('other', 'Other')], default='self', max_length=20),
+            field=models.CharField(choices=[('self', 'Self'), ('spouse', 'Spouse'), ('child', 'Child'), ('parent', 'Parent'), ('sibling', 'Sibling'), ('grandparent', 'Grandparent'), ('grandchild', 'Grandchild'), ('other', 'Other')], default='other', max_length=20),
         ),
         migrations.AddField(
             model_name='patient',

@@ -50,8 +50,11 @@ class Patient(TenantOwnedModel):
     notes = models.TextField(blank=True)
     emergency_contact = models.CharField(max_length=200, blank=True)
     # Relationship to the family's primary member (the one whose relationship is `self`).
+    # The services make the first patient of a number `self`; a row written any other way
+    # (a legacy import, say) claims no place in its family, so it cannot collide with the
+    # one `self` a family may have.
     relationship_to_primary = models.CharField(
-        max_length=20, choices=Relationship.choices, default=Relationship.SELF
+        max_length=20, choices=Relationship.choices, default=Relationship.OTHER
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
