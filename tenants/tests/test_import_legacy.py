@@ -37,7 +37,8 @@ CREATE TABLE old.clinical_doctor (
 CREATE TABLE old.clinical_doctoroffice (id serial PRIMARY KEY, doctor_id int, office_id int);
 CREATE TABLE old.clinical_patient (
     id serial PRIMARY KEY, first_name varchar(100), last_name varchar(100), mobile varchar(20),
-    created_at timestamp DEFAULT now(), deleted_at timestamp, tenant_id uuid);
+    created_at timestamp DEFAULT now(), deleted_at timestamp, tenant_id uuid,
+    relationship_to_primary varchar(20) DEFAULT 'self');
 """
 PASSWORD = "Old-System-Password-1"
 
@@ -80,11 +81,11 @@ class Legacy:
         )
         self.sql(
             "INSERT INTO old.clinical_patient (first_name, last_name, mobile, deleted_at, "
-            "tenant_id) VALUES "
-            "('Arjun', 'Menon', '+91 98450 12345', NULL, NULL), "
-            "('Kavya', 'Menon', '098450 12345', NULL, NULL), "
-            "('Gone', 'Away', '9900112233', '2021-01-01', NULL), "
-            "('Already', 'Moved', '9886543210', NULL, gen_random_uuid())"
+            "tenant_id, relationship_to_primary) VALUES "
+            "('Arjun', 'Menon', '+91 98450 12345', NULL, NULL, 'self'), "
+            "('Kavya', 'Menon', '098450 12345', NULL, NULL, 'spouse'), "
+            "('Gone', 'Away', '9900112233', '2021-01-01', NULL, 'self'), "
+            "('Already', 'Moved', '9886543210', NULL, gen_random_uuid(), 'self')"
         )
         if bad_mobile:
             self.sql(
