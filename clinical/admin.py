@@ -2,37 +2,115 @@
 
 Platform operators do not see clinical records here; they look inside one clinic only
 through "act as clinic", with a stated reason. Writes go through clinical.services, so the
-plan's limits and every other rule hold in the admin exactly as in the API; a model without
-a service is view-only here.
+plan's limits, the family rules and every other rule hold in the admin exactly as in the
+API; what has no service for owners and admins (appointments, prescriptions, short keys) is
+view-only here. Opening a record about a patient is audited with that patient.
+
+Lists of records that point at other clinic tables (appointments, prescriptions) read one
+table and prefetch the patients and doctors by key, as the API does: a join of two tables
+under row-level security makes PostgreSQL misjudge the join (clinical.selectors).
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
-from clinical.models import Doctor, DoctorOffice, Office, Patient
-from clinical.services import office_create, office_update
+from clinic_saas.errors import ApplicationError
+from clinic_saas.validators import normalize_indian_mobile
+from clinical.models import (
+    Appointment,
+    Doctor,
+    DoctorAvailability,
+    DoctorOffice,
+    Medicine,
+    Office,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionPrint,
+    ShortKey,
+    ShortKeyItem,
+)
+from clinical.selectors import (
+    appointments_with_details,
+    patient_search,
+    prescriptions_with_details,
+    short_key_items_prefetch,
+)
+from clinical.services import (
+    doctor_activate,
+    doctor_deactivate,
+    doctor_update,
+    medicine_create,
+    medicine_update,
+    office_create,
+    office_update,
+    patient_create,
+    patient_delete,
+    patient_update,
+)
+from clinical.services.patients import PATIENT_FIELDS
+from clinical.services.practice import DOCTOR_EDITABLE_FIELDS
 from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
 
-class DoctorOfficeInline(ClinicTabularInline):
-    model = DoctorOffice
-    fields = ("doctor", "office")
-    readonly_fields = fields
+def _each(modeladmin, request, queryset, service, name: str) -> None:
+    """Run a service on every selected row; a refusal is reported and changes that row only."""
+    done = 0
+    for obj in queryset:
+        try:
+            service(tenant=request.tenant, actor=request.user, **{name: obj})
+            done += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.detail}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"Done for {done} of {len(queryset)}.", messages.SUCCESS)
+
+
+def _changes(form) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data}
+
+
+class ReadOnlyInline(ClinicTabularInline):
     can_delete = False
+    show_change_link = False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("doctor__user", "office")
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
 
-class OfficeDoctorsInline(DoctorOfficeInline):
+# --- practice: offices and doctors ------------------------------------------------------------
+
+
+class OfficeDoctorsInline(ReadOnlyInline):
+    model = DoctorOffice
     fk_name = "office"
+    fields = ("doctor",)
     verbose_name_plural = "doctors at this office"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("doctor__user")
 
-class DoctorOfficesInline(DoctorOfficeInline):
+
+class DoctorOfficesInline(ReadOnlyInline):
+    model = DoctorOffice
     fk_name = "doctor"
+    fields = ("office",)
     verbose_name_plural = "offices of this doctor"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("office")
+
+
+class AvailabilityInline(ReadOnlyInline):
+    model = DoctorAvailability
+    fields = ("weekday", "start_time", "end_time", "office")
+    verbose_name_plural = "weekly availability"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("office")
 
 
 @admin.register(Office)
@@ -62,16 +140,20 @@ class OfficeAdmin(ClinicOwnedAdmin):
                 is_primary=obj.is_primary,
             )
             obj.pk, obj.tenant_id, obj._state.adding = office.pk, office.tenant_id, False
-            return
-        changes = {name: getattr(obj, name) for name in form.changed_data}
-        if changes:
-            office_update(tenant=request.tenant, office=Office.objects.get(pk=obj.pk), **changes)
+        elif form.changed_data:
+            office_update(
+                tenant=request.tenant, office=Office.objects.get(pk=obj.pk), **_changes(form)
+            )
 
 
 @admin.register(Doctor)
-class DoctorAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class DoctorAdmin(ClinicOwnedAdmin):
+    """Profiles change through doctor_update; doctors are deactivated, never deleted. New
+    doctors are invited from the clinic's team page or the API."""
+
+    clinic_permissions = frozenset({"view", "change", "operate"})
     list_display = ("__str__", "email", "license_number", "specialization", "is_active")
-    list_select_related = ("user",)
+    list_select_related = ("user",)  # people are not a clinic table: no RLS join
     list_filter = ("is_active", "specialization")
     search_fields = (
         "user__first_name",
@@ -81,16 +163,267 @@ class DoctorAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
         "specialization",
     )
     ordering = ("user__first_name", "user__last_name")
-    inlines = (DoctorOfficesInline,)
+    fields = ("user", *DOCTOR_EDITABLE_FIELDS, "is_active", "created_at", "updated_at")
+    readonly_fields = ("user", "is_active", "created_at", "updated_at")
+    inlines = (DoctorOfficesInline, AvailabilityInline)
+    actions = ("deactivate", "activate")
 
     @admin.display(description="e-mail", ordering="user__email")
     def email(self, obj):
         return obj.user.email
 
+    def save_model(self, request, obj, form, change):
+        if form.changed_data:
+            doctor_update(
+                tenant=request.tenant,
+                actor=request.user,
+                doctor=Doctor.objects.get(pk=obj.pk),
+                **_changes(form),
+            )
+
+    @admin.action(description="Deactivate (frees the seat; history stays)", permissions=["operate"])
+    def deactivate(self, request, queryset):
+        _each(self, request, queryset, doctor_deactivate, "doctor")
+
+    @admin.action(description="Activate (within the plan's doctor limit)", permissions=["operate"])
+    def activate(self, request, queryset):
+        _each(self, request, queryset, doctor_activate, "doctor")
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+
+class PatientForm(forms.ModelForm):
+    # Typed as people write it ("+91 98450 12345"); stored as ten digits by the service.
+    mobile = forms.CharField(max_length=20)
+
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+
+    def clean_mobile(self):
+        try:
+            return normalize_indian_mobile(self.cleaned_data["mobile"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+
+class PatientStatusFilter(admin.SimpleListFilter):
+    title = "record"
+    parameter_name = "record"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("deleted", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
 
 @admin.register(Patient)
-class PatientAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
-    list_display = ("__str__", "mobile", "created_at", "deleted_at")
-    list_filter = ("deleted_at",)
-    search_fields = ("first_name", "last_name", "=mobile")
-    ordering = ("first_name", "last_name")
+class PatientAdmin(ClinicOwnedAdmin):
+    """Registration and changes through patient_create / patient_update (plan limit, family
+    rules, normalised mobile); removal is the soft delete of patient_delete."""
+
+    clinic_permissions = frozenset({"view", "add", "change", "operate"})
+    form = PatientForm
+    list_display = ("__str__", "mobile", "relationship_to_primary", "created_at", "deleted_at")
+    list_filter = (PatientStatusFilter, "gender")
+    search_fields = ("first_name", "last_name", "mobile")
+    search_help_text = "A name, or the first digits of a mobile number."
+    ordering = ("first_name", "last_name", "id")
+    readonly_fields = ("created_at", "updated_at", "deleted_at")
+    actions = ("soft_delete",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return PATIENT_FIELDS
+        return (*PATIENT_FIELDS, "created_at", "updated_at", "deleted_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        # The API's search: a mobile-number prefix uses the (tenant, mobile) index.
+        return patient_search(queryset, search_term), False
+
+    def has_change_permission(self, request, obj=None):
+        # A deleted record stays readable, not editable.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.deleted_at is None)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            values = {name: form.cleaned_data.get(name) for name in PATIENT_FIELDS}
+            values = {k: v for k, v in values.items() if v is not None}
+            patient = patient_create(tenant=request.tenant, actor=request.user, **values)
+            obj.pk, obj.tenant_id, obj._state.adding = patient.pk, patient.tenant_id, False
+        elif form.changed_data:
+            patient_update(
+                tenant=request.tenant,
+                actor=request.user,
+                patient=Patient.objects.get(pk=obj.pk),
+                **_changes(form),
+            )
+
+    @admin.action(description="Delete (soft: history stays)", permissions=["operate"])
+    def soft_delete(self, request, queryset):
+        _each(self, request, queryset.filter(deleted_at__isnull=True), patient_delete, "patient")
+
+
+# --- medicines --------------------------------------------------------------------------------
+
+
+class CatalogueFilter(admin.SimpleListFilter):
+    title = "catalogue"
+    parameter_name = "catalogue"
+
+    def lookups(self, request, model_admin):
+        return [("own", "This clinic's"), ("shared", "Shared")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "own":
+            return queryset.filter(tenant__isnull=False)
+        if self.value() == "shared":
+            return queryset.filter(tenant__isnull=True)
+        return queryset
+
+
+@admin.register(Medicine)
+class MedicineAdmin(ClinicOwnedAdmin):
+    """The shared catalogue (read-only, loaded by `load_medicines`) and the clinic's own
+    medicines (added and changed through the medicine services)."""
+
+    clinic_permissions = frozenset({"view", "add", "change"})
+    list_display = ("name", "strength", "dosage_form", "generic_name", "shared", "is_active")
+    list_filter = (CatalogueFilter, "dosage_form", "prescription_only", "is_active")
+    search_fields = ("name", "generic_name", "composition")
+    ordering = ("name", "strength", "id")
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(boolean=True, description="shared")
+    def shared(self, obj):
+        return obj.tenant_id is None
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.tenant_id is not None)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            values = {name: form.cleaned_data[name] for name in form.fields}
+            medicine = medicine_create(tenant=request.tenant, actor=request.user, **values)
+            obj.pk, obj.tenant_id, obj._state.adding = medicine.pk, medicine.tenant_id, False
+        elif form.changed_data:
+            medicine_update(
+                tenant=request.tenant,
+                actor=request.user,
+                medicine=Medicine.objects.get(pk=obj.pk),
+                **_changes(form),
+            )
+
+
+# --- short keys -------------------------------------------------------------------------------
+
+
+class ShortKeyItemInline(ReadOnlyInline):
+    model = ShortKeyItem
+    fields = ("medicine", "dosage", "frequency", "duration", "instructions", "quantity")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("medicine")
+
+
+@admin.register(ShortKey)
+class ShortKeyAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Prescription templates. A doctor's personal key is theirs alone (as in the API): the
+    list holds the clinic's shared keys and the person's own."""
+
+    list_display = ("code", "name", "personal", "usage_count", "last_used_at", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("=code", "name")
+    ordering = ("code",)
+    inlines = (ShortKeyItemInline,)
+
+    def get_queryset(self, request):
+        from django.db.models import Q
+
+        mine = Q(doctor__isnull=True) | Q(doctor__user_id=request.user.pk)
+        return (
+            super().get_queryset(request).filter(mine).prefetch_related(short_key_items_prefetch())
+        )
+
+    @admin.display(boolean=True, description="personal")
+    def personal(self, obj):
+        return obj.doctor_id is not None
+
+
+# --- appointments and prescriptions -------------------------------------------------------------
+
+
+class DoctorFilter(admin.SimpleListFilter):
+    """The clinic's doctors, named in one query (a doctor's name lives on their account)."""
+
+    title = "doctor"
+    parameter_name = "doctor"
+
+    def lookups(self, request, model_admin):
+        doctors = Doctor.objects.select_related("user").order_by("user__first_name")
+        return [(str(d.pk), str(d)) for d in doctors]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(doctor_id=self.value()) if self.value() else queryset
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Booked, confirmed, moved and cancelled at the front desk (pages and API)."""
+
+    list_display = (
+        "appointment_number",
+        "appointment_date",
+        "start_time",
+        "patient",
+        "doctor",
+        "office",
+        "status",
+    )
+    list_select_related = ()  # prefetched by key instead (see the module's docstring)
+    list_filter = ("status", "appointment_type", "appointment_date", DoctorFilter)
+    search_fields = ("=appointment_number",)
+    ordering = ("-appointment_date", "-start_time")
+
+    def get_queryset(self, request):
+        return appointments_with_details(super().get_queryset(request))
+
+
+class PrescriptionItemInline(ReadOnlyInline):
+    model = PrescriptionItem
+    fields = ("medicine", "dosage", "frequency", "duration", "instructions", "quantity")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("medicine")
+
+
+class PrescriptionPrintInline(ReadOnlyInline):
+    model = PrescriptionPrint
+    fields = ("printed_at", "printed_by", "format")
+    verbose_name_plural = "prints"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("printed_by")
+
+
+@admin.register(Prescription)
+class PrescriptionAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Written, changed and signed only by their doctor (API); here, read-only."""
+
+    list_display = ("prescription_number", "visit_date", "patient", "doctor", "status")
+    list_select_related = ()  # prefetched by key instead (see the module's docstring)
+    list_filter = ("status", "visit_date", DoctorFilter)
+    search_fields = ("=prescription_number",)
+    ordering = ("-visit_date", "-created_at")
+    inlines = (PrescriptionItemInline, PrescriptionPrintInline)
+
+    def get_queryset(self, request):
+        return prescriptions_with_details(super().get_queryset(request))
