@@ -19,7 +19,14 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
-from clinical.models import Doctor, Office, Patient
+from clinical.models import (
+    Appointment,
+    Doctor,
+    Office,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+)
 from tenants import plans
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
@@ -244,7 +251,12 @@ def test_export_writes_the_clinics_data_and_files_and_nothing_of_another_clinic(
     assert manifest["counts"]["clinical.patient"] == 1 and manifest["files"] == 1
     assert manifest["missing_files"] == [f"{clinic.pk}/lost.txt"]
     assert [p["pk"] for p in patients] == [str(patient.pk)]
-    assert {"data/clinical.doctor.json", "data/accounts.membership.json"} <= names
+    assert {
+        "data/clinical.doctor.json",
+        "data/accounts.membership.json",
+        "data/clinical.prescriptionitem.json",
+        "data/clinical.appointment.json",
+    } <= names
     assert {u["fields"]["email"] for u in users} == {"alice@asha.example", doctor.user.email}
     assert "password" not in users[0]["fields"]
     for secret in (str(foreign.pk), str(other.pk), "charlie@bharat.example", "secret_hash"):
@@ -298,8 +310,14 @@ def test_purge_deletes_the_clinic_and_everything_it_owns_and_leaves_an_audit_ent
     add_member(other, user=shared, role="nurse")
     with tenant_context(clinic):
         build(Patient), build(Office), build(Doctor), build(Invitation)
+        # Records that protect what they point at (an appointment, a prescription with an
+        # item): the purge finds every clinic-owned table and deletes in a safe order.
+        build(Appointment)
+        build(PrescriptionItem)
     with tenant_context(other):
         survivor = build(Patient)
+    with tenant_context(clinic):
+        patients = Patient.objects.count()
     run("suspend_tenant", clinic.code, reason="contract ended")
 
     out = run("purge_tenant", clinic.code, reason="contract ended", confirm=clinic.code)
@@ -307,7 +325,17 @@ def test_purge_deletes_the_clinic_and_everything_it_owns_and_leaves_an_audit_ent
     assert f"Purged {clinic.code}" in out
     with platform_access(reason="test: check the purge"):
         assert not Tenant.objects.filter(pk=clinic.pk).exists()
-        for model in (Patient, Office, Doctor, Membership, Invitation, PlanChange):
+        for model in (
+            Patient,
+            Office,
+            Doctor,
+            Membership,
+            Invitation,
+            PlanChange,
+            Appointment,
+            Prescription,
+            PrescriptionItem,
+        ):
             assert not model.objects.filter(tenant_id=clinic.pk).exists(), model
         assert Patient.objects.filter(pk=survivor.pk).exists()
         emails = set(User.objects.values_list("email", flat=True))
@@ -317,7 +345,7 @@ def test_purge_deletes_the_clinic_and_everything_it_owns_and_leaves_an_audit_ent
     [done] = events(action="tenant.purged")
     assert started.tenant_id == done.tenant_id == clinic.pk
     assert started.details["command"] == "purge_tenant"
-    assert done.details["counts"]["clinical.patient"] == 1
+    assert done.details["counts"]["clinical.patient"] == patients
     assert events(tenant_id=clinic.pk, action="tenant.suspended"), "history stays"
     assert not default_storage.exists(mine) and default_storage.exists(theirs)
 
