@@ -13,4 +13,10 @@ urlpatterns = [
     path("clinic/settings/", views.clinic_settings, name="clinic-settings"),
     path("clinic/settings/offices/", views.office_add, name="office-add"),
     path("clinic/settings/offices/<uuid:pk>/", views.office_edit, name="office-edit"),
+    path(
+        "clinic/prescriptions/<uuid:pk>/print/",
+        views.prescription_print,
+        name="prescription-print",
+    ),
+    path("clinic/prescriptions/<uuid:pk>/pdf/", views.prescription_pdf, name="prescription-pdf"),
 ]

@@ -72,20 +72,28 @@ def _weekly_counts(queryset, field: str, since: datetime) -> dict:
 
 
 def tenant_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list[dict]:
-    """New patients (and prescriptions) per week for the last `weeks` weeks, oldest first.
+    """New patients and prescriptions per week for the last `weeks` weeks, oldest first.
 
     Weeks start on Monday in the site's time zone; the current week counts so far. One
     grouped query per series, so the cost does not grow with the clinic's history.
     """
-    from clinical.models import Patient
+    from clinical.models import Patient, Prescription
 
     today = timezone.localtime(now or timezone.now()).date()
     first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
     since = timezone.make_aware(datetime.combine(first, time.min))
     with tenant_context(tenant):
         patients = _weekly_counts(Patient.objects.all(), "created_at", since)
+        prescriptions = _weekly_counts(Prescription.objects.all(), "created_at", since)
     starts = [first + timedelta(weeks=n) for n in range(weeks)]
-    return [{"week_start": start, "patients": patients.get(start, 0)} for start in starts]
+    return [
+        {
+            "week_start": start,
+            "patients": patients.get(start, 0),
+            "prescriptions": prescriptions.get(start, 0),
+        }
+        for start in starts
+    ]
 
 
 def _count_per_clinic(model, **filters):

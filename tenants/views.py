@@ -7,19 +7,26 @@ the API), and act for the clinic of the browser session only (`tenants.pages.cli
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.views import start_clinic_session
-from clinical.models import Office
+from clinical import printing
+from clinical.models import Office, Prescription, PrescriptionPrint
+from clinical.permissions import role_may
 from clinical.services import office_create, office_update
 from tenants import charts, forms, plans
 from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from tenants.selectors import tenant_limits, tenant_weekly_activity
 from tenants.services import clinic_register, plan_change, tenant_update
 
-CHART_SERIES = [charts.Series("patients", "New patients", "patients")]
+CHART_SERIES = [
+    charts.Series("patients", "New patients", "patients"),
+    charts.Series("prescriptions", "Prescriptions", "prescriptions"),
+]
 
 
 # --- signup -------------------------------------------------------------------------------
@@ -182,3 +189,48 @@ def office_edit(request, pk):
         {"form": form, "office": office},
         status=400 if form.errors else 200,
     )
+
+
+# --- printable prescriptions --------------------------------------------------------------
+
+
+def _printable(request, pk) -> Prescription:
+    # The clinical permission matrix decides (receptionists see no prescriptions).
+    if not role_may("prescriptions", "print", request.membership.role):
+        raise PermissionDenied("Your role in this clinic does not allow this.")
+    try:
+        return printing.prescription_for_print(tenant=request.tenant, pk=pk)
+    except Prescription.DoesNotExist as exc:
+        # Missing, or another clinic's: the same answer.
+        raise Http404("No such prescription.") from exc
+
+
+@clinic_page()
+def prescription_print(request, pk):
+    """The clinical API's print page, for a browser session of the prescription's clinic."""
+    prescription = _printable(request, pk)
+    html = printing.render_prescription_html(prescription, tenant=request.tenant)
+    printing.record_print(
+        tenant=request.tenant,
+        actor=request.user,
+        prescription=prescription,
+        fmt=PrescriptionPrint.Format.HTML,
+        request=request,
+    )
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+
+@clinic_page()
+def prescription_pdf(request, pk):
+    prescription = _printable(request, pk)
+    pdf = printing.render_prescription_pdf(prescription, tenant=request.tenant)
+    printing.record_print(
+        tenant=request.tenant,
+        actor=request.user,
+        prescription=prescription,
+        fmt=PrescriptionPrint.Format.PDF,
+        request=request,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{printing.pdf_filename(prescription)}"'
+    return response

@@ -11,8 +11,10 @@ import re
 
 import pytest
 
+from clinical.models import Patient, Prescription, PrescriptionItem
 from clinical.services import doctor_profile_create, office_create
-from tenants.testing import TEST_PASSWORD, add_member, create_clinic
+from tenants.context import tenant_context
+from tenants.testing import TEST_PASSWORD, add_member, build, create_clinic
 
 pytestmark = pytest.mark.browser
 
@@ -141,8 +143,31 @@ def two_clinics(live_db):
     clinic_a = create_clinic("Asha Dental Care", owner_email="alice@asha.example")
     bob = add_member(clinic_a, email="bob@asha.example", role="doctor")
     office = office_create(tenant=clinic_a, name="Indiranagar")
+    with tenant_context(clinic_a):
+        patient = build(Patient, first_name="Arjun", last_name="Menon")
+        rx = build(Prescription, patient=patient, diagnosis="Acute pharyngitis")
+        build(PrescriptionItem, prescription=rx, dosage="1 tablet", frequency="twice a day")
     create_clinic("Bharat Family Clinic", owner_email="charlie@bharat.example")
-    return {"a": clinic_a.pk, "office": office.pk, "bob": bob.pk}
+    return {
+        "a": clinic_a.pk,
+        "office": office.pk,
+        "bob": bob.pk,
+        "rx": rx.pk,
+        "rx_number": rx.prescription_number,
+    }
+
+
+def test_a_member_prints_a_prescription_from_the_browser(two_clinics, browser_page, screenshot):
+    page = browser_page
+    log_in(page, "alice@asha.example")
+    response = page.goto(f"/clinic/prescriptions/{two_clinics['rx']}/print/")
+    assert response.status == 200
+    assert page.title().startswith(two_clinics["rx_number"])
+    assert page.get_by_role("cell", name=f"Prescription {two_clinics['rx_number']}").is_visible()
+    assert page.get_by_text("Arjun Menon").first.is_visible()
+    screenshot("prescription-print")
+    pdf = page.request.get(f"/clinic/prescriptions/{two_clinics['rx']}/pdf/")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
 
 
 def test_another_clinics_owner_cannot_reach_the_first_clinics_pages(
@@ -155,6 +180,9 @@ def test_another_clinics_owner_cannot_reach_the_first_clinics_pages(
     assert page.get_by_role("cell", name="charlie@bharat.example").is_visible()
     assert page.get_by_text("bob@asha.example").count() == 0
 
+    response = page.goto(f"/clinic/prescriptions/{two_clinics['rx']}/print/")
+    assert response.status == 404
+    assert page.get_by_text(two_clinics["rx_number"]).count() == 0
     response = page.goto(f"/clinic/settings/offices/{two_clinics['office']}/")
     assert response.status == 404
     assert page.get_by_role("heading", name="Page not found").is_visible()

@@ -130,7 +130,7 @@ def test_dashboard_shows_plan_trial_days_and_usage(owner_client, clinic_a):
     days = (clinic_a.trial_ends_at - timezone.now()).days
     assert "Trial" in page and f"{days} days left" in page
     assert "1 of 5" in page and "3 of 1,000" in page
-    assert 'role="img"' in page and "New patients per week" in page
+    assert 'role="img"' in page and "New patients and prescriptions per week" in page
 
 
 def test_dashboard_at_the_doctor_limit_shows_the_upgrade_path(owner_client, clinic_a):
