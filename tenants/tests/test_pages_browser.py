@@ -8,8 +8,10 @@ calls while Playwright runs). Screenshots of the main pages land in artifacts/sc
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from clinical.models import Patient, Prescription, PrescriptionItem
 from clinical.services import doctor_profile_create, office_create
@@ -21,20 +23,27 @@ pytestmark = pytest.mark.browser
 DOCTOR_PASSWORD = "Tamarind-Court-6402"
 
 
+def follow(page, locator) -> None:
+    """Click something that loads a page (a link, a form's button) and wait for that page;
+    waiting for the URL alone returns at once when a form posts back to the same address."""
+    with page.expect_navigation():
+        locator.click()
+
+
 def log_in(page, email: str, password: str = TEST_PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    follow(page, page.get_by_role("button", name="Log in"))
     page.wait_for_url("**/clinic/")
 
 
 def nav(page, name: str) -> None:
-    page.get_by_role("navigation", name="Clinic").get_by_role("link", name=name).click()
+    follow(page, page.get_by_role("navigation", name="Clinic").get_by_role("link", name=name))
 
 
 def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    follow(page, page.get_by_role("button", name="Log out"))
     page.wait_for_url("**/login/")
 
 
@@ -82,7 +91,7 @@ def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_pa
     page.get_by_label("I am also a doctor at this clinic").check()
     page.get_by_label("Licence number").fill("KA-5511")
     page.get_by_label("Specialization").fill("General Medicine")
-    page.get_by_role("button", name="Create my clinic").click()
+    follow(page, page.get_by_role("button", name="Create my clinic"))
 
     page.wait_for_url("**/clinic/")
     assert page.get_by_role("heading", name="Green Valley Clinic").is_visible()
@@ -103,7 +112,7 @@ def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_pa
     form.get_by_label("E-mail").fill("imran@greenvalley.example")
     form.get_by_label("Licence number").fill("KA-7788")
     form.get_by_label("Specialization").fill("Paediatrics")
-    form.get_by_role("button", name="Invite doctor").click()
+    follow(page, form.get_by_role("button", name="Invite doctor"))
     page.wait_for_url("**/clinic/team/")
     assert page.get_by_text("Invitation sent to imran@greenvalley.example").is_visible()
     assert page.locator("#invite-doctor").is_visible()
@@ -124,7 +133,7 @@ def test_sign_up_invite_a_doctor_and_log_in_as_the_doctor(mailoutbox, browser_pa
     screenshot("invitation")
     page.get_by_label("Choose a password").fill(DOCTOR_PASSWORD)
     page.get_by_label("Password again").fill(DOCTOR_PASSWORD)
-    page.get_by_role("button", name="Set my password and join").click()
+    follow(page, page.get_by_role("button", name="Set my password and join"))
     page.wait_for_url("**/clinic/")
     assert page.get_by_text("Welcome to Green Valley Clinic!").is_visible()
     assert page.get_by_text("Imran Shaikh · Doctor").is_visible()
@@ -207,12 +216,24 @@ def clinic_at_doctor_limit(live_db):
     clinic = create_clinic("Sunrise Family Clinic", owner_email="ravi@sunrise.example")
     for n in range(clinic.max_doctors):
         membership = add_member(clinic, email=f"doctor{n}@sunrise.example", role="doctor")
-        doctor_profile_create(
+        doctor = doctor_profile_create(
             tenant=clinic,
             user=membership.user,
             license_number=f"TN-{1000 + n}",
             specialization="General Medicine",
         )
+    # Some activity over the weeks, for the chart.
+    now = timezone.now()
+    with tenant_context(clinic):
+        for week in range(12):
+            for _ in range(week % 4 + 1):
+                patient = build(Patient, created_at=now - timedelta(weeks=week))
+                build(
+                    Prescription,
+                    patient=patient,
+                    doctor=doctor,
+                    created_at=now - timedelta(weeks=week),
+                )
     return clinic.pk
 
 
@@ -223,10 +244,12 @@ def test_the_dashboard_at_the_doctor_limit_shows_the_upgrade_path(
     log_in(page, "ravi@sunrise.example")
     banner = page.locator("#doctor-limit")
     assert "All 5 doctor seats of the Trial plan are in use." in banner.inner_text()
+    assert page.locator("svg.chart rect.patients").count() == 12
+    assert page.locator("svg.chart rect.prescriptions").count() == 12
     screenshot("dashboard-doctor-limit")
-    banner.get_by_role("link", name="upgrade the plan").click()
+    follow(page, banner.get_by_role("link", name="upgrade the plan"))
     page.wait_for_url("**/clinic/plan/")
-    page.get_by_role("button", name="Switch to Basic").click()
+    follow(page, page.get_by_role("button", name="Switch to Basic"))
     page.wait_for_url("**/clinic/plan/")
     assert page.get_by_text("The clinic is now on the Basic plan.").is_visible()
     page.goto("/clinic/")
