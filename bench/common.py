@@ -81,8 +81,9 @@ def progress(items: Iterable, total: int, label: str) -> Iterator:
     sys.stderr.write("\n")
 
 
-def interleaved(cases: dict[str, Callable[[], object]], *, rounds: int, warmup: int = 3
-                ) -> dict[str, list[float]]:
+def interleaved(
+    cases: dict[str, Callable[[], object]], *, rounds: int, warmup: int = 3
+) -> dict[str, list[float]]:
     """Run the cases alternately; return each case's durations in seconds."""
     for _ in range(warmup):
         for run in cases.values():

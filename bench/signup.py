@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common  # noqa: E402
+from bench import common
 
 
 def clinic_ddl() -> list[str]:
@@ -61,11 +61,17 @@ def main() -> None:
         n = next(counter)
         with emails_suppressed():
             clinic_register(
-                clinic_name=f"Bench Clinic {n}", clinic_phone="08041102200",
-                clinic_address="1 Bench Road", owner_first_name="Bench", owner_last_name="Owner",
-                owner_email=f"owner{n}@bench.example", owner_phone="9876500001",
-                password="Bench-Password-2026", role="admin_doctor",
-                license_number=f"B-{n}", specialization="Dentistry",
+                clinic_name=f"Bench Clinic {n}",
+                clinic_phone="08041102200",
+                clinic_address="1 Bench Road",
+                owner_first_name="Bench",
+                owner_last_name="Owner",
+                owner_email=f"owner{n}@bench.example",
+                owner_phone="9876500001",
+                password="Bench-Password-2026",
+                role="admin_doctor",
+                license_number=f"B-{n}",
+                specialization="Dentistry",
             )
 
     schemas = []
@@ -83,19 +89,26 @@ def main() -> None:
     print(f"Signup benchmark on {common.machine()}")
     print(f"  schema-per-clinic DDL: {len(ddl)} statements for the clinic tables")
     timings = common.interleaved(
-        {"shared schema: clinic_register": shared_schema,
-         "schema per clinic: CREATE SCHEMA + DDL": schema_per_clinic},
+        {
+            "shared schema: clinic_register": shared_schema,
+            "schema per clinic: CREATE SCHEMA + DDL": schema_per_clinic,
+        },
         rounds=args.rounds,
         warmup=2,
     )
     shared, per_schema = (common.median_ms(t) for t in timings.values())
     speedup = per_schema / shared
-    print(common.table(
-        [["shared schema: clinic_register", f"{shared:.2f}", "1.00x"],
-         ["schema per clinic: CREATE SCHEMA + DDL", f"{per_schema:.2f}", f"{speedup:.1f}x"]],
-        ["operation (median of %d)" % args.rounds, "ms", "vs shared"],
-    ))
-    print(f"signup speed-up: {speedup:.1f}x (goal >= 50x: {common.verdict(speedup, 50, higher_is_better=True)})")
+    print(
+        common.table(
+            [
+                ["shared schema: clinic_register", f"{shared:.2f}", "1.00x"],
+                ["schema per clinic: CREATE SCHEMA + DDL", f"{per_schema:.2f}", f"{speedup:.1f}x"],
+            ],
+            [f"operation (median of {args.rounds})", "ms", "vs shared"],
+        )
+    )
+    goal = common.verdict(speedup, 50, higher_is_better=True)
+    print(f"signup speed-up: {speedup:.1f}x (goal >= 50x: {goal})")
 
     with connections["owner"].cursor() as cursor:
         for name in schemas:
