@@ -225,8 +225,15 @@ STATIC_ROOT = (
 )
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Uploaded files (dental x-rays and photos): stored under a per-clinic prefix and served only
+# through the API's authorised views, never from MEDIA_URL. Another backend (object storage)
+# can be named here; its own settings come from its package's environment variables.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env.str(
+            "FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -236,6 +243,8 @@ STORAGES = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# Largest dental attachment (x-ray, photo, PDF) accepted, in bytes.
+DENTAL_ATTACHMENT_MAX_BYTES = env.int("DENTAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 # --- Cache --------------------------------------------------------------------------------
@@ -304,6 +313,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "clinical.models.appointments.Appointment.Status",
         "PrescriptionStatusEnum": "clinical.models.prescriptions.Prescription.Status",
         "NewPrescriptionStatusEnum": ["draft", "active"],
+        "DentalProcedureStatusEnum": "clinical.models.dental.DentalProcedure.Status",
     },
 }
 

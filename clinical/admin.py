@@ -6,6 +6,10 @@ plan's limits, the family rules and every other rule hold in the admin exactly a
 API; what has no service for owners and admins (appointments, prescriptions, short keys) is
 view-only here. Opening a record about a patient is audited with that patient.
 
+Dental records (observations, procedures, attachments, templates) are written by dentists
+through the API; here they are read-only, and an attachment's file is never linked (it is
+served only by the API's authorised download view).
+
 Lists of records that point at other clinic tables (appointments, prescriptions) read one
 table and prefetch the patients and doctors by key, as the API does: a join of two tables
 under row-level security makes PostgreSQL misjudge the join (clinical.selectors).
@@ -21,6 +25,10 @@ from clinic_saas.errors import ApplicationError
 from clinic_saas.validators import normalize_indian_mobile
 from clinical.models import (
     Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
     Doctor,
     DoctorAvailability,
     DoctorOffice,
@@ -35,6 +43,7 @@ from clinical.models import (
 )
 from clinical.selectors import (
     appointments_with_details,
+    dental_records_with_details,
     patient_search,
     prescriptions_with_details,
     short_key_items_prefetch,
@@ -427,3 +436,97 @@ class PrescriptionAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
     def get_queryset(self, request):
         return prescriptions_with_details(super().get_queryset(request))
+
+
+# --- dental records -----------------------------------------------------------------------------
+
+
+@admin.register(DentalObservation)
+class DentalObservationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Findings per tooth, recorded by the clinic's dentists (API)."""
+
+    list_display = (
+        "observed_on",
+        "patient",
+        "tooth_number",
+        "tooth_surface",
+        "condition_type",
+        "severity",
+        "treatment_required",
+        "treatment_done",
+        "doctor",
+    )
+    list_select_related = ()  # prefetched by key instead (see the module's docstring)
+    list_filter = ("condition_type", "severity", "treatment_required", "treatment_done")
+    search_fields = ("=tooth_number",)
+    ordering = ("-observed_on", "-created_at")
+
+    def get_queryset(self, request):
+        return dental_records_with_details(super().get_queryset(request))
+
+
+@admin.register(DentalProcedure)
+class DentalProcedureAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Treatments and their status, written by the clinic's dentists (API)."""
+
+    list_display = (
+        "procedure_code",
+        "procedure_name",
+        "patient",
+        "teeth",
+        "status",
+        "estimated_cost",
+        "actual_cost",
+        "doctor",
+    )
+    list_select_related = ()
+    list_filter = ("status",)
+    search_fields = ("=procedure_code", "procedure_name")
+    ordering = ("-created_at",)
+
+    def get_queryset(self, request):
+        return dental_records_with_details(super().get_queryset(request))
+
+
+@admin.register(DentalTemplate)
+class DentalTemplateAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Observation note templates: the shared starter set (`load_dental_templates`) and the
+    clinic's own (API)."""
+
+    list_display = ("name", "condition_type", "tooth_surface", "severity", "shared", "is_active")
+    list_filter = (CatalogueFilter, "condition_type", "is_active")
+    search_fields = ("name", "notes")
+    ordering = ("name", "id")
+
+    @admin.display(boolean=True, description="shared")
+    def shared(self, obj):
+        return obj.tenant_id is None
+
+
+@admin.register(DentalAttachment)
+class DentalAttachmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """X-rays and photos: their details only; the file is downloaded through the API."""
+
+    fields = (
+        "patient",
+        "observation",
+        "procedure",
+        "file_type",
+        "content_type",
+        "size",
+        "original_name",
+        "description",
+        "uploaded_by",
+        "created_at",
+    )
+    list_display = ("created_at", "patient", "file_type", "content_type", "size", "original_name")
+    list_select_related = ()
+    list_filter = ("file_type", "content_type")
+    search_fields = ("original_name",)
+    ordering = ("-created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [n for n in super().get_readonly_fields(request, obj) if n != "file"]
+
+    def get_queryset(self, request):
+        return dental_records_with_details(super().get_queryset(request))

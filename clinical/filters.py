@@ -6,7 +6,18 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from clinical.models import Appointment, Doctor, Medicine, Patient, Prescription, ShortKey
+from clinical.models import (
+    Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    Doctor,
+    Medicine,
+    Patient,
+    Prescription,
+    ShortKey,
+)
 from clinical.selectors import patient_search
 
 
@@ -133,3 +144,60 @@ class PrescriptionFilter(django_filters.FilterSet):
                 Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
             )
         return queryset
+
+
+# --- dental records ---------------------------------------------------------------------------
+
+
+class DentalObservationFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    appointment = django_filters.UUIDFilter(field_name="appointment_id")
+    prescription = django_filters.UUIDFilter(field_name="prescription_id")
+    tooth_number = django_filters.NumberFilter(field_name="tooth_number")
+    observed_from = django_filters.DateFilter(field_name="observed_on", lookup_expr="gte")
+    observed_to = django_filters.DateFilter(field_name="observed_on", lookup_expr="lte")
+
+    class Meta:
+        model = DentalObservation
+        fields = ["condition_type", "severity", "treatment_required", "treatment_done"]
+
+
+class DentalProcedureFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    observation = django_filters.UUIDFilter(field_name="observation_id")
+    prescription = django_filters.UUIDFilter(field_name="prescription_id")
+    appointment = django_filters.UUIDFilter(field_name="appointment_id")
+    tooth_number = django_filters.NumberFilter(method="filter_tooth")
+    procedure_code = django_filters.CharFilter(lookup_expr="iexact", max_length=5)
+
+    class Meta:
+        model = DentalProcedure
+        fields = ["status"]
+
+    def filter_tooth(self, queryset, name, value):
+        return queryset.filter(teeth__contains=[int(value)])
+
+
+class DentalTemplateFilter(django_filters.FilterSet):
+    scope = django_filters.ChoiceFilter(
+        method="filter_scope",
+        choices=[("global", "Shared templates"), ("clinic", "This clinic's own")],
+    )
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
+
+    class Meta:
+        model = DentalTemplate
+        fields = ["condition_type", "tooth_surface", "severity", "is_active"]
+
+    def filter_scope(self, queryset, name, value):
+        return queryset.filter(tenant__isnull=(value == "global"))
+
+
+class DentalAttachmentFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    observation = django_filters.UUIDFilter(field_name="observation_id")
+    procedure = django_filters.UUIDFilter(field_name="procedure_id")
+
+    class Meta:
+        model = DentalAttachment
+        fields = ["file_type"]

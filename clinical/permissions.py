@@ -48,6 +48,9 @@ MATRIX: dict[str, dict[str, dict[str, Rule]]] = {
         "create": _row(Y, Y, Y, Y, Y),
         "update": _row(Y, Y, Y, Y, Y),
         "delete": _row(Y, Y, N, N, N),
+        # Clinical content: the same people who read prescriptions.
+        "dental_chart": _row(Y, Y, Y, Y, N),
+        "case_summary": _row(Y, Y, Y, Y, N),
     },
     "medicines": {
         "read": _row(Y, Y, Y, Y, Y),
@@ -75,6 +78,32 @@ MATRIX: dict[str, dict[str, dict[str, Rule]]] = {
         "create": _row(D, D, D, N, N),
         "update": _row(D, D, D, N, N),
         "status": _row(D, D, D, N, N),
+    },
+    # Dental records: findings and treatment are a dentist's (any doctor of the clinic, as
+    # themself); nurses read them and upload x-rays and photos; receptionists see none.
+    "dental_observations": {
+        "read": _row(Y, Y, Y, Y, N),
+        "create": _row(D, D, D, N, N),
+        "update": _row(D, D, D, N, N),
+        "delete": _row(D, D, D, N, N),
+    },
+    "dental_procedures": {
+        "read": _row(Y, Y, Y, Y, N),
+        "create": _row(D, D, D, N, N),
+        "update": _row(D, D, D, N, N),
+        "status": _row(D, D, D, N, N),
+        "delete": _row(D, D, D, N, N),
+    },
+    "dental_templates": {
+        "read": _row(Y, Y, Y, Y, N),
+        "create": _row(Y, Y, Y, N, N),
+        "update": _row(Y, Y, Y, N, N),
+        "delete": _row(Y, Y, Y, N, N),
+    },
+    "dental_attachments": {
+        "read": _row(Y, Y, Y, Y, N),
+        "create": _row(Y, Y, Y, Y, N),
+        "delete": _row(Y, Y, Y, N, N),
     },
 }
 

@@ -22,7 +22,14 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from clinical.models import DoctorOffice, Office, Prescription, PrescriptionItem
+from clinical.models import (
+    DentalObservation,
+    DentalProcedure,
+    DoctorOffice,
+    Office,
+    Prescription,
+    PrescriptionItem,
+)
 from clinical.services.prescriptions import prescription_print_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -72,10 +79,41 @@ def _letterhead(prescription: Prescription, tenant) -> dict:
     }
 
 
+# A specialization containing one of these is dental: dentistry, dental surgery and the
+# "-odontics" (orthodontics, endodontics, periodontics, prosthodontics, pedodontics), oral
+# and maxillofacial surgery.
+DENTAL_SPECIALIZATION_WORDS = ("dent", "odont", "oral", "maxillofacial")
+
+
+def is_dental(doctor) -> bool:
+    specialization = (doctor.specialization or "").lower()
+    return any(word in specialization for word in DENTAL_SPECIALIZATION_WORDS)
+
+
+def dental_records(prescription: Prescription) -> dict | None:
+    """The dental findings and procedures of a dentist's prescription (two queries), or None
+    when the prescribing doctor is not dental."""
+    if not is_dental(prescription.doctor):
+        return None
+    return {
+        "observations": list(
+            DentalObservation.objects.filter(prescription=prescription).order_by(
+                "tooth_number", "created_at"
+            )
+        ),
+        "procedures": list(
+            DentalProcedure.objects.filter(prescription=prescription)
+            .exclude(status=DentalProcedure.Status.CANCELLED)
+            .order_by("created_at", "id")
+        ),
+    }
+
+
 def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) -> dict:
     with tenant_context(tenant):
         letterhead = _letterhead(prescription, tenant)
         items = list(prescription.items.all())
+        dental = dental_records(prescription)
     patient, doctor = prescription.patient, prescription.doctor
     return {
         "rx": prescription,
@@ -85,6 +123,7 @@ def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) 
         "doctor": doctor,
         "doctor_name": doctor.user.get_full_name(),
         "items": items,
+        "dental": dental,
         "for_pdf": for_pdf,
         "printed_at": timezone.localtime(),
     }

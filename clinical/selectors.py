@@ -102,6 +102,14 @@ def prescriptions_with_details(queryset: QuerySet) -> QuerySet:
     )
 
 
+def dental_records_with_details(queryset: QuerySet) -> QuerySet:
+    """Observations and procedures (doctor set) or attachments (no doctor) with their
+    patient, and doctor, fetched by key."""
+    if any(f.name == "doctor" for f in queryset.model._meta.fields):
+        return queryset.prefetch_related(_patients(), _doctors())
+    return queryset.prefetch_related(_patients())
+
+
 def short_key_items_prefetch() -> Prefetch:
     return Prefetch("items", queryset=ShortKeyItem.objects.select_related("medicine"))
 

@@ -8,7 +8,17 @@ import itertools
 
 from django.utils import timezone
 
-from clinical.models import Appointment, DoctorAvailability, Medicine, Prescription
+from clinical.models import (
+    Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    DoctorAvailability,
+    Medicine,
+    Prescription,
+)
+from clinical.models.dental import ALL_TEETH
 from tenants.testing import build, register_builder
 
 _n = itertools.count(1)
@@ -65,3 +75,50 @@ def build_prescription(**fields):
     fields.setdefault("diagnosis", "Acute pharyngitis")
     fields.setdefault("prescription_number", f"RX-TEST-{n:06d}")
     return Prescription.objects.create(**fields)
+
+
+@register_builder(DentalObservation)
+def build_observation(**fields):
+    from clinical.models import Doctor, Patient
+
+    fields.setdefault("patient", fields.get("patient") or build(Patient))
+    fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
+    # A different tooth each time, so that two rows never read alike (the admin suite
+    # looks for one clinic's text on the other's pages).
+    fields.setdefault("tooth_number", ALL_TEETH[next(_n) % len(ALL_TEETH)])
+    fields.setdefault("condition_type", "caries")
+    return DentalObservation.objects.create(**fields)
+
+
+@register_builder(DentalProcedure)
+def build_procedure(**fields):
+    from clinical.models import Doctor, Patient
+
+    fields.setdefault("patient", fields.get("patient") or build(Patient))
+    fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
+    fields.setdefault("procedure_code", "D2391")
+    fields.setdefault("procedure_name", f"Resin composite, one surface {next(_n)}")
+    fields.setdefault("teeth", [36])
+    return DentalProcedure.objects.create(**fields)
+
+
+@register_builder(DentalTemplate)
+def build_dental_template(**fields):
+    fields.setdefault("name", f"Template {next(_n)}")
+    fields.setdefault("notes", "Caries on the occlusal surface.")
+    return DentalTemplate.objects.create(**fields)
+
+
+@register_builder(DentalAttachment)
+def build_attachment(**fields):
+    """A row only: the file name points at nothing in storage unless the test stores it."""
+    if fields.get("procedure") is None:
+        fields.setdefault("observation", fields.get("observation") or build(DentalObservation))
+    parent = fields.get("observation") or fields["procedure"]
+    fields.setdefault("patient", parent.patient)
+    fields.setdefault("file", f"{parent.tenant_id}/dental/test-{next(_n)}.png")
+    fields.setdefault("file_type", "xray")
+    fields.setdefault("content_type", "image/png")
+    fields.setdefault("size", 1)
+    fields.setdefault("original_name", "xray.png")
+    return DentalAttachment.objects.create(**fields)

@@ -1,11 +1,17 @@
 """The clinical API under /api/v1/ (doctors, patients, medicines, short keys, appointments,
-prescriptions). Paths work with and without a trailing slash."""
+prescriptions, dental records). Paths work with and without a trailing slash."""
 
 from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
 from clinical.api.appointments import AppointmentViewSet
+from clinical.api.dental import (
+    DentalAttachmentViewSet,
+    DentalObservationViewSet,
+    DentalProcedureViewSet,
+    DentalTemplateViewSet,
+)
 from clinical.api.doctors import DoctorViewSet
 from clinical.api.medicines import MedicineViewSet
 from clinical.api.patients import PatientViewSet
@@ -20,5 +26,9 @@ router.register("medicines", MedicineViewSet, basename="medicine")
 router.register("short-keys", ShortKeyViewSet, basename="short-key")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("prescriptions", PrescriptionViewSet, basename="prescription")
+router.register("dental/observations", DentalObservationViewSet, basename="dental-observation")
+router.register("dental/procedures", DentalProcedureViewSet, basename="dental-procedure")
+router.register("dental/templates", DentalTemplateViewSet, basename="dental-template")
+router.register("dental/attachments", DentalAttachmentViewSet, basename="dental-attachment")
 
 urlpatterns = router.urls

@@ -168,6 +168,11 @@ def _seed_one(spec: DemoClinic, write) -> None:
     owner = User.objects.filter(email=spec.owner.email).first()
     if owner is not None and memberships_of(owner):
         write(f"  {spec.name}: already there")
+        if spec.kind == "dental":
+            # Clinics seeded before the dental records existed get their chart now.
+            tenant = memberships_of(owner)[0].tenant
+            if clinical_demo.seed_dental_chart(tenant=tenant):
+                write(f"  {spec.name}: dental chart added")
     else:
         _create_clinic(spec)
         write(f"  {spec.name}: created")

@@ -7,18 +7,21 @@ the API), and act for the clinic of the browser session only (`tenants.pages.cli
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.views import start_clinic_session
+from clinic_saas.errors import ApplicationError
+from clinical import dental_chart as dental_charts
 from clinical import printing
-from clinical.models import Office, Prescription, PrescriptionPrint
+from clinical.models import Office, Patient, Prescription, PrescriptionPrint
 from clinical.permissions import role_may
 from clinical.services import office_create, office_update
 from tenants import charts, forms, plans
+from tenants.audit import audit_record
 from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from tenants.selectors import tenant_limits, tenant_weekly_activity
 from tenants.services import clinic_register, plan_change, tenant_update
@@ -233,4 +236,69 @@ def prescription_pdf(request, pk):
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{printing.pdf_filename(prescription)}"'
+    return response
+
+
+# --- dental chart and case summary ----------------------------------------------------------
+
+
+def _dental_patient(request, pk, action: str) -> Patient:
+    # The clinical permission matrix decides (receptionists see no clinical records).
+    if not role_may("patients", action, request.membership.role):
+        raise PermissionDenied("Your role in this clinic does not allow this.")
+    patient = Patient.objects.active().filter(pk=pk).first()
+    if patient is None:
+        # Missing, deleted, or another clinic's: the same answer.
+        raise Http404("No such patient.")
+    return patient
+
+
+@clinic_page()
+def dental_chart_print(request, pk):
+    """The API's printable dental chart, for a browser session of the patient's clinic."""
+    patient = _dental_patient(request, pk, "dental_chart")
+    chart = dental_charts.dental_chart(tenant=request.tenant, patient=patient)
+    audit_record(
+        action="patient.dental_chart_viewed", request=request, object=patient, patient_id=pk
+    )
+    return HttpResponse(
+        dental_charts.render_chart_html(chart, tenant=request.tenant),
+        content_type="text/html; charset=utf-8",
+    )
+
+
+def _case_summary(request, pk, fmt: str) -> dict:
+    patient = _dental_patient(request, pk, "case_summary")
+    try:
+        start, end = dental_charts.parse_date_range(request.GET.get("from"), request.GET.get("to"))
+    except ApplicationError as exc:
+        raise BadRequest(exc.detail) from exc
+    audit_record(
+        action="patient.case_summary_printed",
+        request=request,
+        object=patient,
+        patient_id=pk,
+        details={"format": fmt, "from": str(start or ""), "to": str(end)},
+    )
+    return dental_charts.case_summary(
+        tenant=request.tenant, patient=patient, date_from=start, date_to=end
+    )
+
+
+@clinic_page()
+def case_summary_print(request, pk):
+    summary = _case_summary(request, pk, "html")
+    return HttpResponse(
+        dental_charts.render_case_summary_html(summary), content_type="text/html; charset=utf-8"
+    )
+
+
+@clinic_page()
+def case_summary_pdf(request, pk):
+    summary = _case_summary(request, pk, "pdf")
+    response = HttpResponse(
+        dental_charts.render_case_summary_pdf(summary), content_type="application/pdf"
+    )
+    filename = dental_charts.case_summary_filename(summary)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clinical.api.base import ClinicalViewSet, audit_read
+from clinical import dental_chart as charts
+from clinical.api.base import ClinicalViewSet, IgnoreAcceptNegotiation, audit_read
 from clinical.filters import PatientFilter
 from clinical.models import Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
+from clinical.serializers.dental import DentalChartSerializer
 from clinical.serializers.patients import (
     FamilyMemberInputSerializer,
     FamilySerializer,
@@ -19,6 +22,17 @@ from clinical.serializers.patients import (
 from clinical.services import patient_create, patient_delete, patient_update
 from clinical.services.patients import family_members, normalize_mobile
 
+DATE_RANGE = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: all)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: today)."),
+]
+HTML_PAGE = {(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A printable page.")}
+PRINT_VIEW = {
+    "detail": True,
+    "methods": ["get"],
+    "content_negotiation_class": IgnoreAcceptNegotiation,
+    "filter_backends": [],
+}
 MOBILE_PARAMETER = OpenApiParameter(
     "mobile", OpenApiTypes.STR, OpenApiParameter.PATH, description="The family's mobile number."
 )
@@ -132,3 +146,78 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
             )
             return Response(self._family(request, mobile), status=status.HTTP_201_CREATED)
         return Response(self._family(request, mobile))
+
+    # --- dental records of one patient ---------------------------------------------------
+
+    def _chart(self, request):
+        patient = self.get_object()
+        chart = charts.dental_chart(tenant=request.tenant, patient=patient)
+        audit_read(request, "patient.dental_chart_viewed", obj=patient, patient_id=patient.pk)
+        return chart
+
+    @extend_schema(responses=DentalChartSerializer, filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="dental-chart",
+        matrix_action="dental_chart",
+        filter_backends=[],
+    )
+    def dental_chart(self, request, pk=None):
+        """Every tooth (FDI, permanent and primary) with its latest finding and its open and
+        completed procedures, in one response (a constant number of queries)."""
+        return Response(DentalChartSerializer(self._chart(request)).data)
+
+    @extend_schema(responses=HTML_PAGE, filters=False)
+    @action(url_path="dental-chart/print", matrix_action="dental_chart", **PRINT_VIEW)
+    def dental_chart_print(self, request, pk=None):
+        """The chart as a printable page: a tooth grid coloured by condition, the findings
+        and the treatment plan."""
+        html = charts.render_chart_html(self._chart(request), tenant=request.tenant)
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+    def _summary(self, request, fmt: str):
+        patient = self.get_object()
+        start, end = charts.parse_date_range(
+            request.query_params.get("from"), request.query_params.get("to")
+        )
+        summary = charts.case_summary(
+            tenant=request.tenant, patient=patient, date_from=start, date_to=end
+        )
+        audit_read(
+            request,
+            "patient.case_summary_printed",
+            obj=patient,
+            patient_id=patient.pk,
+            details={"format": fmt, "from": str(start or ""), "to": str(end)},
+        )
+        return summary
+
+    @extend_schema(parameters=DATE_RANGE, responses=HTML_PAGE, filters=False)
+    @action(url_path="case-summary", matrix_action="case_summary", **PRINT_VIEW)
+    def case_summary(self, request, pk=None):
+        """A printable treatment summary over `?from=&to=` (YYYY-MM-DD): findings,
+        procedures, prescriptions and attachments, for referrals and insurance."""
+        summary = self._summary(request, "html")
+        html = charts.render_case_summary_html(summary)
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+    @extend_schema(
+        parameters=DATE_RANGE,
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The case summary as an A4 PDF file."
+            )
+        },
+        filters=False,
+    )
+    @action(url_path="case-summary/pdf", matrix_action="case_summary", **PRINT_VIEW)
+    def case_summary_pdf(self, request, pk=None):
+        """The same summary as a PDF file."""
+        summary = self._summary(request, "pdf")
+        response = HttpResponse(
+            charts.render_case_summary_pdf(summary), content_type="application/pdf"
+        )
+        filename = charts.case_summary_filename(summary)
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response

@@ -1,10 +1,17 @@
 """Clinical records. Every model here is clinic-owned (`TenantOwnedModel`), except the
-medicine catalogue, a `CatalogModel` whose shared rows (tenant empty) every clinic reads."""
+medicine catalogue and the dental observation templates, `CatalogModel`s whose shared rows
+(tenant empty) every clinic reads."""
 
 from __future__ import annotations
 
 from clinical.models.appointments import Appointment
 from clinical.models.counters import NumberCounter
+from clinical.models.dental import (
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+)
 from clinical.models.medicines import Medicine
 from clinical.models.patients import Patient, PatientQuerySet
 from clinical.models.practice import Doctor, DoctorAvailability, DoctorOffice, Office
@@ -13,6 +20,10 @@ from clinical.models.shortkeys import ShortKey, ShortKeyItem
 
 __all__ = [
     "Appointment",
+    "DentalAttachment",
+    "DentalObservation",
+    "DentalProcedure",
+    "DentalTemplate",
     "Doctor",
     "DoctorAvailability",
     "DoctorOffice",

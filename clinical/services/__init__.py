@@ -13,6 +13,21 @@ from clinical.services.appointments import (
     appointment_transition,
     appointment_update,
 )
+from clinical.services.dental import (
+    dental_attachment_create,
+    dental_attachment_delete,
+    dental_observation_create,
+    dental_observation_delete,
+    dental_observation_update,
+    dental_procedure_create,
+    dental_procedure_delete,
+    dental_procedure_transition,
+    dental_procedure_update,
+    dental_template_catalogue_load,
+    dental_template_create,
+    dental_template_delete,
+    dental_template_update,
+)
 from clinical.services.medicines import (
     medicine_catalogue_load,
     medicine_create,
@@ -49,6 +64,19 @@ from clinical.services.shortkeys import (
 )
 
 __all__ = [
+    "dental_attachment_create",
+    "dental_attachment_delete",
+    "dental_observation_create",
+    "dental_observation_delete",
+    "dental_observation_update",
+    "dental_procedure_create",
+    "dental_procedure_delete",
+    "dental_procedure_transition",
+    "dental_procedure_update",
+    "dental_template_catalogue_load",
+    "dental_template_create",
+    "dental_template_delete",
+    "dental_template_update",
     "appointment_book",
     "appointment_reschedule",
     "appointment_transition",

@@ -25,6 +25,7 @@ from clinical.services.common import (
     full_clean,
     get_in_clinic,
 )
+from clinical.services.dental import dental_observations_link_to_prescription
 from clinical.services.items import build_items
 from clinical.services.numbering import next_number
 from clinical.services.shortkeys import normalize_code, short_keys_visible_to
@@ -209,11 +210,14 @@ def prescription_create(
         for row in rows:
             row.prescription = prescription
         PrescriptionItem.objects.bulk_create(rows)
+        # The dental findings of this visit that no prescription covers yet belong to it.
+        linked = dental_observations_link_to_prescription(prescription=prescription)
         audit_record(
             action="prescription.created",
             actor=actor,
             object=prescription,
             patient_id=patient.pk,
+            details={"dental_observations_linked": linked} if linked else None,
         )
     return prescription
 

@@ -94,3 +94,56 @@ def item(medicine, **overrides):
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def dentist(clinic_a, bob):
+    """Bob's doctor profile in clinic A, as a dentist."""
+    doctor = make_doctor(clinic_a, bob)
+    with tenant_context(clinic_a):
+        type(doctor).objects.filter(pk=doctor.pk).update(specialization="Dentistry")
+        doctor.refresh_from_db()
+    return doctor
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go to a throw-away folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def observation_body(patient, **overrides):
+    body = {
+        "patient_id": str(patient.pk),
+        "tooth_number": 46,
+        "tooth_surface": "occlusal",
+        "condition_type": "caries",
+        "severity": "moderate",
+        "notes": "Occlusal caries into dentine.",
+        "treatment_required": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def procedure_body(patient, **overrides):
+    body = {
+        "patient_id": str(patient.pk),
+        "procedure_code": "D2391",
+        "procedure_name": "Resin composite, one surface, posterior",
+        "teeth": [46],
+        "estimated_cost": "1500.00",
+    }
+    body.update(overrides)
+    return body
+
+
+def count_queries(call):
+    """(number of statements `call()` sent, its result)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        result = call()
+    return len(context.captured_queries), result

@@ -1,0 +1,225 @@
+"""Dental observation templates: the shared starter set (read-only to clinics, written only by
+load_dental_templates through the platform role) and each clinic's own; matching a finding,
+most specific first."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from clinical.models import DentalTemplate
+from clinical.services.dental import STARTER_TEMPLATES, TemplateFileError, read_dental_templates
+from clinical.tests.conftest import h
+from tenants.context import tenant_context
+from tenants.platform import platform_access
+from tenants.testing import build, create_clinic
+
+URL = "/api/v1/dental/templates"
+
+
+@pytest.fixture
+def clinics(live_db):
+    """Clinic A (owner alice) and clinic B (owner charlie), committed: shared templates are
+    written through the platform role's own connection, which sees only committed rows."""
+    a = create_clinic("Asha Dental Care", owner_email="alice@asha.example")
+    b = create_clinic("Bharat Family Clinic", owner_email="charlie@bharat.example")
+    return a, b
+
+
+def shared(**fields) -> DentalTemplate:
+    with platform_access(reason="test: shared template"):
+        return DentalTemplate.objects.create(tenant=None, **fields)
+
+
+def load_starter_set() -> str:
+    out = io.StringIO()
+    call_command("load_dental_templates", stdout=out)
+    return out.getvalue()
+
+
+def test_the_starter_set_loads_once_and_is_read_by_every_clinic(api, clinics):
+    clinic_a, clinic_b = clinics
+    alice = clinic_a.owner
+    first = load_starter_set()
+    assert "created" in first
+    again = load_starter_set()
+    assert "0 created, 0 updated" in again
+    with STARTER_TEMPLATES.open(encoding="utf-8") as handle:
+        rows = read_dental_templates(handle)
+    assert len(rows) >= 25
+    conditions = {values["condition_type"] for _line, values in rows}
+    assert {"caries", "fracture", "missing", "periodontal_pocket", "impacted"} <= conditions
+    for clinic in (clinic_a, clinic_b):
+        with tenant_context(clinic):
+            assert DentalTemplate.objects.filter(tenant__isnull=True).count() == len(rows)
+    listed = api.get(URL, {"scope": "global", "page_size": 100}, **h(alice, clinic_a)).json()
+    assert listed["count"] == len(rows)
+    assert {row["scope"] for row in listed["results"]} == {"global"}
+
+
+def test_a_bad_template_file_is_refused_with_line_numbers(tmp_path, db):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "name,condition_type,tooth_surface,severity,treatment_required,procedure_code,notes\n"
+        "A,decay,,,no,,Text\n"
+        "B,caries,,,no,X1,Text\n"
+        "C,caries,,,no,,\n"
+    )
+    with pytest.raises(TemplateFileError) as excinfo:
+        read_dental_templates(path.open())
+    assert [line for line, _ in excinfo.value.errors] == [2, 3, 4]
+    with pytest.raises(CommandError, match="3 invalid row"):
+        call_command("load_dental_templates", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_clinics_cannot_change_or_delete_shared_templates(api, clinics):
+    clinic_a, alice = clinics[0], clinics[0].owner
+    template = shared(name="Shared caries", condition_type="caries", notes="Shared text.")
+    headers = h(alice, clinic_a)
+    changed = api.patch(f"{URL}/{template.pk}", {"notes": "Mine"}, format="json", **headers)
+    assert changed.status_code == 403 and changed.json()["code"] == "catalogue_read_only"
+    deleted = api.delete(f"{URL}/{template.pk}", **headers)
+    assert deleted.status_code == 403
+    # And the database refuses it even without the services.
+    with tenant_context(clinic_a):
+        updated = DentalTemplate.objects.filter(pk=template.pk).update(notes="Mine")
+        assert updated == 0
+        with pytest.raises(DatabaseError), transaction.atomic():
+            DentalTemplate(tenant=None, name="Sneaky", notes="x").save_base(force_insert=True)
+
+
+def test_a_clinic_writes_its_own_templates_and_another_clinic_never_sees_them(
+    api, clinic_a, clinic_b, alice, charlie
+):
+    headers = h(alice, clinic_a)
+    created = api.post(
+        URL,
+        {
+            "name": "Deep caries, our wording",
+            "condition_type": "caries",
+            "severity": "severe",
+            "notes": "Deep caries; vitality test today.",
+            "procedure_code": "d3310",
+            "treatment_required": True,
+        },
+        format="json",
+        **headers,
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["scope"] == "clinic" and body["procedure_code"] == "D3310"
+    assert body["specificity"] == 2
+    duplicate = api.post(
+        URL, {"name": "Deep caries, our wording", "notes": "x"}, format="json", **headers
+    )
+    assert duplicate.status_code == 400 and duplicate.json()["code"] == "duplicate_template"
+    # The same name in another clinic is not a conflict (and reveals nothing).
+    theirs = api.post(
+        URL,
+        {"name": "Deep caries, our wording", "notes": "x"},
+        format="json",
+        **h(charlie, clinic_b),
+    )
+    assert theirs.status_code == 201
+    outsider = h(charlie, clinic_b)
+    assert api.get(f"{URL}/{body['id']}", **outsider).status_code == 404
+    assert (
+        api.patch(f"{URL}/{body['id']}", {"notes": "x"}, format="json", **outsider).status_code
+        == 404
+    )
+    assert api.delete(f"{URL}/{body['id']}", **outsider).status_code == 404
+    match = api.get(f"{URL}/match", {"condition": "caries", "severity": "severe"}, **outsider)
+    assert body["id"] not in {row["id"] for row in match.json()}
+    assert (
+        api.patch(f"{URL}/{body['id']}", {"notes": "Reworded."}, format="json", **headers).json()[
+            "notes"
+        ]
+        == "Reworded."
+    )
+    assert api.delete(f"{URL}/{body['id']}", **headers).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("condition_type", "decay"), ("tooth_surface", "top"), ("notes", ""), ("procedure_code", "1")],
+)
+def test_bad_template_input_is_a_field_error(api, clinic_a, alice, field, value):
+    body = {"name": "T", "notes": "Text", field: value}
+    response = api.post(URL, body, format="json", **h(alice, clinic_a))
+    assert response.status_code == 400 and field in response.json()["errors"]
+
+
+def test_matching_puts_the_most_specific_first(api, clinics):
+    clinic_a, clinic_b = clinics
+    alice = clinic_a.owner
+    generic = shared(name="Any finding", notes="n")
+    caries = shared(name="Caries", condition_type="caries", notes="n")
+    occlusal = shared(
+        name="Caries occlusal", condition_type="caries", tooth_surface="occlusal", notes="n"
+    )
+    exact = shared(
+        name="Caries occlusal severe",
+        condition_type="caries",
+        tooth_surface="occlusal",
+        severity="severe",
+        notes="n",
+    )
+    shared(name="Caries mesial", condition_type="caries", tooth_surface="mesial", notes="n")
+    shared(name="Fracture", condition_type="fracture", notes="n")
+    shared(name="Caries mild", condition_type="caries", severity="mild", notes="n")
+    shared(name="Inactive", condition_type="caries", notes="n", is_active=False)
+    with tenant_context(clinic_a):
+        own = build(DentalTemplate, name="Ours: caries", condition_type="caries", notes="Our text")
+    with tenant_context(clinic_b):
+        build(DentalTemplate, name="Theirs: caries", condition_type="caries", notes="n")
+
+    response = api.get(
+        f"{URL}/match",
+        {"condition": "caries", "surface": "occlusal", "severity": "severe"},
+        **h(alice, clinic_a),
+    )
+
+    assert response.status_code == 200
+    names = [row["name"] for row in response.json()]
+    assert names == [exact.name, occlusal.name, own.name, caries.name, generic.name]
+    assert [row["specificity"] for row in response.json()] == [3, 2, 1, 1, 0]
+
+
+def test_matching_without_a_surface_offers_no_surface_specific_text(api, clinics):
+    clinic_a, alice = clinics[0], clinics[0].owner
+    shared(name="Caries", condition_type="caries", notes="n")
+    shared(name="Caries mesial", condition_type="caries", tooth_surface="mesial", notes="n")
+    names = [
+        row["name"]
+        for row in api.get(f"{URL}/match", {"condition": "caries"}, **h(alice, clinic_a)).json()
+    ]
+    assert names == ["Caries"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"condition": "decay"}, {"surface": "top"}, {"severity": "worst"}]
+)
+def test_matching_with_unknown_values_is_a_400(api, clinic_a, alice, params):
+    response = api.get(f"{URL}/match", params, **h(alice, clinic_a))
+    assert response.status_code == 400
+    assert set(params) <= set(response.json()["errors"])
+
+
+def test_matching_runs_one_query_for_the_templates(api, clinics):
+    clinic_a, alice = clinics[0], clinics[0].owner
+    for n in range(5):
+        shared(name=f"Caries {n}", condition_type="caries", notes="n")
+    headers = h(alice, clinic_a)
+    api.get(f"{URL}/match", {"condition": "caries"}, **headers)
+    with CaptureQueriesContext(connection) as captured:
+        assert len(api.get(f"{URL}/match", {"condition": "caries"}, **headers).json()) == 5
+    template_queries = [q for q in captured.captured_queries if "dentaltemplate" in q["sql"]]
+    assert len(template_queries) == 1
+
+
+def test_receptionists_do_not_read_templates(api, clinic_a, staff):
+    assert api.get(URL, **h(staff["receptionist"], clinic_a)).status_code == 403
