@@ -11,9 +11,23 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from clinical.models import Appointment, Doctor, Medicine, Patient, Prescription, ShortKey
+from clinical.models import (
+    Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    Doctor,
+    Medicine,
+    Patient,
+    Prescription,
+    ShortKey,
+)
 from clinical.permissions import MATRIX, ROLES, Rule, matrix_action, matrix_markdown, rule_for
 from clinical.services import patient_create
 from clinical.tests.conftest import h, item, make_doctor
@@ -40,7 +54,8 @@ class World:
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # uploaded attachments
     clinic = create_clinic(plan="premium")
     users = {"owner": clinic.owner}
     for role in ("admin", "doctor", "nurse", "receptionist"):
@@ -83,6 +98,30 @@ def _short_key(w: World) -> ShortKey:
         key = ShortKey.objects.create(code=f"K{next(_n)}", name="Key")
         key.items.create(medicine=w.medicine, dosage="1", frequency="1-0-1", duration="3 days")
     return key
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _observation(w: World) -> DentalObservation:
+    return w.build(DentalObservation, patient=w.patient, doctor=w.any_doctor)
+
+
+def _procedure(w: World) -> DentalProcedure:
+    return w.build(DentalProcedure, patient=w.patient, doctor=w.any_doctor)
+
+
+def _stored_attachment(w: World) -> DentalAttachment:
+    name = default_storage.save(f"{w.clinic.pk}/dental/matrix.png", ContentFile(PNG))
+    return w.build(DentalAttachment, observation=_observation(w), file=name)
+
+
+def _upload(w: World) -> dict:
+    return {
+        "file": SimpleUploadedFile("x.png", PNG, content_type="image/png"),
+        "file_type": "xray",
+        "observation_id": str(_observation(w).pk),
+    }
 
 
 # (resource, action) → how to exercise it as `role`: returns the response.
@@ -199,6 +238,83 @@ EXERCISES = {
         format="json",
         **hd,
     ),
+    ("patients", "dental_chart"): lambda api, w, role, hd: api.get(
+        f"/api/v1/patients/{w.patient.pk}/dental-chart", **hd
+    ),
+    ("patients", "case_summary"): lambda api, w, role, hd: api.get(
+        f"/api/v1/patients/{w.patient.pk}/case-summary", **hd
+    ),
+    ("dental_observations", "read"): lambda api, w, role, hd: api.get(
+        f"/api/v1/dental/observations/{_observation(w).pk}", **hd
+    ),
+    ("dental_observations", "create"): lambda api, w, role, hd: api.post(
+        "/api/v1/dental/observations",
+        {"patient_id": str(w.patient.pk), "tooth_number": 46, "condition_type": "caries"},
+        format="json",
+        **hd,
+    ),
+    ("dental_observations", "update"): lambda api, w, role, hd: api.patch(
+        f"/api/v1/dental/observations/{_observation(w).pk}",
+        {"severity": "mild"},
+        format="json",
+        **hd,
+    ),
+    ("dental_observations", "delete"): lambda api, w, role, hd: api.delete(
+        f"/api/v1/dental/observations/{_observation(w).pk}", **hd
+    ),
+    ("dental_procedures", "read"): lambda api, w, role, hd: api.get(
+        f"/api/v1/dental/procedures/{_procedure(w).pk}", **hd
+    ),
+    ("dental_procedures", "create"): lambda api, w, role, hd: api.post(
+        "/api/v1/dental/procedures",
+        {
+            "patient_id": str(w.patient.pk),
+            "procedure_code": "D2391",
+            "procedure_name": "Composite",
+            "teeth": [46],
+        },
+        format="json",
+        **hd,
+    ),
+    ("dental_procedures", "update"): lambda api, w, role, hd: api.patch(
+        f"/api/v1/dental/procedures/{_procedure(w).pk}", {"notes": "x"}, format="json", **hd
+    ),
+    ("dental_procedures", "status"): lambda api, w, role, hd: api.post(
+        f"/api/v1/dental/procedures/{_procedure(w).pk}/status",
+        {"status": "in_progress"},
+        format="json",
+        **hd,
+    ),
+    ("dental_procedures", "delete"): lambda api, w, role, hd: api.delete(
+        f"/api/v1/dental/procedures/{_procedure(w).pk}", **hd
+    ),
+    ("dental_templates", "read"): lambda api, w, role, hd: api.get(
+        "/api/v1/dental/templates", **hd
+    ),
+    ("dental_templates", "create"): lambda api, w, role, hd: api.post(
+        "/api/v1/dental/templates",
+        {"name": f"Template {next(_n)}", "notes": "Text"},
+        format="json",
+        **hd,
+    ),
+    ("dental_templates", "update"): lambda api, w, role, hd: api.patch(
+        f"/api/v1/dental/templates/{w.build(DentalTemplate).pk}",
+        {"notes": "Reworded"},
+        format="json",
+        **hd,
+    ),
+    ("dental_templates", "delete"): lambda api, w, role, hd: api.delete(
+        f"/api/v1/dental/templates/{w.build(DentalTemplate).pk}", **hd
+    ),
+    ("dental_attachments", "read"): lambda api, w, role, hd: api.get(
+        f"/api/v1/dental/attachments/{w.build(DentalAttachment).pk}", **hd
+    ),
+    ("dental_attachments", "create"): lambda api, w, role, hd: api.post(
+        "/api/v1/dental/attachments", _upload(w), format="multipart", **hd
+    ),
+    ("dental_attachments", "delete"): lambda api, w, role, hd: api.delete(
+        f"/api/v1/dental/attachments/{_stored_attachment(w).pk}", **hd
+    ),
 }
 # Further routes that map onto an action of the matrix: they are checked the same way.
 EXTRA_ROUTES = {
@@ -220,6 +336,18 @@ EXTRA_ROUTES = {
         f"/api/v1/prescriptions/"
         f"{w.build(Prescription, patient=w.patient, doctor=w.any_doctor).pk}/pdf",
         **hd,
+    ),
+    ("patients", "dental_chart", "print"): lambda api, w, role, hd: api.get(
+        f"/api/v1/patients/{w.patient.pk}/dental-chart/print", **hd
+    ),
+    ("patients", "case_summary", "pdf"): lambda api, w, role, hd: api.get(
+        f"/api/v1/patients/{w.patient.pk}/case-summary/pdf", **hd
+    ),
+    ("dental_templates", "read", "match"): lambda api, w, role, hd: api.get(
+        "/api/v1/dental/templates/match", {"condition": "caries"}, **hd
+    ),
+    ("dental_attachments", "read", "download"): lambda api, w, role, hd: api.get(
+        f"/api/v1/dental/attachments/{_stored_attachment(w).pk}/download", **hd
     ),
 }
 CASES = [(r, a, "", f) for (r, a), f in EXERCISES.items()] + [
