@@ -1,5 +1,5 @@
-"""`make run` demo clinics have clinical records to click through, and a demo prescription
-prints to PDF."""
+"""`make run` demo clinics have clinical records to click through, a demo prescription prints
+to PDF, and the dental practice has a filled-in dental chart."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from pypdf import PdfReader
 from accounts.models import User
 from clinical.models import (
     Appointment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
     Doctor,
     DoctorAvailability,
     Medicine,
@@ -20,6 +23,7 @@ from clinical.models import (
 )
 from tenants.context import tenant_context
 from tenants.demo import DEMO_PASSWORD
+from tenants.platform import platform_access
 from tenants.testing import membership_of
 
 
@@ -62,3 +66,52 @@ def _clinic_of(user):
     from accounts.selectors import memberships_of
 
     return memberships_of(user)[0].tenant
+
+
+def test_the_dental_practice_has_a_filled_in_chart_and_seeding_again_adds_nothing(live_db, api):
+    call_command("seed_demo", stdout=io.StringIO())
+    asha = User.objects.get(email="asha@demo.clinic")
+    clinic = membership_of(asha, _clinic_of(asha)).tenant
+    with tenant_context(clinic):
+        arjun = Patient.objects.get(first_name="Arjun", last_name="Menon")
+        counts = (DentalObservation.objects.count(), DentalProcedure.objects.count())
+        assert DentalObservation.objects.filter(patient=arjun).count() >= 8
+        visit_findings = DentalObservation.objects.filter(patient=arjun, appointment__isnull=False)
+        rx = Prescription.objects.get(status="active")
+        assert {o.prescription_id for o in visit_findings} == {rx.pk}
+    with platform_access(reason="test: shared templates"):
+        assert DentalTemplate.objects.filter(tenant__isnull=True).count() >= 25
+
+    headers = _login(api, asha.email)
+    chart = api.get(f"/api/v1/patients/{arjun.pk}/dental-chart/", **headers).json()
+    teeth = {t["tooth_number"]: t for t in chart["teeth"]}
+    assert teeth[46]["condition_type"] == "caries" and teeth[46]["open_procedures"]
+    assert teeth[16]["condition_type"] == "crown" and teeth[18]["condition_type"] == "missing"
+    assert {p["status"] for p in chart["whole_mouth_procedures"]} == {"completed"}
+    printed = api.get(f"/api/v1/prescriptions/{rx.pk}/print/", **headers).content.decode()
+    assert "Dental findings" in printed and "Deep caries" in printed
+    pdf = api.get(f"/api/v1/patients/{arjun.pk}/case-summary/pdf/", **headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    # The receptionist sees the patient but not the chart.
+    meena = _login(api, "meena@demo.clinic")
+    assert api.get(f"/api/v1/patients/{arjun.pk}/dental-chart/", **meena).status_code == 403
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    with tenant_context(clinic):
+        again = (DentalObservation.objects.count(), DentalProcedure.objects.count())
+    assert again == counts
+
+
+def test_a_dental_practice_seeded_before_the_dental_records_gets_its_chart(live_db):
+    call_command("seed_demo", stdout=io.StringIO())
+    asha = User.objects.get(email="asha@demo.clinic")
+    clinic = membership_of(asha, _clinic_of(asha)).tenant
+    with tenant_context(clinic):
+        DentalProcedure.objects.all().delete()
+        DentalObservation.objects.all().delete()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Asha Dental Care: dental chart added" in out.getvalue()
+    with tenant_context(clinic):
+        assert DentalObservation.objects.exists()

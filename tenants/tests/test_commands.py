@@ -21,6 +21,10 @@ from django.utils import timezone
 from accounts.models import Invitation, Membership, User
 from clinical.models import (
     Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
     Doctor,
     Office,
     Patient,
@@ -208,8 +212,8 @@ def test_suspend_needs_a_reason(clinic):
 
 @pytest.fixture
 def office_letterheads(monkeypatch):
-    """Pretend Office.name is a file field (no model has one yet): export and purge must
-    find a clinic-owned model's files generically."""
+    """Pretend Office.name is a file field too: export and purge must find a clinic-owned
+    model's files generically (the dental attachments are the real case, tested below)."""
     from django.db import models
 
     from tenants import dataset
@@ -348,6 +352,53 @@ def test_purge_deletes_the_clinic_and_everything_it_owns_and_leaves_an_audit_ent
     assert done.details["counts"]["clinical.patient"] == patients
     assert events(tenant_id=clinic.pk, action="tenant.suspended"), "history stays"
     assert not default_storage.exists(mine) and default_storage.exists(theirs)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _dental_records(tenant, content: bytes) -> tuple[DentalAttachment, str]:
+    stored = default_storage.save(f"{tenant.pk}/dental/xray.png", ContentFile(content))
+    with tenant_context(tenant):
+        observation = build(DentalObservation)
+        procedure = build(DentalProcedure, patient=observation.patient, observation=observation)
+        build(DentalTemplate, name=f"Own template {tenant.code}")
+        attachment = build(DentalAttachment, procedure=procedure, file=stored)
+    return attachment, stored
+
+
+def test_export_and_purge_cover_the_dental_records_and_their_files(
+    clinic, other, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    _mine, stored = _dental_records(clinic, PNG + b"Asha")
+    theirs, their_file = _dental_records(other, PNG + b"Bharat")
+    with platform_access(reason="test: a shared template"):
+        shared = DentalTemplate.objects.create(tenant=None, name="Shared", notes="Shared text")
+
+    archive = tmp_path / "asha.zip"
+    run("export_tenant", clinic.code, output=str(archive))
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("manifest.json"))
+        everything = b"".join(zf.read(n) for n in names)
+        assert zf.read(f"files/{stored}") == PNG + b"Asha"
+        templates = json.loads(zf.read("data/clinical.dentaltemplate.json"))
+    for label in ("dentalobservation", "dentalprocedure", "dentalattachment", "dentaltemplate"):
+        assert manifest["counts"][f"clinical.{label}"] == 1, label
+    assert manifest["files"] == 1 and manifest["missing_files"] == []
+    assert [t["fields"]["name"] for t in templates] == [f"Own template {clinic.code}"]
+    assert str(theirs.pk).encode() not in everything and b"Bharat" not in everything
+    assert str(shared.pk).encode() not in everything, "shared templates are nobody's export"
+
+    run("suspend_tenant", clinic.code, reason="contract ended")
+    run("purge_tenant", clinic.code, reason="contract ended", confirm=clinic.code)
+    with platform_access(reason="test: check the purge"):
+        for model in (DentalObservation, DentalProcedure, DentalAttachment, DentalTemplate):
+            assert not model.objects.filter(tenant_id=clinic.pk).exists(), model
+            assert model.objects.filter(tenant_id=other.pk).exists(), model
+        assert DentalTemplate.objects.filter(pk=shared.pk).exists()
+    assert not default_storage.exists(stored) and default_storage.exists(their_file)
 
 
 def test_purge_can_keep_the_accounts(clinic):
