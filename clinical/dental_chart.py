@@ -27,7 +27,7 @@ from clinical.models import (
     Prescription,
     PrescriptionItem,
 )
-from clinical.models.dental import ALL_TEETH, ConditionType, tooth_kind
+from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurface, tooth_kind
 from clinical.printing import PDFRenderError, _no_external_resources
 from clinical.services.common import field_error
 from tenants.context import tenant_context
@@ -68,6 +68,7 @@ def _procedure(procedure: DentalProcedure) -> dict:
         "procedure_code": procedure.procedure_code,
         "procedure_name": procedure.procedure_name,
         "status": procedure.status,
+        "status_label": procedure.get_status_display(),
         "teeth": list(procedure.teeth),
         "planned_date": procedure.planned_date,
         "completed_date": procedure.completed_date,
@@ -161,12 +162,23 @@ def chart_print_context(chart: dict, *, tenant, for_pdf: bool = False) -> dict:
         "patient_age": patient.age,
         "permanent": _grid(PERMANENT_ROWS, teeth),
         "primary": _grid(PRIMARY_ROWS, teeth),
-        "findings": [t for t in chart["teeth"] if t["condition_type"]],
+        "findings": [_labelled(t) for t in chart["teeth"] if t["condition_type"]],
         "open_procedures": _unique(p for t in chart["teeth"] for p in t["open_procedures"])
         + [p for p in chart["whole_mouth_procedures"] if p["status"] in DentalProcedure.OPEN],
         "legend": [(c.label, CONDITION_COLOURS[c]) for c in ConditionType],
         "for_pdf": for_pdf,
         "printed_at": timezone.localtime(),
+    }
+
+
+def _labelled(tooth: dict) -> dict:
+    return {
+        **tooth,
+        "condition_label": ConditionType(tooth["condition_type"]).label,
+        "surface_label": ToothSurface(tooth["tooth_surface"]).label
+        if tooth["tooth_surface"]
+        else "",
+        "severity_label": Severity(tooth["severity"]).label if tooth["severity"] else "",
     }
 
 

@@ -707,17 +707,21 @@ def dental_attachment_create(
         try:
             with transaction.atomic():
                 attachment.save(force_insert=True)
+                audit_record(
+                    action="dental_attachment.created",
+                    actor=actor,
+                    object=attachment,
+                    patient_id=attachment.patient_id,
+                    details={
+                        "file_type": file_type,
+                        "content_type": content_type,
+                        "size": file.size,
+                    },
+                )
         except Exception:
             # The row was not written: do not leave its file behind.
             attachment.file.storage.delete(attachment.file.name)
             raise
-        audit_record(
-            action="dental_attachment.created",
-            actor=actor,
-            object=attachment,
-            patient_id=attachment.patient_id,
-            details={"file_type": file_type, "content_type": content_type, "size": file.size},
-        )
     return attachment
 
 

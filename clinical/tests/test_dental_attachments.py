@@ -261,3 +261,13 @@ def test_a_failed_deletion_keeps_the_file(api, clinic_a, bob, observation, media
     with pytest.raises(RuntimeError):
         api.delete(f"{URL}/{created['id']}", **h(bob, clinic_a))
     assert default_storage.exists(stored)
+
+
+def test_a_failed_upload_leaves_no_file_behind(api, clinic_a, bob, observation, media, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr("clinical.services.dental.audit_record", broken)
+    with pytest.raises(RuntimeError):
+        upload(api, bob, clinic_a, observation_id=str(observation.pk))
+    assert not media.exists() or not any(media.rglob("*.*"))
