@@ -42,7 +42,11 @@ def upload(api, user, clinic, content=PNG, name="xray.png", **fields):
 
 @pytest.mark.parametrize(
     ("content", "name", "content_type"),
-    [(PNG, "a.png", "image/png"), (JPEG, "b.jpg", "image/jpeg"), (PDF, "c.pdf", "application/pdf")],
+    [
+        (PNG, "arjun-xray.png", "image/png"),
+        (JPEG, "arjun-before.jpg", "image/jpeg"),
+        (PDF, "arjun-report.pdf", "application/pdf"),
+    ],
     ids=["png", "jpeg", "pdf"],
 )
 def test_an_upload_is_stored_under_the_clinics_prefix_and_downloaded_through_the_api(
