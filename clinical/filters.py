@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from clinical.models import (
     Appointment,
@@ -18,6 +20,7 @@ from clinical.models import (
     Prescription,
     ShortKey,
 )
+from clinical.models.dental import ALL_TEETH
 from clinical.selectors import patient_search
 
 
@@ -148,12 +151,16 @@ class PrescriptionFilter(django_filters.FilterSet):
 
 # --- dental records ---------------------------------------------------------------------------
 
+# A tooth filter takes FDI numbers only: anything else is a 400, never a number PostgreSQL
+# cannot hold as a tooth (smallint).
+TEETH = [(n, str(n)) for n in ALL_TEETH]
+
 
 class DentalObservationFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter(field_name="patient_id")
     appointment = django_filters.UUIDFilter(field_name="appointment_id")
     prescription = django_filters.UUIDFilter(field_name="prescription_id")
-    tooth_number = django_filters.NumberFilter(field_name="tooth_number")
+    tooth_number = django_filters.TypedChoiceFilter(choices=TEETH, coerce=int)
     observed_from = django_filters.DateFilter(field_name="observed_on", lookup_expr="gte")
     observed_to = django_filters.DateFilter(field_name="observed_on", lookup_expr="lte")
 
@@ -167,15 +174,18 @@ class DentalProcedureFilter(django_filters.FilterSet):
     observation = django_filters.UUIDFilter(field_name="observation_id")
     prescription = django_filters.UUIDFilter(field_name="prescription_id")
     appointment = django_filters.UUIDFilter(field_name="appointment_id")
-    tooth_number = django_filters.NumberFilter(method="filter_tooth")
+    tooth_number = django_filters.TypedChoiceFilter(
+        choices=TEETH, coerce=int, method="filter_tooth", label="Procedures covering this tooth."
+    )
     procedure_code = django_filters.CharFilter(lookup_expr="iexact", max_length=5)
 
     class Meta:
         model = DentalProcedure
         fields = ["status"]
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_tooth(self, queryset, name, value):
-        return queryset.filter(teeth__contains=[int(value)])
+        return queryset.filter(teeth__contains=[value])
 
 
 class DentalTemplateFilter(django_filters.FilterSet):

@@ -275,3 +275,14 @@ def test_a_failed_upload_leaves_no_file_behind(api, clinic_a, bob, observation, 
     with pytest.raises(RuntimeError):
         upload(api, bob, clinic_a, observation_id=str(observation.pk))
     assert not media.exists() or not any(media.rglob("*.*"))
+
+
+def test_an_x_ray_larger_than_the_in_memory_request_limit_is_accepted(
+    api, clinic_a, bob, observation, media, settings
+):
+    """Uploads have their own limit: DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) covers the other
+    fields of a request, not its files."""
+    big = JPEG + b"\x00" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024)
+    response = upload(api, bob, clinic_a, big, "pano.jpg", observation_id=str(observation.pk))
+    assert response.status_code == 201, response.json()
+    assert response.json()["size"] == len(big)

@@ -216,6 +216,7 @@ def test_lists_filter_by_patient_tooth_and_condition(api, clinic_a, bob, dentist
     assert api.get(URL, {"condition_type": "fracture"}, **headers).json()["count"] == 1
     assert api.get(URL, {"patient": str(patient.pk)}, **headers).json()["count"] == 3
     assert api.get(URL, {"patient": "nope"}, **headers).status_code == 400
+    assert api.get(URL, {"tooth_number": "99999999999"}, **headers).status_code == 400
     with tenant_context(clinic_a):
         assert AuditEvent.objects.filter(action="dental_observation.listed").count() == 4
 

@@ -230,6 +230,9 @@ def test_lists_filter_by_tooth_and_status(api, clinic_a, bob, dentist, patient):
     assert api.get(URL, {"tooth_number": 47}, **headers).json()["count"] == 1
     assert api.get(URL, {"status": "planned"}, **headers).json()["count"] == 2
     assert api.get(URL, {"status": "completed"}, **headers).json()["count"] == 0
+    for bad in ("19", "99999999999", "x"):
+        response = api.get(URL, {"tooth_number": bad}, **headers)
+        assert response.status_code == 400, bad
 
 
 def test_nurses_read_procedures_but_only_doctors_write_them(
