@@ -6,6 +6,7 @@ services (clinical.services.dental) decide everything else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.urls import reverse
@@ -198,7 +199,7 @@ class DentalProcedureUpdateSerializer(InputSerializer):
 
     def to_internal_value(self, data):
         # Codes are written as people type them (d2391): compare them in upper case.
-        if hasattr(data, "copy") and isinstance(data.get("procedure_code"), str):
+        if isinstance(data, Mapping) and isinstance(data.get("procedure_code"), str):
             code = data.get("procedure_code").strip().upper()
             data = data.copy()
             data["procedure_code"] = code

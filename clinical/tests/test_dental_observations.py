@@ -361,3 +361,18 @@ def _uuid(value):
     import uuid
 
     return uuid.UUID(value)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/dental/observations",
+        "/api/v1/dental/procedures",
+        "/api/v1/dental/templates",
+    ],
+)
+@pytest.mark.parametrize("body", [[], ["x"], "text", 46, None, {"tooth_number": {"a": 1}}])
+def test_a_body_of_the_wrong_shape_is_a_400_never_a_500(api, clinic_a, bob, dentist, path, body):
+    response = api.post(path, body, format="json", **h(bob, clinic_a))
+    assert response.status_code == 400, (body, response.content[:200])
+    assert response.json()["code"]

@@ -41,6 +41,10 @@ def test_the_suite_covers_the_registered_clinic_models():
         "accounts.Invitation",
         "tenants.AuditEvent",
         "tenants.PlanChange",
+        "clinical.DentalObservation",
+        "clinical.DentalProcedure",
+        "clinical.DentalTemplate",
+        "clinical.DentalAttachment",
     } <= labels
 
 

@@ -16,7 +16,20 @@ REFERENCES = isolation.cross_clinic_references()
 
 def test_suite_covers_the_clinic_models():
     labels = {m._meta.label for m in MODELS}
-    assert {"clinical.Patient", "accounts.Membership"} <= labels
+    assert {
+        "clinical.Patient",
+        "accounts.Membership",
+        "clinical.DentalObservation",
+        "clinical.DentalProcedure",
+        "clinical.DentalTemplate",
+        "clinical.DentalAttachment",
+    } <= labels
+    references = {f"{m._meta.label}.{f.name}" for m, f in REFERENCES}
+    assert {
+        "clinical.DentalObservation.prescription",
+        "clinical.DentalProcedure.observation",
+        "clinical.DentalAttachment.procedure",
+    } <= references
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
