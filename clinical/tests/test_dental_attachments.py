@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clinical.models import DentalAttachment, DentalObservation, DentalProcedure
-from clinical.tests.conftest import h, make_doctor
+from clinical.tests.conftest import count_queries, h, make_doctor
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tenants.testing import build
@@ -286,3 +286,15 @@ def test_an_x_ray_larger_than_the_in_memory_request_limit_is_accepted(
     response = upload(api, bob, clinic_a, big, "pano.jpg", observation_id=str(observation.pk))
     assert response.status_code == 201, response.json()
     assert response.json()["size"] == len(big)
+
+
+def test_a_list_runs_a_constant_number_of_queries(api, clinic_a, bob, observation, media):
+    headers = h(bob, clinic_a)
+    upload(api, bob, clinic_a, observation_id=str(observation.pk))
+    api.get(URL, **headers)  # warm up
+    one, _ = count_queries(lambda: api.get(URL, **headers))
+    for _n in range(4):
+        upload(api, bob, clinic_a, observation_id=str(observation.pk))
+    many, response = count_queries(lambda: api.get(URL, **headers))
+    assert response.json()["count"] == 5
+    assert many == one

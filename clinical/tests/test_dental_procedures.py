@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from clinical.models import DentalObservation, DentalProcedure, Patient
-from clinical.tests.conftest import h, make_doctor, observation_body, procedure_body
+from clinical.tests.conftest import count_queries, h, make_doctor, observation_body, procedure_body
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tenants.testing import build
@@ -245,3 +245,15 @@ def test_nurses_read_procedures_but_only_doctors_write_them(
     # The owner is not a doctor in this clinic: allowed by role, refused as not a doctor.
     refused = post(api, alice, clinic_a, procedure_body(patient))
     assert refused.status_code == 403 and refused.json()["code"] == "not_a_doctor"
+
+
+def test_a_list_runs_a_constant_number_of_queries(api, clinic_a, bob, dentist, patient):
+    headers = h(bob, clinic_a)
+    post(api, bob, clinic_a, procedure_body(patient))
+    api.get(URL, **headers)  # warm up
+    one, _ = count_queries(lambda: api.get(URL, **headers))
+    for tooth in (11, 12, 13, 14, 15):
+        post(api, bob, clinic_a, procedure_body(patient, teeth=[tooth]))
+    many, response = count_queries(lambda: api.get(URL, **headers))
+    assert response.json()["count"] == 6
+    assert many == one
