@@ -79,8 +79,10 @@ class Medicine(CatalogModel):
             ),
         ]
         indexes = [
-            # Lists read "shared or mine" in name order: walk this index and filter.
-            models.Index(fields=["name", "strength", "id"], name="medicine_name"),
+            # Lists read "shared or mine" in name order: two ranges of this index (the shared
+            # catalogue, tenant NULL, and the clinic's own), never the other clinics' rows.
+            # An index on the name alone would walk every clinic's medicines and filter.
+            models.Index(fields=["tenant", "name", "strength", "id"], name="medicine_tenant_name"),
         ]
 
     def __str__(self) -> str:
