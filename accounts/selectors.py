@@ -34,6 +34,24 @@ def active_membership(*, user, tenant_id) -> Membership | None:
         )
 
 
+def membership_for_token(*, user_id, tenant_id) -> Membership | None:
+    """What an API token names, in one query: the person's active membership in that clinic
+    with the person and the clinic, or None (unknown or inactive person, no active
+    membership, cancelled clinic). Every API request runs this, so it is a single round
+    trip; `active_membership` is the same check for a person already loaded."""
+    try:
+        user_id, tenant_id = uuid.UUID(str(user_id)), uuid.UUID(str(tenant_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    with person_context(user_id):
+        return (
+            Membership.for_current_user.select_related("tenant", "user")
+            .filter(tenant_id=tenant_id, is_active=True, user_id=user_id, user__is_active=True)
+            .exclude(tenant__status=Tenant.Status.CANCELLED)
+            .first()
+        )
+
+
 def memberships_of(user) -> list[Membership]:
     """Every active membership of the person, most recently used first (clinic switcher)."""
     with user_context(user):

@@ -159,6 +159,36 @@ def test_forged_tenant_claim_with_a_valid_signature_is_refused(api, clinic_a, bo
     assert response.json()["code"] == "membership_inactive"
 
 
+def test_deactivated_person_token_is_refused(api, clinic_a, bob):
+    token = issue_tokens(membership_of(bob, clinic_a))["access"]
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    response = api.get("/api/v1/tenants/me", **auth(token))
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_inactive"
+
+
+def test_token_of_a_deleted_person_is_refused(api, clinic_a, bob):
+    token = issue_tokens(membership_of(bob, clinic_a))["access"]
+    with tenant_context(clinic_a):
+        Membership.objects.filter(user=bob).delete()
+    User.objects.filter(pk=bob.pk).delete()
+    response = api.get("/api/v1/tenants/me", **auth(token))
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_not_found"
+
+
+def test_api_authentication_reads_person_membership_and_clinic_in_one_query(api, clinic_a, bob):
+    """Every API request pays for authentication: one round trip, not one per table."""
+    from django.test.utils import CaptureQueriesContext
+
+    headers = bearer(bob, clinic_a)
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get("/api/v1/tenants/me", **headers).status_code == 200
+    reads = [q["sql"] for q in captured.captured_queries if '"accounts_user"' in q["sql"]]
+    assert len(reads) == 1
+    assert '"accounts_membership"' in reads[0] and '"tenants_tenant"' in reads[0]
+
+
 # --- refresh --------------------------------------------------------------------------------
 
 

@@ -329,3 +329,28 @@ def test_outsider_gets_404_for_a_patient(api, clinic_a, patient, clinic_b, charl
 def test_oversized_or_bad_page_size_is_400(api, clinic_a, alice, page_size):
     response = api.get(URL, {"page_size": page_size}, **h(alice, clinic_a))
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("time_zone", ["Asia/Kolkata", "UTC"])
+def test_patient_output_matches_drf_rendering_of_its_fields(clinic_a, alice, time_zone):
+    """PatientSerializer builds its output directly (the list is the busiest endpoint); it
+    must be what DRF's generic rendering of the declared fields gives, value for value."""
+    from rest_framework import serializers
+
+    from clinical.serializers.patients import PatientSerializer
+
+    with timezone.override(time_zone), tenant_context(clinic_a, user=alice):
+        fields = {k: v for k, v in body().items() if k not in ("mobile_number", "date_of_birth")}
+        full = patient_create(
+            tenant=clinic_a,
+            actor=alice,
+            mobile="9845012345",
+            date_of_birth=datetime.date(1992, 3, 4),
+            **fields,
+        )
+        bare = Patient.objects.create(first_name="Ünïcode ✓", mobile="9845012399")
+        for patient in (full, bare, Patient.objects.get(pk=full.pk)):
+            serializer = PatientSerializer(patient)
+            generic = serializers.ModelSerializer.to_representation(serializer, patient)
+            assert serializer.data == generic
+            assert list(serializer.data) == list(generic) == PatientSerializer.Meta.fields
