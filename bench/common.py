@@ -35,6 +35,9 @@ def setup(database: str = "clinic_saas_bench", *, migrate: bool = True) -> None:
 
     from tenants import dbroles
 
+    # A script may move between databases (the clinic-count benchmark uses three).
+    for connection in connections.all():
+        connection.close()
     for alias in settings.DATABASES:
         settings.DATABASES[alias]["NAME"] = database
         connections[alias].settings_dict["NAME"] = database

@@ -1,0 +1,123 @@
+"""URLs of the HTTP benchmark: the bare comparison view, then every URL of the project.
+
+The bare view comes first so that resolving it costs one pattern; the API's own URL then
+tries that one pattern more than in production, which can only make the API look slower.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.http import JsonResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from clinic_saas.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from clinic_saas.urls import urlpatterns as project_urlpatterns
+
+API_PATH = "/api/v1/patients/"
+PAGE_SIZE = 20
+PATIENT_FIELDS = [
+    "id",
+    "first_name",
+    "last_name",
+    "full_name",
+    "mobile_number",
+    "date_of_birth",
+    "age",
+    "gender",
+    "email",
+    "address",
+    "notes",
+    "emergency_contact",
+    "relationship_to_primary",
+    "created_at",
+    "updated_at",
+]
+
+
+def _datetime(value: datetime.datetime | None) -> str | None:
+    # As rest_framework.fields.DateTimeField: the current time zone, ISO 8601, UTC as "Z".
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _patient(patient) -> dict:
+    # As clinical.serializers.PatientSerializer, field for field and in the same order.
+    born = patient.date_of_birth
+    return {
+        "id": str(patient.id),
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "full_name": patient.full_name,
+        "mobile_number": patient.mobile,
+        "date_of_birth": born.isoformat() if born is not None else None,
+        "age": patient.age,
+        "gender": patient.gender,
+        "email": patient.email,
+        "address": patient.address,
+        "notes": patient.notes,
+        "emergency_contact": patient.emergency_contact,
+        "relationship_to_primary": patient.relationship_to_primary,
+        "created_at": _datetime(patient.created_at),
+        "updated_at": _datetime(patient.updated_at),
+    }
+
+
+class _SameBytesJsonResponse(JsonResponse):
+    """JsonResponse rendered like DRF's JSONRenderer (compact, UTF-8, U+2028/9 escaped)."""
+
+    def __init__(self, data: dict):
+        super().__init__(data, json_dumps_params={"separators": (",", ":"), "ensure_ascii": False})
+        self.content = (
+            self.content.decode().replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+        )
+
+
+@require_GET
+@transaction.non_atomic_requests
+def bare_patient_list(request, tenant_id, user_id, email):
+    """The first page of a clinic's patients with no DRF and no JWT: the clinic and the person
+    come from the URL. The transaction is the API's: tenant_context() opens it (hence
+    non_atomic_requests, or it would be a savepoint inside ATOMIC_REQUESTS' transaction), the
+    backend sends the context with its first query, and the same count, page query and audit
+    insert run inside it as the runtime role under row-level security."""
+    from accounts.models import User
+    from clinical.models import Patient
+    from tenants.audit import audit_record
+    from tenants.context import tenant_context
+
+    # Not saved, never read: it only names the actor of the audit entry, as request.user
+    # does in the API.
+    actor = User(id=user_id, email=email)
+    with tenant_context(tenant_id, user=user_id):
+        queryset = Patient.objects.active()
+        count = queryset.count()
+        # Django's paginator slices to the rows that exist and skips the query when none do.
+        page = list(queryset[: min(PAGE_SIZE, count)]) if count else []
+        results = [_patient(patient) for patient in page]
+        # The API's audit_read() with the same arguments: the same INSERT, the same row.
+        audit_record(
+            action="patient.listed",
+            actor=actor,
+            request=request,
+            details={"patient_ids": [row["id"] for row in results], "search": ""},
+        )
+    next_link = request.build_absolute_uri(API_PATH) + "?page=2" if count > PAGE_SIZE else None
+    return _SameBytesJsonResponse(
+        {"count": count, "next": next_link, "previous": None, "results": results}
+    )
+
+
+urlpatterns = [
+    path(
+        "bench/bare/<uuid:tenant_id>/<uuid:user_id>/<str:email>/",
+        bare_patient_list,
+        name="bench-bare-patients",
+    ),
+    *project_urlpatterns,
+]

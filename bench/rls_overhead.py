@@ -1,0 +1,141 @@
+"""Row-level security overhead: the application's own queries with the policies as shipped,
+against the same queries on the same data with row-level security off.
+
+    python bench/rls_overhead.py [--clinics 1000] [--patients 1000] [--rounds 200]
+
+The queries are the ones the API sends for a clinic's everyday reads (bench/workload.py
+records them through the real API). Each is sent twice per round, interleaved, byte for
+byte the same (the context prefix included):
+
+- RLS on: as the runtime role (`clinic_app`), so PostgreSQL applies the clinic policies;
+- RLS off: as the platform role, which has BYPASSRLS. That is the baseline this script sets
+  up without touching the schema: same tables, same indexes, same statistics, and the
+  queries already carry the ORM's own `tenant_id = ...` filter, so both return the same rows
+  (checked before timing).
+
+Goal: RLS on / RLS off <= 1.05x for every query, joins included. The table also splits the
+difference into PostgreSQL's planning and execution time (EXPLAIN ANALYZE), which shows
+whether the policies cost a constant (planning the extra conditions) or grow with the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common, datagen, workload
+
+GOAL = 1.05
+
+
+def explain_times(cursor, query) -> tuple[float, float]:
+    """PostgreSQL's planning and execution time of the query, in milliseconds."""
+    cursor.execute(query.prefix + "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql)
+    cursor.nextset()
+    plan = cursor.fetchone()[0]
+    [root] = json.loads(plan) if isinstance(plan, str) else plan
+    return root["Planning Time"], root["Execution Time"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clinics", type=int, default=1000)
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=5, help="clinics whose queries are replayed")
+    args = parser.parse_args()
+    datagen.ensure(args.clinics, args.patients)
+
+    from tenants.platform import platform_access
+
+    clinics = datagen.bench_clinics()
+    chosen = sorted(random.Random(8).sample(range(len(clinics)), min(args.sample, len(clinics))))
+    per_clinic = [workload.capture(clinics[n], n) for n in chosen]
+    names = [q.name for q in per_clinic[0]]
+
+    rls_on = workload.connect("default").cursor()
+    with platform_access(reason="benchmarks: RLS-off baseline"):
+        rls_off = workload.connect("platform").cursor()
+
+    for queries in per_clinic:
+        for query in queries:
+            on, off = workload.run(rls_on, query), workload.run(rls_off, query)
+            if on != off:
+                raise SystemExit(f"{query.name}: {on} rows with RLS, {off} without")
+
+    print(f"RLS overhead on {common.machine()}")
+    print(
+        f"  {args.clinics:,} clinics x {args.patients:,} patients; queries of {len(chosen)} "
+        f"clinics, {args.rounds} interleaved rounds; RLS off = the same SQL as a BYPASSRLS role"
+    )
+    timings: dict[str, dict[str, list[float]]] = {n: {"on": [], "off": []} for n in names}
+    for _ in common.progress(range(args.rounds), args.rounds, "rounds"):
+        for queries in per_clinic:
+            for query in queries:
+                if query.name not in timings:
+                    continue
+                # Alternate which side goes first, so neither always meets a warmer cache.
+                sides = [("on", rls_on), ("off", rls_off)]
+                for side, cursor in sides if random.random() < 0.5 else sides[::-1]:
+                    start = time.perf_counter()
+                    workload.run(cursor, query)
+                    timings[query.name][side].append(time.perf_counter() - start)
+
+    # Where the difference goes: PostgreSQL's own planning and execution times of each query
+    # (EXPLAIN ANALYZE), on and off, medians of a few runs.
+    split = {name: {"on": ([], []), "off": ([], [])} for name in names}
+    for _ in range(max(5, args.rounds // 10)):
+        for query in per_clinic[0]:
+            for side, cursor in (("on", rls_on), ("off", rls_off)):
+                plan, execution = explain_times(cursor, query)
+                split[query.name][side][0].append(plan)
+                split[query.name][side][1].append(execution)
+
+    rows, worst = [], 0.0
+    for name in names:
+        on, off = statistics.median(timings[name]["on"]), statistics.median(timings[name]["off"])
+        ratio = on / off
+        worst = max(worst, ratio)
+        extra_plan, extra_exec = (
+            (statistics.median(split[name]["on"][i]) - statistics.median(split[name]["off"][i]))
+            * 1000
+            for i in (0, 1)
+        )
+        rows.append(
+            [
+                name,
+                f"{off * 1000:.3f}",
+                f"{on * 1000:.3f}",
+                f"{(on - off) * 1e6:+.0f}",
+                f"{extra_plan:+.0f}",
+                f"{extra_exec:+.0f}",
+                f"{ratio:.2f}x",
+            ]
+        )
+    header = [
+        "query (as the API sends it)",
+        "RLS off ms",
+        "RLS on ms",
+        "extra us",
+        "of it planning",
+        "of it execution",
+        "ratio",
+    ]
+    print(common.table(rows, header))
+    total_on = sum(statistics.median(t["on"]) for t in timings.values())
+    total_off = sum(statistics.median(t["off"]) for t in timings.values())
+    print(f"whole workload: {total_on / total_off:.2f}x")
+    print(
+        f"worst query: {worst:.2f}x (goal <= {GOAL}x on every query: {common.verdict(worst, GOAL)})"
+    )
+
+
+if __name__ == "__main__":
+    main()

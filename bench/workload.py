@@ -1,0 +1,115 @@
+"""A clinic's everyday reads, as the application itself sends them to PostgreSQL.
+
+The queries are not written by hand: each request of the workload is made through the real
+API (Django's test client, a clinic owner's JWT) and the SQL statements it sent are recorded,
+exactly as the ORM compiled them (Django's psycopg 3 cursors bind parameters client-side,
+so the recorded text is what travelled). The benchmarks then replay them on plain psycopg
+connections, which keeps Python out of the timings and lets the same bytes go to PostgreSQL
+as different roles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CONTEXT_PREFIX = re.compile(r"^SELECT set_config\('app\.tenant_id'.*?\); ", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str  # the request and the statement's position in it
+    sql: str  # without the context prefix
+    prefix: str  # the backend's set_config statement for this clinic and user
+
+
+def _requests(clinic_number: int, today) -> list[tuple[str, str]]:
+    """(name, path) of the workload; `{patient}` and `{prescription}` are filled in."""
+    import datetime
+
+    mobile_prefix = f"9{clinic_number % 1000:03d}0001"  # 100 of the clinic's patients
+    # bench/datagen.py books 40 a day from a year back: the 11th day has a full list.
+    day = (today - datetime.timedelta(days=355)).isoformat()
+    return [
+        ("patients: first page", "/api/v1/patients/"),
+        ("patients: search by name", "/api/v1/patients/?search=Kavya00011"),
+        ("patients: search by mobile prefix", f"/api/v1/patients/?search={mobile_prefix}"),
+        ("patient: detail", "/api/v1/patients/{patient}/"),
+        ("appointments: one day", f"/api/v1/appointments/?date={day}"),
+        ("prescriptions: recent, with patient", "/api/v1/prescriptions/"),
+        ("prescriptions: of one patient", "/api/v1/prescriptions/?patient={patient}"),
+        ("prescription: detail", "/api/v1/prescriptions/{prescription}/"),
+        ("medicines: first page", "/api/v1/medicines/"),
+        ("doctors: list", "/api/v1/doctors/"),
+    ]
+
+
+def capture(clinic, clinic_number: int) -> list[Query]:
+    """The SELECT statements the workload's requests send for this clinic, deduplicated."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.models import Membership
+    from accounts.tokens import issue_tokens
+    from clinical.models import Patient, Prescription
+    from tenants.backend.base import _SET_CONTEXT
+    from tenants.context import tenant_context
+
+    with tenant_context(clinic):
+        membership = Membership.objects.select_related("user", "tenant").get(role="owner")
+        patient = Patient.objects.order_by("first_name", "last_name", "id").first()
+        prescription = Prescription.objects.filter(patient=patient).first()
+    token = issue_tokens(membership)["access"]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    prefix = _SET_CONTEXT.format(tenant=clinic.pk, user=membership.user_id)
+
+    queries: list[Query] = []
+    seen: set[str] = set()
+    for name, path in _requests(clinic_number, timezone.localdate()):
+        path = path.format(patient=patient.pk, prescription=prescription.pk)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}: {response.content!r}")
+        statements = [_CONTEXT_PREFIX.sub("", q["sql"]) for q in captured.captured_queries]
+        selects = [s for s in statements if s.startswith("SELECT") and s not in seen]
+        for sql in selects:
+            seen.add(sql)
+            queries.append(Query(f"{name}: {_describe(sql)}", sql, prefix))
+    return queries
+
+
+def _describe(sql: str) -> str:
+    """`count(patient)`, `patient+doctor`: what a statement reads, for the tables."""
+    tables = re.findall(r'(?:FROM|JOIN) "(?:\w+?)_(\w+)"', sql)
+    label = "+".join(dict.fromkeys(tables))
+    return f"count({label})" if "COUNT(" in sql[:40] else label
+
+
+def connect(alias: str):
+    """A plain psycopg connection as the role of a Django database alias, in autocommit, with
+    client-side binding (as Django's), so a statement can carry the context prefix."""
+    import psycopg
+    from django.conf import settings
+
+    config = settings.DATABASES[alias]
+    return psycopg.connect(
+        dbname=config["NAME"],
+        user=config["USER"],
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+        autocommit=True,
+        cursor_factory=psycopg.ClientCursor,
+    )
+
+
+def run(cursor, query: Query) -> int:
+    """Send the statement as the application does: the context prefix and the query in one
+    round trip (one implicit transaction). Returns the number of rows."""
+    cursor.execute(query.prefix + query.sql)
+    # The prefix's result comes first; the query's rows are the next result set.
+    cursor.nextset()
+    return len(cursor.fetchall())
