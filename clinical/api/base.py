@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.filters import OrderingFilter
 from rest_framework.negotiation import BaseContentNegotiation
 
+from clinic_saas.api import FilterBackend
 from clinic_saas.schema import ErrorSerializer
 from clinical.permissions import ClinicalPermission
 from tenants.audit import audit_record
@@ -18,7 +18,7 @@ class ClinicalViewSet(TenantScopedViewSet):
     permission check, the matrix in clinical/permissions.py (`resource` × action × role)."""
 
     permission_classes = [IsClinicMember, ClinicalPermission]
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     resource: str = ""
     # Set on custom @action()s: the matrix action they are (a name or {METHOD: name}).
     matrix_action = None
