@@ -299,9 +299,13 @@ class DentalTemplate(CatalogModel):
             ),
         ]
         indexes = [
-            # Lists and matches read "shared or mine" by condition: walk this and filter.
-            models.Index(fields=["condition_type", "name", "id"], name="dentaltemplate_condition"),
-            models.Index(fields=["name", "id"], name="dentaltemplate_name"),
+            # Lists and matches read "shared or mine" (tenant NULL, and the clinic's own): two
+            # ranges of an index that leads with the clinic, never the other clinics' rows.
+            # The list in name order uses the unique (tenant, name) index above.
+            models.Index(
+                fields=["tenant", "condition_type", "name", "id"],
+                name="dentaltemplate_tenant_cond",
+            ),
         ]
 
     def __str__(self) -> str:

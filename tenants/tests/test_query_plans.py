@@ -106,7 +106,58 @@ def _fill(clinic):
             )
             for n in range(PATIENTS_PER_CLINIC * 3)
         )
+        _fill_dental(doctor, patients[:PATIENTS_PER_CLINIC])
         _fill_every_other_table(clinic, medicine)
+
+
+def _fill_dental(doctor, patients):
+    """A dental practice's records: findings and procedures for every patient, and the
+    clinic's own observation templates beside the shared ones."""
+    from clinical.models import DentalObservation, DentalProcedure, DentalTemplate
+
+    DentalObservation.objects.bulk_create(
+        DentalObservation(
+            patient=patient,
+            doctor=doctor,
+            tooth_number=11 + n % 8,
+            condition_type="caries",
+            treatment_required=True,
+        )
+        for n, patient in enumerate(patients)
+    )
+    DentalProcedure.objects.bulk_create(
+        DentalProcedure(
+            patient=patient,
+            doctor=doctor,
+            procedure_code="D2391",
+            procedure_name="Resin composite, one surface",
+            teeth=[11 + n % 8],
+        )
+        for n, patient in enumerate(patients)
+    )
+    DentalTemplate.objects.bulk_create(
+        DentalTemplate(name=f"Own template {n:03d}", condition_type="caries", notes="Notes")
+        for n in range(100)
+    )
+
+
+def _attach_an_xray(clinic):
+    """A stored file, so the download endpoint has something to serve."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clinical.models import DentalObservation
+    from clinical.services.dental import dental_attachment_create
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+    with tenant_context(clinic, user=clinic.owner):
+        observation = DentalObservation.objects.order_by("id").first()
+        dental_attachment_create(
+            tenant=clinic,
+            actor=clinic.owner,
+            file=SimpleUploadedFile("xray.png", png, content_type="image/png"),
+            file_type="xray",
+            observation_id=observation.pk,
+        )
 
 
 def _fill_every_other_table(clinic, medicine):
@@ -126,19 +177,23 @@ def _fill_every_other_table(clinic, medicine):
 
 
 @pytest.fixture(scope="module")
-def clinics(django_db_setup, django_db_blocker):
+def clinics(django_db_setup, django_db_blocker, tmp_path_factory):
     """Several clinics of equal size, committed and analysed like production tables."""
     import io
 
     from django.core.management import call_command
+    from django.test import override_settings
 
     from clinical.services.medicines import STARTER_CATALOGUE
     from conftest import _truncate_everything
     from tenants.models import Tenant
     from tenants.platform import platform_access
 
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
+    media.enable()
     with django_db_blocker.unblock():
         call_command("load_medicines", str(STARTER_CATALOGUE), stdout=io.StringIO())
+        call_command("load_dental_templates", stdout=io.StringIO())
         made = [create_clinic(f"Plan Clinic {n}") for n in range(CLINICS)]
         # Other clinics, so the clinics table is not small enough to read whole.
         with platform_access(reason="plan checks: many clinics"):
@@ -147,6 +202,7 @@ def clinics(django_db_setup, django_db_blocker):
             )
         for clinic in made:
             _fill(clinic)
+        _attach_an_xray(made[0])
         # The owner role may ANALYZE (policies do not apply to statistics).
         with connections["owner"].cursor() as cursor:
             for table in sorted(CLINIC_TABLES):
@@ -154,6 +210,7 @@ def clinics(django_db_setup, django_db_blocker):
         connections["owner"].close()
         yield made
         _truncate_everything()
+    media.disable()
 
 
 def _endpoints() -> list[str]:
@@ -173,6 +230,14 @@ def _variants(today: str) -> dict[str, list[str]]:
         "/api/v1/medicines/": ["search=para", "scope=clinic"],
         "/api/v1/doctors/": ["search=a"],
         "/api/v1/short-keys/": ["search=a"],
+        "/api/v1/dental/observations/": [
+            "patient={patient}",
+            "tooth_number=11",
+            "condition_type=caries&treatment_done=false",
+        ],
+        "/api/v1/dental/procedures/": ["patient={patient}", "status=planned", "tooth_number=11"],
+        "/api/v1/dental/templates/match/": ["condition=caries&surface=mesial&severity=mild"],
+        "/api/v1/dental/templates/": ["scope=clinic"],
     }
 
 
@@ -226,7 +291,11 @@ def calls(clinics, django_db_blocker) -> list[Call]:
     with django_db_blocker.unblock():
         client = APIClient()
         client.credentials(**bearer(clinic.owner, clinic))
-        variants = _variants(today)
+        patient = _first_result(client, "/api/v1/patients/")["id"]
+        variants = {
+            path: [q.format(patient=patient) for q in queries]
+            for path, queries in _variants(today).items()
+        }
         # A first read of patients leaves an audit entry for the audit endpoints to show.
         client.get("/api/v1/patients/")
         for template in _endpoints():
