@@ -25,8 +25,6 @@ from bench import common
 
 PRESCRIPTIONS_PER_PATIENT = 3
 NAME_PREFIX = "Bench clinic "
-FIRST_NAMES = ["Aarav", "Diya", "Ishaan", "Kavya", "Rohan", "Saanvi", "Vihaan", "Anaya"]
-LAST_NAMES = ["Sharma", "Iyer", "Reddy", "Patel", "Nair", "Gupta", "Das", "Khan"]
 
 
 def database_name(clinics: int, patients: int) -> str:
@@ -53,7 +51,8 @@ def fill_clinic(number: int, patients: int, *, prefix: str = NAME_PREFIX):
     from django.db import transaction
     from django.utils import timezone
 
-    from clinical.models import Appointment, Doctor, Patient, Prescription
+    from clinical.models import Doctor
+    from clinical.testing import bulk_clinical_records
     from tenants import plans
     from tenants.context import tenant_context
     from tenants.services import tenant_create
@@ -66,48 +65,13 @@ def fill_clinic(number: int, patients: int, *, prefix: str = NAME_PREFIX):
         with tenant_context(clinic, user=owner.user):
             # The owner is also the doctor, as an "admin_doctor" signup makes them.
             doctor = build(Doctor, user=owner.user)
-            made = Patient.objects.bulk_create(
-                (
-                    Patient(
-                        first_name=f"{FIRST_NAMES[n % 8]}{n:05d}",
-                        last_name=LAST_NAMES[(n // 8) % 8],
-                        mobile=f"9{number % 1000:03d}{n:06d}",
-                        gender="female" if n % 2 else "male",
-                    )
-                    for n in range(patients)
-                ),
-                batch_size=1000,
-            )
-            today = timezone.localdate()
-            Appointment.objects.bulk_create(
-                (
-                    Appointment(
-                        appointment_number=f"APT-{n:06d}",
-                        patient=made[n],
-                        doctor=doctor,
-                        # 40 a day, from a year back to a month ahead.
-                        appointment_date=today + datetime.timedelta(days=n // 40 - 365),
-                        start_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15),
-                        end_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15 + 14),
-                        duration_minutes=14,
-                        status="completed",
-                    )
-                    for n in range(patients)
-                ),
-                batch_size=1000,
-            )
-            Prescription.objects.bulk_create(
-                (
-                    Prescription(
-                        prescription_number=f"RX-{n:07d}",
-                        patient=made[n % patients],
-                        doctor=doctor,
-                        visit_date=today - datetime.timedelta(days=n // 12),
-                        diagnosis="Routine review",
-                    )
-                    for n in range(patients * PRESCRIPTIONS_PER_PATIENT)
-                ),
-                batch_size=1000,
+            bulk_clinical_records(
+                doctor=doctor,
+                patients=patients,
+                prescriptions_per_patient=PRESCRIPTIONS_PER_PATIENT,
+                mobile_prefix=f"9{number % 1000:03d}",
+                # 40 a day from a year back (bench/workload.py reads the 11th day).
+                first_day=timezone.localdate() - datetime.timedelta(days=365),
             )
     return clinic
 

@@ -6,12 +6,9 @@ tries that one pattern more than in production, which can only make the API look
 
 from __future__ import annotations
 
-import datetime
-
 from django.db import transaction
 from django.http import JsonResponse
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from clinic_saas.urls import handler400, handler403, handler404, handler500  # noqa: F401
@@ -19,53 +16,15 @@ from clinic_saas.urls import urlpatterns as project_urlpatterns
 
 API_PATH = "/api/v1/patients/"
 PAGE_SIZE = 20
-PATIENT_FIELDS = [
-    "id",
-    "first_name",
-    "last_name",
-    "full_name",
-    "mobile_number",
-    "date_of_birth",
-    "age",
-    "gender",
-    "email",
-    "address",
-    "notes",
-    "emergency_contact",
-    "relationship_to_primary",
-    "created_at",
-    "updated_at",
-]
 
 
-def _datetime(value: datetime.datetime | None) -> str | None:
-    # As rest_framework.fields.DateTimeField: the current time zone, ISO 8601, UTC as "Z".
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def _patient_rows(page) -> list[dict]:
+    # The rows as the API's serializer renders them (PatientSerializer builds them directly,
+    # without DRF's field machinery), so the bare view answers the same bytes.
+    from clinical.serializers.patients import PatientSerializer
 
-
-def _patient(patient) -> dict:
-    # As clinical.serializers.PatientSerializer, field for field and in the same order.
-    born = patient.date_of_birth
-    return {
-        "id": str(patient.id),
-        "first_name": patient.first_name,
-        "last_name": patient.last_name,
-        "full_name": patient.full_name,
-        "mobile_number": patient.mobile,
-        "date_of_birth": born.isoformat() if born is not None else None,
-        "age": patient.age,
-        "gender": patient.gender,
-        "email": patient.email,
-        "address": patient.address,
-        "notes": patient.notes,
-        "emergency_contact": patient.emergency_contact,
-        "relationship_to_primary": patient.relationship_to_primary,
-        "created_at": _datetime(patient.created_at),
-        "updated_at": _datetime(patient.updated_at),
-    }
+    render = PatientSerializer().to_representation
+    return [render(patient) for patient in page]
 
 
 class _SameBytesJsonResponse(JsonResponse):
@@ -99,7 +58,7 @@ def bare_patient_list(request, tenant_id, user_id, email):
         count = queryset.count()
         # Django's paginator slices to the rows that exist and skips the query when none do.
         page = list(queryset[: min(PAGE_SIZE, count)]) if count else []
-        results = [_patient(patient) for patient in page]
+        results = _patient_rows(page)
         # The API's audit_read() with the same arguments: the same INSERT, the same row.
         audit_record(
             action="patient.listed",

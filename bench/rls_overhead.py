@@ -13,6 +13,9 @@ byte the same (the context prefix included):
   queries already carry the ORM's own `tenant_id = ...` filter, so both return the same rows
   (checked before timing).
 
+Both sides run on one connection (the admin URL's role switching with `SET ROLE` between
+statements, untimed), so they share a backend process, its caches and its core.
+
 Goal: RLS on / RLS off <= 1.05x for every query, joins included. The table also splits the
 difference into PostgreSQL's planning and execution time (EXPLAIN ANALYZE), which shows
 whether the policies cost a constant (planning the extra conditions) or grow with the data.
@@ -53,6 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     datagen.ensure(args.clinics, args.patients)
 
+    from django.conf import settings
+
     from tenants.platform import platform_access
 
     clinics = datagen.bench_clinics()
@@ -60,13 +65,21 @@ def main() -> None:
     per_clinic = [workload.capture(clinics[n], n) for n in chosen]
     names = [q.name for q in per_clinic[0]]
 
-    rls_on = workload.connect("default").cursor()
+    # One connection for both sides, switching roles between statements: two connections
+    # differ by tens of microseconds per query on their own (which backend process, which
+    # core), as much as the policies cost.
+    cursor = workload.connect_admin().cursor()
+    roles = {"on": settings.DATABASES["default"]["USER"]}
     with platform_access(reason="benchmarks: RLS-off baseline"):
-        rls_off = workload.connect("platform").cursor()
+        roles["off"] = settings.DATABASES["platform"]["USER"]
+
+    def as_role(side: str):
+        cursor.execute(f'SET ROLE "{roles[side]}"')
+        return cursor
 
     for queries in per_clinic:
         for query in queries:
-            on, off = workload.run(rls_on, query), workload.run(rls_off, query)
+            on, off = workload.run(as_role("on"), query), workload.run(as_role("off"), query)
             if on != off:
                 raise SystemExit(f"{query.name}: {on} rows with RLS, {off} without")
 
@@ -74,6 +87,7 @@ def main() -> None:
     print(
         f"  {args.clinics:,} clinics x {args.patients:,} patients; queries of {len(chosen)} "
         f"clinics, {args.rounds} interleaved rounds; RLS off = the same SQL as a BYPASSRLS role"
+        " (SET ROLE on one connection)"
     )
     timings: dict[str, dict[str, list[float]]] = {n: {"on": [], "off": []} for n in names}
     for _ in common.progress(range(args.rounds), args.rounds, "rounds"):
@@ -82,8 +96,8 @@ def main() -> None:
                 if query.name not in timings:
                     continue
                 # Alternate which side goes first, so neither always meets a warmer cache.
-                sides = [("on", rls_on), ("off", rls_off)]
-                for side, cursor in sides if random.random() < 0.5 else sides[::-1]:
+                for side in ("on", "off") if random.random() < 0.5 else ("off", "on"):
+                    as_role(side)
                     start = time.perf_counter()
                     workload.run(cursor, query)
                     timings[query.name][side].append(time.perf_counter() - start)
@@ -93,8 +107,8 @@ def main() -> None:
     split = {name: {"on": ([], []), "off": ([], [])} for name in names}
     for _ in range(max(5, args.rounds // 10)):
         for query in per_clinic[0]:
-            for side, cursor in (("on", rls_on), ("off", rls_off)):
-                plan, execution = explain_times(cursor, query)
+            for side in ("on", "off"):
+                plan, execution = explain_times(as_role(side), query)
                 split[query.name][side][0].append(plan)
                 split[query.name][side][1].append(execution)
 

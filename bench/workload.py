@@ -106,6 +106,24 @@ def connect(alias: str):
     )
 
 
+def connect_admin():
+    """The same kind of connection as the server's administrator (DATABASE_ADMIN_URL), on the
+    benchmark database: it may `SET ROLE` to any of the project's roles."""
+    import psycopg
+    from django.conf import settings
+    from django.db import connection
+
+    from tenants import dbroles
+
+    conninfo = dbroles.conninfo_from_url(settings.DATABASE_ADMIN_URL)
+    return psycopg.connect(
+        conninfo,
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+        cursor_factory=psycopg.ClientCursor,
+    )
+
+
 def run(cursor, query: Query) -> int:
     """Send the statement as the application does: the context prefix and the query in one
     round trip (one implicit transaction). Returns the number of rows."""

@@ -16,6 +16,7 @@ from clinical.models import (
     DentalTemplate,
     DoctorAvailability,
     Medicine,
+    Patient,
     Prescription,
 )
 from clinical.models.dental import ALL_TEETH
@@ -122,3 +123,65 @@ def build_attachment(**fields):
     fields.setdefault("size", 1)
     fields.setdefault("original_name", "xray.png")
     return DentalAttachment.objects.create(**fields)
+
+
+FIRST_NAMES = ["Aarav", "Diya", "Ishaan", "Kavya", "Rohan", "Saanvi", "Vihaan", "Anaya"]
+LAST_NAMES = ["Sharma", "Iyer", "Reddy", "Patel", "Nair", "Gupta", "Das", "Khan"]
+
+
+def bulk_clinical_records(
+    *,
+    doctor,
+    patients: int,
+    prescriptions_per_patient: int = 1,
+    mobile_prefix: str = "9800",
+    first_day: datetime.date | None = None,
+) -> list[Patient]:
+    """A clinic's volume in its busy tables, written in bulk in the current clinic context
+    (plan checks and benchmarks): patients `Kavya00011 Patel` with mobiles
+    `<mobile_prefix><6 digits>`, one completed appointment each (40 a day from `first_day`),
+    and `prescriptions_per_patient` prescriptions each, newest today."""
+    today = timezone.localdate()
+    first_day = first_day or today
+    made = Patient.objects.bulk_create(
+        (
+            Patient(
+                first_name=f"{FIRST_NAMES[n % 8]}{n:05d}",
+                last_name=LAST_NAMES[(n // 8) % 8],
+                mobile=f"{mobile_prefix}{n:06d}",
+                gender="female" if n % 2 else "male",
+            )
+            for n in range(patients)
+        ),
+        batch_size=1000,
+    )
+    Appointment.objects.bulk_create(
+        (
+            Appointment(
+                appointment_number=f"APT-{n:06d}",
+                patient=made[n],
+                doctor=doctor,
+                appointment_date=first_day + datetime.timedelta(days=n // 40),
+                start_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15),
+                end_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15 + 14),
+                duration_minutes=14,
+                status=Appointment.Status.COMPLETED,
+            )
+            for n in range(patients)
+        ),
+        batch_size=1000,
+    )
+    Prescription.objects.bulk_create(
+        (
+            Prescription(
+                prescription_number=f"RX-{n:07d}",
+                patient=made[n % patients],
+                doctor=doctor,
+                visit_date=today - datetime.timedelta(days=n // 12),
+                diagnosis="Routine review",
+            )
+            for n in range(patients * prescriptions_per_patient)
+        ),
+        batch_size=1000,
+    )
+    return made

@@ -22,6 +22,7 @@ from clinical.selectors import (
     prescriptions_with_details,
 )
 from clinical.services.appointments import _overlapping
+from clinical.testing import bulk_clinical_records
 from tenants.checks import protected_models
 from tenants.context import tenant_context
 from tenants.testing import build, create_clinic
@@ -67,33 +68,7 @@ def _fill(clinic):
     with tenant_context(clinic):
         doctor = build(Doctor)
         build(Medicine)
-        patients = Patient.objects.bulk_create(
-            Patient(first_name=f"Name{n:05d}", last_name="Test", mobile=f"98{n:08d}")
-            for n in range(ROWS_PER_CLINIC)
-        )
-        start = timezone.localdate()
-        Appointment.objects.bulk_create(
-            Appointment(
-                appointment_number=f"APT-{n:06d}",
-                patient=patients[n],
-                doctor=doctor,
-                appointment_date=start + datetime.timedelta(days=n // 40),
-                start_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15),
-                end_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15 + 14),
-                duration_minutes=14,
-            )
-            for n in range(ROWS_PER_CLINIC)
-        )
-        Prescription.objects.bulk_create(
-            Prescription(
-                prescription_number=f"RX-{n:06d}",
-                patient=patients[n],
-                doctor=doctor,
-                visit_date=start,
-                diagnosis="Dx",
-            )
-            for n in range(ROWS_PER_CLINIC)
-        )
+        bulk_clinical_records(doctor=doctor, patients=ROWS_PER_CLINIC)
     return doctor
 
 

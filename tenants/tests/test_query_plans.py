@@ -20,7 +20,6 @@ A failure names the endpoint, the query and the plan node.
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -70,7 +69,8 @@ class Call:
 
 def _fill(clinic):
     """A clinic with realistic volume in its busy tables, and a row in every other one."""
-    from clinical.models import Appointment, Doctor, Medicine, Patient, Prescription, ShortKey
+    from clinical.models import Doctor, Medicine, ShortKey
+    from clinical.testing import bulk_clinical_records
 
     with tenant_context(clinic, user=clinic.owner):
         doctor = build(Doctor)
@@ -79,32 +79,8 @@ def _fill(clinic):
             Medicine(name=f"Own medicine {n:03d}", strength="500 mg") for n in range(150)
         )
         build(ShortKey, code="SK1")
-        patients = Patient.objects.bulk_create(
-            Patient(first_name=f"Name{n:05d}", last_name="Test", mobile=f"98{n:08d}")
-            for n in range(PATIENTS_PER_CLINIC)
-        )
-        today = timezone.localdate()
-        Appointment.objects.bulk_create(
-            Appointment(
-                appointment_number=f"APT-{n:06d}",
-                patient=patients[n],
-                doctor=doctor,
-                appointment_date=today + datetime.timedelta(days=n // 40),
-                start_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15),
-                end_time=datetime.time(8 + (n % 40) // 4, (n % 4) * 15 + 14),
-                duration_minutes=14,
-            )
-            for n in range(PATIENTS_PER_CLINIC)
-        )
-        Prescription.objects.bulk_create(
-            Prescription(
-                prescription_number=f"RX-{n:06d}",
-                patient=patients[n % PATIENTS_PER_CLINIC],
-                doctor=doctor,
-                visit_date=today - datetime.timedelta(days=n // 30),
-                diagnosis="Dx",
-            )
-            for n in range(PATIENTS_PER_CLINIC * 3)
+        patients = bulk_clinical_records(
+            doctor=doctor, patients=PATIENTS_PER_CLINIC, prescriptions_per_patient=3
         )
         _fill_dental(doctor, patients[:PATIENTS_PER_CLINIC])
         _fill_every_other_table(clinic, medicine)
@@ -224,8 +200,8 @@ def _endpoints() -> list[str]:
 # Query strings a user sends to lists: the searches and filters of the clinical API.
 def _variants(today: str) -> dict[str, list[str]]:
     return {
-        "/api/v1/patients/": ["search=Name0001", "search=98000001", "mobile_number=9800000012"],
-        "/api/v1/appointments/": [f"date={today}", "search=Name0001", "status=scheduled"],
+        "/api/v1/patients/": ["search=Kavya00011", "search=98000001", "mobile_number=9800000012"],
+        "/api/v1/appointments/": [f"date={today}", "search=Kavya00011", "status=completed"],
         "/api/v1/prescriptions/": [f"visit_date_from={today}", "search=RX-000001"],
         "/api/v1/medicines/": ["search=para", "scope=clinic"],
         "/api/v1/doctors/": ["search=a"],
