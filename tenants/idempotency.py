@@ -41,8 +41,25 @@ def _request_hash(request) -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(request.path.encode())
-    digest.update(request.body or b"")
+    if request.content_type.startswith("multipart/"):
+        _hash_form(digest, request)
+    else:
+        digest.update(request.body or b"")
     return digest.hexdigest()
+
+
+def _hash_form(digest, request) -> None:
+    """An upload's fields and files, as parsed. Its raw body may be larger than Django holds
+    in memory (DATA_UPLOAD_MAX_MEMORY_SIZE; files above it are streamed to disk), so the
+    files are read back in chunks and rewound for the view."""
+    for name, values in sorted(request.POST.lists()):
+        digest.update(repr(("field", name, values)).encode())
+    for name, files in sorted(request.FILES.lists()):
+        for upload in files:
+            digest.update(repr(("file", name, upload.name, upload.size)).encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
 
 
 def claim(request) -> Claim | None:

@@ -288,6 +288,35 @@ def test_an_x_ray_larger_than_the_in_memory_request_limit_is_accepted(
     assert response.json()["size"] == len(big)
 
 
+def test_a_large_upload_with_an_idempotency_key_is_stored_once(
+    api, clinic_a, bob, observation, media, settings
+):
+    """A mobile client retrying an x-ray upload gets the first answer back, whatever the
+    file's size; the same key with another file is refused."""
+    big = JPEG + b"\x01" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024)
+
+    def send(content):
+        data = {
+            "file": SimpleUploadedFile("pano.jpg", content, content_type="image/jpeg"),
+            "file_type": "xray",
+            "observation_id": str(observation.pk),
+        }
+        headers = {**h(bob, clinic_a), "HTTP_IDEMPOTENCY_KEY": "xray-upload-1"}
+        return api.post(URL, data, format="multipart", **headers)
+
+    first = send(big)
+    assert first.status_code == 201, first.json()
+    again = send(big)
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other = send(big[:-1] + b"\x02")
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    with tenant_context(clinic_a):
+        assert DentalAttachment.objects.count() == 1
+
+
 def test_a_list_runs_a_constant_number_of_queries(api, clinic_a, bob, observation, media):
     headers = h(bob, clinic_a)
     upload(api, bob, clinic_a, observation_id=str(observation.pk))
