@@ -19,11 +19,21 @@ from tenants.services import tenant_lock
 
 @transaction.atomic
 def office_create(
-    *, tenant, name: str, address: str = "", phone: str = "", is_primary: bool = False
+    *,
+    tenant,
+    name: str,
+    address: str = "",
+    phone: str = "",
+    is_primary: bool = False,
+    is_active: bool = True,
 ) -> Office:
     with tenant_context(tenant):
         office = Office(
-            name=(name or "").strip(), address=address, phone=phone, is_primary=is_primary
+            name=(name or "").strip(),
+            address=address,
+            phone=phone,
+            is_primary=is_primary,
+            is_active=is_active,
         )
         full_clean(office)
         if is_primary:
