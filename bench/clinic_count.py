@@ -42,7 +42,8 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    # `make bench BENCH_CLINICS=100` asks for 10,100,100: each size once.
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
 
     prepared = {size: prepare(size, args.patients) for size in sizes}
     for cursor, workloads in prepared.values():  # warm up each database's cache
