@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CONTEXT_PREFIX = re.compile(r"^SELECT set_config\('app\.tenant_id'.*?\); ", re.DOTALL)
-
 
 @dataclass(frozen=True)
 class Query:
@@ -54,7 +52,7 @@ def capture(clinic, clinic_number: int) -> list[Query]:
     from accounts.models import Membership
     from accounts.tokens import issue_tokens
     from clinical.models import Patient, Prescription
-    from tenants.backend.base import _SET_CONTEXT
+    from tenants.backend.base import context_prefix, without_context
     from tenants.context import tenant_context
 
     with tenant_context(clinic):
@@ -63,7 +61,7 @@ def capture(clinic, clinic_number: int) -> list[Query]:
         prescription = Prescription.objects.filter(patient=patient).first()
     token = issue_tokens(membership)["access"]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    prefix = _SET_CONTEXT.format(tenant=clinic.pk, user=membership.user_id)
+    prefix = context_prefix(clinic.pk, membership.user_id)
 
     queries: list[Query] = []
     seen: set[str] = set()
@@ -73,7 +71,7 @@ def capture(clinic, clinic_number: int) -> list[Query]:
             response = client.get(path)
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.content!r}")
-        statements = [_CONTEXT_PREFIX.sub("", q["sql"]) for q in captured.captured_queries]
+        statements = [without_context(q["sql"]) for q in captured.captured_queries]
         selects = [s for s in statements if s.startswith("SELECT") and s not in seen]
         for sql in selects:
             seen.add(sql)

@@ -28,7 +28,7 @@ from clinical.models import (
     PrescriptionItem,
 )
 from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurface, tooth_kind
-from clinical.printing import PDFRenderError, _no_external_resources
+from clinical.printing import PDFRenderError, _no_external_resources, document_response
 from clinical.services.common import field_error
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -293,3 +293,17 @@ def case_summary_filename(summary: dict) -> str:
     patient = summary["patient"]
     name = "-".join(part for part in patient.full_name.lower().split() if part.isalnum())
     return f"case-summary-{name or patient.pk}-{summary['date_to']:%Y%m%d}.pdf"
+
+
+def case_summary_document(summary: dict, *, fmt: str):
+    """The case summary as the answer, an HTML page or a PDF (the API and the pages)."""
+    if fmt == "pdf":
+        content = render_case_summary_pdf(summary)
+    else:
+        content = render_case_summary_html(summary)
+    return document_response(content, fmt=fmt, filename=case_summary_filename(summary))
+
+
+def chart_document(chart: dict, *, tenant):
+    """The printable chart as the answer (the API and the pages)."""
+    return document_response(render_chart_html(chart, tenant=tenant), fmt="html")

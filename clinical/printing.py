@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from clinical.models import (
     Office,
     Prescription,
     PrescriptionItem,
+    PrescriptionPrint,
 )
 from clinical.services.prescriptions import prescription_print_record
 from tenants.context import tenant_context
@@ -160,3 +162,29 @@ def record_print(*, tenant, actor, prescription: Prescription, fmt: str, request
     return prescription_print_record(
         tenant=tenant, actor=actor, prescription=prescription, fmt=fmt, request=request
     )
+
+
+def document_response(content, *, fmt: str, filename: str = "") -> HttpResponse:
+    """A printable document as the answer: an HTML page, or a PDF shown inline."""
+    if fmt == "pdf":
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
+    return HttpResponse(content, content_type="text/html; charset=utf-8")
+
+
+def prescription_document(*, request, prescription: Prescription, fmt: str) -> HttpResponse:
+    """The prescription printed as HTML or PDF, and the print recorded: the same for the API
+    and the browser pages."""
+    if fmt == PrescriptionPrint.Format.PDF:
+        content = render_prescription_pdf(prescription, tenant=request.tenant)
+    else:
+        content = render_prescription_html(prescription, tenant=request.tenant)
+    record_print(
+        tenant=request.tenant,
+        actor=request.user,
+        prescription=prescription,
+        fmt=fmt,
+        request=request,
+    )
+    return document_response(content, fmt=fmt, filename=pdf_filename(prescription))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -211,32 +211,16 @@ def _printable(request, pk) -> Prescription:
 @clinic_page()
 def prescription_print(request, pk):
     """The clinical API's print page, for a browser session of the prescription's clinic."""
-    prescription = _printable(request, pk)
-    html = printing.render_prescription_html(prescription, tenant=request.tenant)
-    printing.record_print(
-        tenant=request.tenant,
-        actor=request.user,
-        prescription=prescription,
-        fmt=PrescriptionPrint.Format.HTML,
-        request=request,
+    return printing.prescription_document(
+        request=request, prescription=_printable(request, pk), fmt=PrescriptionPrint.Format.HTML
     )
-    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 @clinic_page()
 def prescription_pdf(request, pk):
-    prescription = _printable(request, pk)
-    pdf = printing.render_prescription_pdf(prescription, tenant=request.tenant)
-    printing.record_print(
-        tenant=request.tenant,
-        actor=request.user,
-        prescription=prescription,
-        fmt=PrescriptionPrint.Format.PDF,
-        request=request,
+    return printing.prescription_document(
+        request=request, prescription=_printable(request, pk), fmt=PrescriptionPrint.Format.PDF
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{printing.pdf_filename(prescription)}"'
-    return response
 
 
 # --- dental chart and case summary ----------------------------------------------------------
@@ -261,10 +245,7 @@ def dental_chart_print(request, pk):
     audit_record(
         action="patient.dental_chart_viewed", request=request, object=patient, patient_id=pk
     )
-    return HttpResponse(
-        dental_charts.render_chart_html(chart, tenant=request.tenant),
-        content_type="text/html; charset=utf-8",
-    )
+    return dental_charts.chart_document(chart, tenant=request.tenant)
 
 
 def _case_summary(request, pk, fmt: str) -> dict:
@@ -287,18 +268,9 @@ def _case_summary(request, pk, fmt: str) -> dict:
 
 @clinic_page()
 def case_summary_print(request, pk):
-    summary = _case_summary(request, pk, "html")
-    return HttpResponse(
-        dental_charts.render_case_summary_html(summary), content_type="text/html; charset=utf-8"
-    )
+    return dental_charts.case_summary_document(_case_summary(request, pk, "html"), fmt="html")
 
 
 @clinic_page()
 def case_summary_pdf(request, pk):
-    summary = _case_summary(request, pk, "pdf")
-    response = HttpResponse(
-        dental_charts.render_case_summary_pdf(summary), content_type="application/pdf"
-    )
-    filename = dental_charts.case_summary_filename(summary)
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return dental_charts.case_summary_document(_case_summary(request, pk, "pdf"), fmt="pdf")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -173,8 +172,7 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     def dental_chart_print(self, request, pk=None):
         """The chart as a printable page: a tooth grid coloured by condition, the findings
         and the treatment plan."""
-        html = charts.render_chart_html(self._chart(request), tenant=request.tenant)
-        return HttpResponse(html, content_type="text/html; charset=utf-8")
+        return charts.chart_document(self._chart(request), tenant=request.tenant)
 
     def _summary(self, request, fmt: str):
         patient = self.get_object()
@@ -198,9 +196,7 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     def case_summary(self, request, pk=None):
         """A printable treatment summary over `?from=&to=` (YYYY-MM-DD): findings,
         procedures, prescriptions and attachments, for referrals and insurance."""
-        summary = self._summary(request, "html")
-        html = charts.render_case_summary_html(summary)
-        return HttpResponse(html, content_type="text/html; charset=utf-8")
+        return charts.case_summary_document(self._summary(request, "html"), fmt="html")
 
     @extend_schema(
         parameters=DATE_RANGE,
@@ -214,10 +210,4 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     @action(url_path="case-summary/pdf", matrix_action="case_summary", **PRINT_VIEW)
     def case_summary_pdf(self, request, pk=None):
         """The same summary as a PDF file."""
-        summary = self._summary(request, "pdf")
-        response = HttpResponse(
-            charts.render_case_summary_pdf(summary), content_type="application/pdf"
-        )
-        filename = charts.case_summary_filename(summary)
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-        return response
+        return charts.case_summary_document(self._summary(request, "pdf"), fmt="pdf")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -141,16 +140,9 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
     def print_html(self, request, pk=None):
         """The prescription as a printable page (letterhead, patient, items, signature);
         the print is recorded."""
-        prescription = self._printable(pk)
-        html = printing.render_prescription_html(prescription, tenant=request.tenant)
-        printing.record_print(
-            tenant=request.tenant,
-            actor=request.user,
-            prescription=prescription,
-            fmt=PrescriptionPrint.Format.HTML,
-            request=request,
+        return printing.prescription_document(
+            request=request, prescription=self._printable(pk), fmt=PrescriptionPrint.Format.HTML
         )
-        return HttpResponse(html, content_type="text/html; charset=utf-8")
 
     @extend_schema(
         responses={
@@ -169,17 +161,6 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
     )
     def pdf(self, request, pk=None):
         """The same page as a PDF file; the print is recorded."""
-        prescription = self._printable(pk)
-        pdf = printing.render_prescription_pdf(prescription, tenant=request.tenant)
-        printing.record_print(
-            tenant=request.tenant,
-            actor=request.user,
-            prescription=prescription,
-            fmt=PrescriptionPrint.Format.PDF,
-            request=request,
+        return printing.prescription_document(
+            request=request, prescription=self._printable(pk), fmt=PrescriptionPrint.Format.PDF
         )
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = (
-            f'inline; filename="{printing.pdf_filename(prescription)}"'
-        )
-        return response

@@ -9,15 +9,12 @@ record has committed, so a rolled-back request never loses a file.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +28,7 @@ from clinical.models import (
     Patient,
     Prescription,
 )
+from clinical.services.catalogues import LoadResult, Rows, catalogue_load, catalogue_read
 from clinical.services.common import (
     acting_doctor,
     clean_text,
@@ -41,7 +39,6 @@ from clinical.services.common import (
 )
 from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.platform import platform_access
 
 STARTER_TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "dental_templates.csv"
 
@@ -516,23 +513,6 @@ def dental_template_delete(*, tenant, actor, template: DentalTemplate) -> None:
         template.delete()
 
 
-class TemplateFileError(Exception):
-    """A template file that cannot be loaded; `errors` lists (line, message)."""
-
-    def __init__(self, errors: list[tuple[int, str]]):
-        super().__init__(f"{len(errors)} invalid row(s)")
-        self.errors = errors
-
-
-@dataclass
-class TemplateLoadResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    total: int = 0
-    errors: list = field(default_factory=list)
-
-
 TEMPLATE_CSV_COLUMNS = (
     "name",
     "condition_type",
@@ -544,60 +524,41 @@ TEMPLATE_CSV_COLUMNS = (
 )
 
 
-def read_dental_templates(lines: Iterable[str]) -> list[tuple[int, dict]]:
-    """Parse and validate a template CSV; raise TemplateFileError listing every bad row."""
-    reader = csv.DictReader(lines)
-    missing = [c for c in ("name", "notes") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise TemplateFileError([(1, f"missing column(s): {', '.join(missing)}")])
-    rows, errors, seen = [], [], {}
-    for row in reader:
-        line = reader.line_num
-        values = {name: clean_text(row.get(name)) for name in TEMPLATE_CSV_COLUMNS}
-        flag = values.pop("treatment_required").lower()
-        values["treatment_required"] = flag in ("1", "true", "yes", "y")
-        values["procedure_code"] = values["procedure_code"].upper()
-        try:
-            DentalTemplate(**values).clean_fields(exclude=["tenant"])
-        except ValidationError as exc:
-            messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            errors.append((line, messages))
-            continue
-        key = values["name"].lower()
-        if key in seen:
-            errors.append((line, f"duplicate of line {seen[key]}"))
-            continue
-        seen[key] = line
-        rows.append((line, values))
-    if errors:
-        raise TemplateFileError(errors)
-    return rows
+def _template_values(row: dict) -> dict:
+    values = {name: clean_text(row.get(name)) for name in TEMPLATE_CSV_COLUMNS}
+    flag = values.pop("treatment_required").lower()
+    values["treatment_required"] = flag in ("1", "true", "yes", "y")
+    values["procedure_code"] = values["procedure_code"].upper()
+    return values
 
 
-def dental_template_catalogue_load(
-    *, rows: list[tuple[int, dict]], reason: str, actor=None
-) -> TemplateLoadResult:
+def _template_key(values: dict) -> str:
+    return values["name"].lower()
+
+
+def read_dental_templates(lines: Iterable[str]) -> Rows:
+    """Parse and validate a template CSV; raise CatalogueError listing every bad row."""
+    return catalogue_read(
+        lines,
+        model=DentalTemplate,
+        required=("name", "notes"),
+        values_of=_template_values,
+        key_of=_template_key,
+    )
+
+
+def dental_template_catalogue_load(*, rows: Rows, reason: str, actor=None) -> LoadResult:
     """Create or update the shared templates, matched on their name. Idempotent, all or
     nothing, through the audited platform role (no clinic can write shared rows)."""
-    result = TemplateLoadResult(total=len(rows))
-    with platform_access(reason=reason, actor=actor, action="dental_template.catalogue_loaded"):
-        existing = {t.name.lower(): t for t in DentalTemplate.objects.filter(tenant__isnull=True)}
-        to_create, to_update = [], []
-        for _line, values in rows:
-            template = existing.get(values["name"].lower())
-            if template is None:
-                to_create.append(DentalTemplate(tenant=None, **values))
-            elif any(getattr(template, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(template, k, v)
-                template.updated_at = timezone.now()
-                to_update.append(template)
-            else:
-                result.unchanged += 1
-        DentalTemplate.objects.bulk_create(to_create)
-        DentalTemplate.objects.bulk_update(to_update, [*TEMPLATE_CSV_COLUMNS, "updated_at"])
-        result.created, result.updated = len(to_create), len(to_update)
-    return result
+    return catalogue_load(
+        model=DentalTemplate,
+        rows=rows,
+        key_of=_template_key,
+        columns=TEMPLATE_CSV_COLUMNS,
+        reason=reason,
+        action="dental_template.catalogue_loaded",
+        actor=actor,
+    )
 
 
 # --- attachments ------------------------------------------------------------------------------

@@ -7,22 +7,24 @@ security refuses shared rows to every clinic's connection whatever the code does
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from clinical.models import Medicine
+from clinical.services.catalogues import (
+    LoadResult,
+    Rows,
+    catalogue_load,
+    catalogue_read,
+)
 from clinical.services.common import clean_text, constraint_of, full_clean
 from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.platform import platform_access
 
 MEDICINE_FIELDS = (
     "name",
@@ -109,23 +111,6 @@ def medicine_update(*, tenant, actor, medicine: Medicine, **changes) -> Medicine
 # --- the shared catalogue ---------------------------------------------------------------------
 
 
-class CatalogueError(Exception):
-    """A catalogue file that cannot be loaded; `errors` lists (line, message)."""
-
-    def __init__(self, errors: list[tuple[int, str]]):
-        super().__init__(f"{len(errors)} invalid row(s)")
-        self.errors = errors
-
-
-@dataclass
-class LoadResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    total: int = 0
-    errors: list = field(default_factory=list)
-
-
 CSV_COLUMNS = (
     "name",
     "generic_name",
@@ -162,38 +147,20 @@ def _row_values(row: dict) -> dict:
     return values
 
 
-def read_catalogue(lines: Iterable[str]) -> list[tuple[int, dict]]:
+def _key(values: dict) -> tuple:
+    return (values["name"].lower(), values["dosage_form"], values["strength"].lower())
+
+
+def read_catalogue(lines: Iterable[str]) -> Rows:
     """Parse and validate a catalogue CSV; raise CatalogueError listing every bad row."""
-    reader = csv.DictReader(lines)
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise CatalogueError([(1, f"missing column(s): {', '.join(missing)}")])
-    rows, errors, seen = [], [], {}
-    for row in reader:
-        line = reader.line_num
-        try:
-            values = _row_values(row)
-            medicine = Medicine(**values)
-            # Field validation only: the row has no clinic (it is shared) and is not saved.
-            medicine.clean_fields(exclude=["tenant"])
-        except ValidationError as exc:
-            messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            errors.append((line, messages))
-            continue
-        key = (values["name"].lower(), values["dosage_form"], values["strength"].lower())
-        if key in seen:
-            errors.append((line, f"duplicate of line {seen[key]}"))
-            continue
-        seen[key] = line
-        rows.append((line, values))
-    if errors:
-        raise CatalogueError(errors)
-    return rows
+    return catalogue_read(
+        lines, model=Medicine, required=REQUIRED_COLUMNS, values_of=_row_values, key_of=_key
+    )
 
 
 def medicine_catalogue_load(
     *,
-    rows: list[tuple[int, dict]],
+    rows: Rows,
     reason: str,
     actor=None,
     progress: Callable[[int, int], None] | None = None,
@@ -204,29 +171,14 @@ def medicine_catalogue_load(
     Idempotent: loading the same rows again changes nothing. All or nothing: one
     transaction on the platform connection.
     """
-    result = LoadResult(total=len(rows))
-    now = timezone.now()
-    with platform_access(reason=reason, actor=actor, action="medicine.catalogue_loaded"):
-        existing = {
-            (m.name.lower(), m.dosage_form, m.strength.lower()): m
-            for m in Medicine.objects.filter(tenant__isnull=True)
-        }
-        to_create, to_update = [], []
-        for done, (_line, values) in enumerate(rows, start=1):
-            key = (values["name"].lower(), values["dosage_form"], values["strength"].lower())
-            medicine = existing.get(key)
-            if medicine is None:
-                to_create.append(Medicine(tenant=None, **values))
-            elif any(getattr(medicine, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(medicine, k, v)
-                medicine.updated_at = now
-                to_update.append(medicine)
-            else:
-                result.unchanged += 1
-            if progress and (done % batch_size == 0 or done == len(rows)):
-                progress(done, len(rows))
-        Medicine.objects.bulk_create(to_create, batch_size=batch_size)
-        Medicine.objects.bulk_update(to_update, [*CSV_COLUMNS, "updated_at"], batch_size=batch_size)
-        result.created, result.updated = len(to_create), len(to_update)
-    return result
+    return catalogue_load(
+        model=Medicine,
+        rows=rows,
+        key_of=_key,
+        columns=CSV_COLUMNS,
+        reason=reason,
+        action="medicine.catalogue_loaded",
+        actor=actor,
+        progress=progress,
+        batch_size=batch_size,
+    )

@@ -12,7 +12,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from clinical.models import DentalTemplate
-from clinical.services.dental import STARTER_TEMPLATES, TemplateFileError, read_dental_templates
+from clinical.services.catalogues import CatalogueError
+from clinical.services.dental import STARTER_TEMPLATES, read_dental_templates
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
 from tenants.platform import platform_access
@@ -69,7 +70,7 @@ def test_a_bad_template_file_is_refused_with_line_numbers(tmp_path, db):
         "B,caries,,,no,X1,Text\n"
         "C,caries,,,no,,\n"
     )
-    with pytest.raises(TemplateFileError) as excinfo:
+    with pytest.raises(CatalogueError) as excinfo:
         read_dental_templates(path.open())
     assert [line for line, _ in excinfo.value.errors] == [2, 3, 4]
     with pytest.raises(CommandError, match="3 invalid row"):

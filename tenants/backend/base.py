@@ -20,6 +20,8 @@ every statement outside `platform_access(reason=...)`.
 
 from __future__ import annotations
 
+import re
+
 from django.db.backends.postgresql import base, operations
 
 from tenants.context import current
@@ -37,6 +39,18 @@ _SET_CONTEXT = (
     "SELECT set_config('app.tenant_id', '{tenant}', true), "
     "set_config('app.user_id', '{user}', true); "
 )
+_SENT_CONTEXT = re.compile(r"^SELECT set_config\('app\.tenant_id'.*?\); ", re.DOTALL)
+
+
+def context_prefix(tenant, user) -> str:
+    """The statement this backend puts in front of a query to send the context."""
+    return _SET_CONTEXT.format(tenant=tenant, user=user)
+
+
+def without_context(sql: str) -> str:
+    """A query as the application wrote it, without the context prefix this backend sent
+    with it (for tools that replay or explain recorded queries)."""
+    return _SENT_CONTEXT.sub("", sql)
 
 
 _TRANSACTION_CONTROL = ("ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")
@@ -107,7 +121,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
         # The values are canonical UUID strings (tenants.context validates them), never
         # user-supplied text, so inlining them is safe and keeps the query's own %s intact.
-        prefix = _SET_CONTEXT.format(tenant=wanted[0], user=wanted[1])
+        prefix = context_prefix(wanted[0], wanted[1])
         raw_cursor = context["cursor"].cursor
         if many or not isinstance(sql, str) or getattr(raw_cursor, "name", None):
             # executemany, composed SQL and server-side (named) cursors cannot take a second

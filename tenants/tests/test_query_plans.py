@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tenants.backend.base import without_context
 from tenants.checks import protected_models
 from tenants.context import tenant_context
 from tenants.testing import bearer, build, create_clinic
@@ -48,7 +49,6 @@ CATALOG_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == 
 # Columns that scope an index scan as well as the clinic column does: a primary key (one row),
 # and a membership looked up by the signed-in user (a person has a handful of memberships).
 SCOPE_COLUMNS = {"accounts_membership": ("user_id",)}
-_CONTEXT_PREFIX = re.compile(r"^SELECT set_config\('app\.tenant_id'.*?\); ", re.DOTALL)
 
 
 def _walk(plan, parent=None):
@@ -285,11 +285,8 @@ def calls(clinics, django_db_blocker) -> list[Call]:
                 call = Call(f"GET {template}{'?' + query if query else ''}", url)
                 with CaptureQueriesContext(connection) as captured:
                     call.status = client.get(url).status_code
-                call.queries = [
-                    _CONTEXT_PREFIX.sub("", q["sql"])
-                    for q in captured.captured_queries
-                    if _CONTEXT_PREFIX.sub("", q["sql"]).startswith(("SELECT", "WITH"))
-                ]
+                statements = [without_context(q["sql"]) for q in captured.captured_queries]
+                call.queries = [s for s in statements if s.startswith(("SELECT", "WITH"))]
                 made.append(call)
     return made
 
