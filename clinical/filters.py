@@ -3,6 +3,8 @@ clinic's id simply matches nothing, and a malformed one is a 400."""
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
@@ -116,8 +118,12 @@ class AppointmentFilter(django_filters.FilterSet):
         fields = ["status", "appointment_type"]
 
     def filter_search(self, queryset, name, value):
-        if value.upper().startswith("APT-"):
-            return queryset.filter(appointment_number=value.upper())
+        number = value.strip().upper()
+        if number.startswith("APT-"):
+            return queryset.filter(appointment_number=number)
+        if re.fullmatch(r"APT\d{12}", number):
+            # The earlier system's number, kept by the import (tenants.legacy).
+            return queryset.filter(legacy_number=number)
         for word in value.split()[:5]:
             queryset = queryset.filter(
                 Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
@@ -140,8 +146,11 @@ class PrescriptionFilter(django_filters.FilterSet):
         fields = ["status"]
 
     def filter_search(self, queryset, name, value):
-        if value.upper().startswith("RX-"):
-            return queryset.filter(prescription_number=value.upper())
+        number = value.strip().upper()
+        if number.startswith("RX-"):
+            return queryset.filter(prescription_number=number)
+        if re.fullmatch(r"RX\d{12}", number):
+            return queryset.filter(legacy_number=number)
         for word in value.split()[:5]:
             queryset = queryset.filter(
                 Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)

@@ -55,6 +55,9 @@ class Appointment(TenantOwnedModel):
     EDITABLE = (Status.SCHEDULED, Status.CONFIRMED)
 
     appointment_number = models.CharField(max_length=30, editable=False)
+    # The number the earlier system gave it (APT202601060001), kept searchable after an
+    # import (tenants.legacy); empty for appointments made here.
+    legacy_number = models.CharField(max_length=30, blank=True, default="", editable=False)
     patient = TenantForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     doctor = TenantForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
     office = TenantForeignKey(
@@ -100,6 +103,11 @@ class Appointment(TenantOwnedModel):
             models.Index(
                 fields=["tenant", "doctor", "appointment_date", "start_time"],
                 name="appointment_tenant_doctor_day",
+            ),
+            models.Index(
+                fields=["tenant", "legacy_number"],
+                condition=~Q(legacy_number=""),
+                name="appointment_tenant_legacy_no",
             ),
         ]
 

@@ -361,6 +361,9 @@ class DentalAttachment(TenantOwnedModel):
     size = models.PositiveIntegerField(editable=False)
     original_name = models.CharField(max_length=255, blank=True)
     description = models.CharField(max_length=500, blank=True)
+    # An attachment imported from the earlier system whose file was not copied (no copy of
+    # its object store was given): the record stays, its download answers 404.
+    file_missing = models.BooleanField(default=False, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from clinical.models.appointments import Appointment
@@ -37,6 +40,8 @@ class Prescription(TenantOwnedModel):
     EDITABLE = (Status.DRAFT, Status.ACTIVE)
 
     prescription_number = models.CharField(max_length=30, editable=False)
+    # The earlier system's number (RX202601060001), kept searchable after an import.
+    legacy_number = models.CharField(max_length=30, blank=True, default="", editable=False)
     patient = TenantForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
     doctor = TenantForeignKey(Doctor, on_delete=models.PROTECT, related_name="prescriptions")
     appointment = TenantForeignKey(
@@ -76,6 +81,11 @@ class Prescription(TenantOwnedModel):
             models.Index(
                 fields=["tenant", "-created_at", "-id"], name="prescription_tenant_recent"
             ),
+            models.Index(
+                fields=["tenant", "legacy_number"],
+                condition=~Q(legacy_number=""),
+                name="prescription_tenant_legacy_no",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +111,22 @@ class PrescriptionItem(TenantOwnedModel):
     )
     generic_substitution_allowed = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
+    # Rupees, exact: what the earlier system recorded for the item (imported history; this
+    # system does not price prescriptions itself). Empty for items written here.
+    unit_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    total_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
 
     class Meta:
         ordering = ["order", "id"]
