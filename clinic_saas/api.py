@@ -25,22 +25,58 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
+from clinic_saas import bad_text
 from clinic_saas.errors import ApplicationError
 
 MAX_PAGE_SIZE = 100
 
 
+def _bad_text_error(exc: bad_text.BadText) -> exceptions.ValidationError:
+    return exceptions.ValidationError({exc.field: [bad_text.MESSAGE]}, code="invalid")
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's parser, plus a clean 400 for JSON nested deeper than Python can decode (a
-    RecursionError would otherwise be a 500)."""
+    RecursionError would otherwise be a 500) and for text no field may hold
+    (clinic_saas.bad_text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError(
                 "JSON parse error - the document is nested too deeply."
             ) from exc
+        try:
+            bad_text.check_json(data)
+        except bad_text.BadText as exc:
+            raise _bad_text_error(exc) from exc
+        return data
+
+
+class FormParser(parsers.FormParser):
+    """DRF's parser; refuses NUL characters and lone surrogates (clinic_saas.bad_text)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        try:
+            bad_text.check_form(data)
+        except bad_text.BadText as exc:
+            raise _bad_text_error(exc) from exc
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's parser; refuses NUL characters and lone surrogates in field values and file
+    names (file contents are the client's bytes and stay untouched)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        try:
+            bad_text.check_form(parsed.data, parsed.files)
+        except bad_text.BadText as exc:
+            raise _bad_text_error(exc) from exc
+        return parsed
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -120,7 +156,10 @@ def exception_handler(exc, context):
             body["errors"] = exc.field_errors
         # Whatever the service wrote before it refused must not be committed.
         set_rollback()
-        return Response(body, status=exc.status_code)
+        response = Response(body, status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         exc = RequestTooLarge(str(exc))
     elif isinstance(exc, DjangoValidationError):

@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After the CSRF check: NUL characters and lone surrogates in query strings and page
+    # forms get a 400 before any view (or its error message) sees them.
+    "clinic_saas.bad_text.RejectBadTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After session authentication: binds the session's clinic to the request (invariant 6).
     "tenants.middleware.TenantSessionMiddleware",
@@ -268,9 +271,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "clinic_saas.api.Pagination",
     "DEFAULT_PARSER_CLASSES": [
+        # The project's parsers also refuse text no field may hold (clinic_saas.bad_text).
         "clinic_saas.api.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "clinic_saas.api.FormParser",
+        "clinic_saas.api.MultiPartParser",
     ],
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "clinic_saas.api.exception_handler",

@@ -12,9 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from clinic_saas.api import FormParser, JSONParser, MultiPartParser
 from clinical.api.base import (
     CONFLICT_STATE,
     ClinicalViewSet,
