@@ -1,11 +1,28 @@
-"""django-axes hooks: how a login's username is read, and what a locked-out client sees."""
+"""django-axes hooks: who the client is, how a login's username is read, and what a
+locked-out client sees."""
 
 from __future__ import annotations
 
+import math
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from rest_framework.throttling import BaseThrottle
 
 from accounts.models import normalize_email
+
+
+def client_ip(request) -> str | None:
+    """The client's address, as DRF's throttles see it (AXES_CLIENT_IP_CALLABLE).
+
+    DRF reads X-Forwarded-For only when NUM_PROXIES (= TRUSTED_PROXY_COUNT) is above zero,
+    and then takes the entry that many hops from the right: what the nearest trusted proxy
+    saw. Entries further left were written by the client and are ignored. Using DRF's own
+    function means the rate limits and the login lockouts can never disagree about who the
+    client is.
+    """
+    return BaseThrottle().get_ident(getattr(request, "_request", request)) or None
 
 
 def username_from(request, credentials) -> str:
@@ -17,8 +34,19 @@ def username_from(request, credentials) -> str:
     return normalize_email(raw or "")
 
 
+def lockout_retry_after() -> int:
+    """Seconds until a lockout ends at the latest: the whole cool-off (every failed attempt
+    starts it again), so a client that waits this long is never refused again for it."""
+    return max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds()))
+
+
 def lockout_response(request, original_response=None, credentials=None):
+    # django-axes' middleware answers every request that ended in a lockout with this, so the
+    # API, the pages and the admin login all carry Retry-After like any other 429.
     detail = "Too many failed attempts. Try again later or reset your password."
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "locked_out", "detail": detail}, status=429)
-    return render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
+        response = JsonResponse({"code": "locked_out", "detail": detail}, status=429)
+    else:
+        response = render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
+    response["Retry-After"] = str(lockout_retry_after())
+    return response

@@ -257,6 +257,12 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic SaaS <no-reply@localhost>")
 
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+# (0: none, trust no header). One value for the API's throttles and the login lockouts.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or a positive number of proxies.")
+
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -283,6 +289,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.ScopedRateThrottle",
         "tenants.throttling.ClinicRateThrottle",
     ],
+    # The client address DRF's throttles key on (see TRUSTED_PROXY_COUNT above).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "clinic": env.str("THROTTLE_CLINIC", default="3000/minute"),
         "signup": env.str("THROTTLE_SIGNUP", default="20/hour"),
@@ -331,7 +339,12 @@ AXES_USERNAME_CALLABLE = "accounts.axes.username_from"
 AXES_LOCKOUT_CALLABLE = "accounts.axes.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Who the client is: the address of the TCP peer, unless TRUSTED_PROXY_COUNT reverse proxies
+# that append to X-Forwarded-For stand in front of the app; then the client is the entry that
+# many hops from the right. The default (0) trusts no header, so a client cannot choose its own
+# address by sending one. DRF's throttles (NUM_PROXIES, above) and django-axes read the same
+# value through one function (accounts.axes.client_ip).
+AXES_CLIENT_IP_CALLABLE = "accounts.axes.client_ip"
 
 # --- Security -----------------------------------------------------------------------------
 HTTPS = env.bool("HTTPS", default=not (DEBUG or TESTING))
