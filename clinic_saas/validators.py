@@ -1,12 +1,21 @@
-"""Validators shared by every app (phone numbers, money)."""
+"""Validators shared by every app (phone numbers, money, the range of accepted dates)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from django.core.exceptions import ValidationError
 
 _SEPARATORS = re.compile(r"[\s\-().]")
+
+# Every date a client sends (appointments, visits, dental records, births, ranges and
+# filters) lies in these years. Nothing a clinic records is older (the oldest living
+# patient's birth) or further ahead (follow-ups, planned treatment), and the bound keeps
+# date arithmetic (`start + timedelta(...)`) far from Python's year 9999 limit.
+DATE_MIN = datetime.date(1900, 1, 1)
+DATE_MAX = datetime.date(2100, 12, 31)
+DATE_RANGE_MESSAGE = f"Enter a date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}."
 
 
 def normalize_indian_mobile(value: str) -> str:

@@ -20,6 +20,7 @@ from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import (
     DentalAttachment,
     DentalObservation,
@@ -207,9 +208,12 @@ def parse_date_range(date_from, date_to) -> tuple[datetime.date | None, datetime
         if value in (None, ""):
             return None
         try:
-            return datetime.date.fromisoformat(str(value))
+            parsed = datetime.date.fromisoformat(str(value))
         except ValueError:
             raise field_error(name, "Enter a date as YYYY-MM-DD.") from None
+        if not DATE_MIN <= parsed <= DATE_MAX:
+            raise field_error(name, DATE_RANGE_MESSAGE)
+        return parsed
 
     start, end = parse(date_from, "from"), parse(date_to, "to")
     end = end or timezone.localdate()

@@ -10,6 +10,7 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from clinic_saas import fields
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -103,9 +104,9 @@ class ShortKeyFilter(django_filters.FilterSet):
 
 
 class AppointmentFilter(django_filters.FilterSet):
-    date = django_filters.DateFilter(field_name="appointment_date")
-    date_from = django_filters.DateFilter(field_name="appointment_date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="appointment_date", lookup_expr="lte")
+    date = fields.DateFilter(field_name="appointment_date")
+    date_from = fields.DateFilter(field_name="appointment_date", lookup_expr="gte")
+    date_to = fields.DateFilter(field_name="appointment_date", lookup_expr="lte")
     doctor = django_filters.UUIDFilter(field_name="doctor_id")
     patient = django_filters.UUIDFilter(field_name="patient_id")
     office = django_filters.UUIDFilter(field_name="office_id")
@@ -135,8 +136,8 @@ class PrescriptionFilter(django_filters.FilterSet):
     patient = django_filters.UUIDFilter(field_name="patient_id")
     doctor = django_filters.UUIDFilter(field_name="doctor_id")
     appointment = django_filters.UUIDFilter(field_name="appointment_id")
-    visit_date_from = django_filters.DateFilter(field_name="visit_date", lookup_expr="gte")
-    visit_date_to = django_filters.DateFilter(field_name="visit_date", lookup_expr="lte")
+    visit_date_from = fields.DateFilter(field_name="visit_date", lookup_expr="gte")
+    visit_date_to = fields.DateFilter(field_name="visit_date", lookup_expr="lte")
     search = django_filters.CharFilter(
         method="filter_search", max_length=100, label="Prescription number or patient name."
     )
@@ -170,8 +171,8 @@ class DentalObservationFilter(django_filters.FilterSet):
     appointment = django_filters.UUIDFilter(field_name="appointment_id")
     prescription = django_filters.UUIDFilter(field_name="prescription_id")
     tooth_number = django_filters.TypedChoiceFilter(choices=TEETH, coerce=int)
-    observed_from = django_filters.DateFilter(field_name="observed_on", lookup_expr="gte")
-    observed_to = django_filters.DateFilter(field_name="observed_on", lookup_expr="lte")
+    observed_from = fields.DateFilter(field_name="observed_on", lookup_expr="gte")
+    observed_to = fields.DateFilter(field_name="observed_on", lookup_expr="lte")
 
     class Meta:
         model = DentalObservation

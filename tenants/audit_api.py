@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from accounts.permissions import OWNER_ONLY
+from clinic_saas import fields
 from tenants.models import AuditEvent
 from tenants.serializers import AuditEventSerializer
 from tenants.viewsets import TenantScopedViewSet
@@ -49,10 +50,10 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     object_type = django_filters.CharFilter(help_text="e.g. `clinical.Patient`.")
     object_id = django_filters.CharFilter()
-    date_from = django_filters.DateFilter(
+    date_from = fields.DateFilter(
         method="filter_date_from", help_text="From this day (inclusive, clinic time)."
     )
-    date_to = django_filters.DateFilter(
+    date_to = fields.DateFilter(
         method="filter_date_to", help_text="Up to this day (inclusive, clinic time)."
     )
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinic_saas import fields
 from clinical.models import Appointment
 from clinical.serializers.base import (
     DoctorSummarySerializer,
@@ -55,7 +56,7 @@ class AppointmentInputSerializer(InputSerializer):
     patient_id = serializers.UUIDField()
     doctor_id = serializers.UUIDField()
     office_id = serializers.UUIDField(required=False, allow_null=True)
-    appointment_date = serializers.DateField(help_text="Today or later.")
+    appointment_date = fields.DateField(help_text="Today or later.")
     appointment_time = serializers.TimeField(
         required=False, help_text="Required for scheduled bookings; a walk-in defaults to now."
     )
@@ -81,7 +82,7 @@ class AppointmentStatusSerializer(InputSerializer):
 
 
 class AppointmentRescheduleSerializer(InputSerializer):
-    appointment_date = serializers.DateField()
+    appointment_date = fields.DateField()
     appointment_time = serializers.TimeField()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
     office_id = serializers.UUIDField(required=False, allow_null=True)
@@ -89,7 +90,7 @@ class AppointmentRescheduleSerializer(InputSerializer):
 
 class AvailabilityQuerySerializer(InputSerializer):
     doctor = serializers.UUIDField()
-    date = serializers.DateField()
+    date = fields.DateField()
 
 
 class SlotSerializer(serializers.Serializer):
@@ -100,7 +101,7 @@ class SlotSerializer(serializers.Serializer):
 
 class AvailabilityResponseSerializer(serializers.Serializer):
     doctor_id = serializers.UUIDField()
-    date = serializers.DateField()
+    date = fields.DateField()
     weekday = serializers.IntegerField(help_text="0 is Monday.")
     slot_minutes = serializers.IntegerField()
     slots = SlotSerializer(many=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.urls import reverse
 from rest_framework import serializers
 
+from clinic_saas import fields
 from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
 from clinical.models.dental import (
     FDI_RULE,
@@ -124,8 +125,8 @@ class DentalObservationUpdateSerializer(InputSerializer):
     notes = text(5000)
     treatment_required = serializers.BooleanField(required=False)
     treatment_done = serializers.BooleanField(required=False)
-    treatment_date = serializers.DateField(required=False, allow_null=True)
-    observed_on = serializers.DateField(required=False, help_text="Not in the future.")
+    treatment_date = fields.DateField(required=False, allow_null=True)
+    observed_on = fields.DateField(required=False, help_text="Not in the future.")
     prescription_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="One of the patient's prescriptions."
     )
@@ -194,7 +195,7 @@ class DentalProcedureUpdateSerializer(InputSerializer):
     )
     estimated_cost = _money()
     actual_cost = _money()
-    planned_date = serializers.DateField(required=False, allow_null=True)
+    planned_date = fields.DateField(required=False, allow_null=True)
     notes = text(5000)
 
     def to_internal_value(self, data):
@@ -326,8 +327,8 @@ class ChartProcedureSerializer(serializers.Serializer):
     procedure_name = serializers.CharField()
     status = serializers.CharField()
     teeth = serializers.ListField(child=serializers.IntegerField())
-    planned_date = serializers.DateField(allow_null=True)
-    completed_date = serializers.DateField(allow_null=True)
+    planned_date = fields.DateField(allow_null=True)
+    completed_date = fields.DateField(allow_null=True)
 
 
 class ChartToothSerializer(serializers.Serializer):
@@ -336,7 +337,7 @@ class ChartToothSerializer(serializers.Serializer):
     condition_type = serializers.CharField(allow_null=True, help_text="The latest finding.")
     tooth_surface = serializers.CharField(allow_blank=True)
     severity = serializers.CharField(allow_blank=True)
-    observed_on = serializers.DateField(allow_null=True)
+    observed_on = fields.DateField(allow_null=True)
     observation_id = serializers.UUIDField(allow_null=True)
     treatment_required = serializers.BooleanField()
     open_procedures = ChartProcedureSerializer(many=True)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinic_saas import fields
 from clinical.models import Patient
 from clinical.serializers.base import InputSerializer, PhoneField, text
 
@@ -64,7 +65,7 @@ _DATETIME = serializers.DateTimeField()
 class FamilyMemberInputSerializer(InputSerializer):
     first_name = text(100, required=True)
     last_name = text(100)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = fields.DateField(required=False, allow_null=True)
     gender = serializers.ChoiceField(
         choices=Patient.Gender.choices, required=False, allow_blank=True
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinic_saas import fields
 from clinical.models import Prescription, PrescriptionItem
 from clinical.models.prescriptions import MAX_ITEMS, MIN_ITEMS
 from clinical.serializers.base import (
@@ -84,13 +85,13 @@ def rx_items_field(*, required: bool) -> serializers.ListField:
 
 
 class PrescriptionUpdateSerializer(InputSerializer):
-    visit_date = serializers.DateField(required=False, help_text="Not in the future.")
+    visit_date = fields.DateField(required=False, help_text="Not in the future.")
     chief_complaint = text(500)
     diagnosis = text(1000, required=False, allow_blank=False)
     symptoms = text(5000)
     clinical_notes = text(10000)
     instructions = text(5000)
-    follow_up_date = serializers.DateField(required=False, allow_null=True)
+    follow_up_date = fields.DateField(required=False, allow_null=True)
     items = rx_items_field(required=False)
 
 

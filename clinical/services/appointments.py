@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from clinic_saas.errors import ConflictError
+from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import Appointment, Doctor, NumberCounter, Office, Patient
 from clinical.services.common import (
     as_type,
@@ -109,6 +110,9 @@ def appointment_book(
         appointment_time = as_type(models.TimeField(), appointment_time, name="appointment_time")
         if appointment_date is None:
             raise field_error("appointment_date", "This field is required.")
+        # Before any arithmetic on it: 9999-12-31 plus the duration would overflow (a 500).
+        if not DATE_MIN <= appointment_date <= DATE_MAX:
+            raise field_error("appointment_date", DATE_RANGE_MESSAGE)
         if appointment_type not in Appointment.Type.values:
             raise field_error("appointment_type", "Choose scheduled or walk_in.")
         walk_in = appointment_type == Appointment.Type.WALK_IN
