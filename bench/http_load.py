@@ -343,7 +343,15 @@ def check_same_bodies(port: int, targets: dict[str, list], sample: int) -> int:
 
 # --- The tenant context's cost, in-process ------------------------------------------------
 
-_SET_CONFIG = "SELECT set_config('app.tenant_id'"
+_SET_CONFIG = "SET LOCAL app.tenant_id"
+
+
+def _strip_context(sql: str) -> str:
+    from tenants.backend.base import without_context
+
+    return without_context(sql)
+
+
 _QUERY_LINE = re.compile(r'^F\t\d+\tQuery\t "(.*)"$')
 
 
@@ -383,7 +391,7 @@ def traced_request(client, path: str, headers: dict) -> dict:
         if line.startswith("F\t"):
             match = _QUERY_LINE.match(line)
             sent.append(match.group(1) if match else line.split("\t")[2])
-    prefixed = [q for q in sent if q.startswith(_SET_CONFIG) and "; " in q.rstrip("; ")]
+    prefixed = [q for q in sent if q.startswith(_SET_CONFIG) and _strip_context(q).strip("; ")]
     standalone = [q for q in sent if q.startswith(_SET_CONFIG) and q not in prefixed]
     return {
         "round_trips": sum(1 for ln in lines if ln.startswith("B\t") and "ReadyForQuery" in ln),
@@ -432,7 +440,7 @@ def prefix_timings(clinic, *, rounds: int) -> list[list[str]]:
             queryset.count()
             list(queryset[:20])
         statements = [q["sql"] for q in captured.captured_queries]
-        statements = [s.split("; ", 1)[1] if s.startswith(_SET_CONFIG) else s for s in statements]
+        statements = [_strip_context(s) for s in statements]
         for label, sql in zip(("count", "page of 20"), statements, strict=True):
 
             def with_prefix(sql=sql):
@@ -657,8 +665,9 @@ def _summary(sql: str) -> str:
     statements = [s.strip() for s in sql.split("; ") if s.strip()]
     words = []
     for statement in statements:
-        if statement.startswith("SELECT set_config("):
-            words.append("set_config")
+        if statement.startswith("SET LOCAL app."):
+            if not words or words[-1] != "context":
+                words.append("context")
             continue
         match = re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', statement)
         words.append(f"{statement.split()[0]} {match.group(1)}" if match else statement[:20])

@@ -120,6 +120,17 @@ TEMPLATES = [
 # used by `manage.py setup_db` and by the test suite to create its throw-away database.
 DB_ENGINE = "tenants.backend"
 CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+# `session`: the application talks to PostgreSQL directly (or through a session pooler).
+# `transaction`: behind PgBouncer in transaction mode (docs/deployment.md): server-side
+# cursors are disabled, because a cursor held across transactions would lose its server
+# connection, and the per-request health check is off by default (see DB_CONN_HEALTH_CHECKS).
+DB_POOL_MODE = env.str("DB_POOL_MODE", default="session")
+if DB_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured("DB_POOL_MODE must be 'session' or 'transaction'.")
+# Django checks a reused connection with its own `SELECT 1` before each request. Behind
+# PgBouncer that is a second pool checkout per request (docs/deployment.md measures it), and
+# PgBouncer already checks its server connections, so it defaults to off there.
+DB_CONN_HEALTH_CHECKS = env.bool("DB_CONN_HEALTH_CHECKS", default=DB_POOL_MODE == "session")
 
 if env.str("DATABASE_URL", default=""):
     _runtime = env_db_url("DATABASE_URL")
@@ -162,7 +173,8 @@ def _database(config: dict, application_name: str) -> dict:
         **config,
         "ENGINE": DB_ENGINE,
         "CONN_MAX_AGE": CONN_MAX_AGE,
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_HEALTH_CHECKS": DB_CONN_HEALTH_CHECKS,
+        "DISABLE_SERVER_SIDE_CURSORS": DB_POOL_MODE == "transaction",
         "OPTIONS": {**config.get("OPTIONS", {}), "application_name": application_name},
     }
 

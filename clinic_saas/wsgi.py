@@ -12,5 +12,8 @@ application = get_wsgi_application()
 
 # Refuse to serve when the runtime role could bypass row-level security (design invariant 5).
 from tenants.checks import assert_runtime_role_safe  # noqa: E402
+from tenants.pooling import assert_pooling_safe  # noqa: E402
 
 assert_runtime_role_safe()
+# Refuse settings that would break the per-transaction context behind a pooler.
+assert_pooling_safe()

@@ -10,7 +10,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import checks  # noqa: F401  (registers the system checks)
+        from tenants import checks, pooling  # noqa: F401  (registers the system checks)
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

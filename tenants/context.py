@@ -2,7 +2,7 @@
 
 The context lives in a `ContextVar`, so it belongs to one thread or one asyncio task and is
 never shared between concurrent requests. It reaches PostgreSQL only as
-`set_config('app.tenant_id', …, true)` *inside* the transaction that runs the queries (see
+`SET LOCAL app.tenant_id = …` *inside* the transaction that runs the queries (see
 `tenants.backend`): the database backend sends it in the same round trip as the first query
 of each transaction, and again whenever the context changes inside a transaction. Nothing is
 ever set at session level, so a pooled or persistent connection cannot carry one request's

@@ -4,15 +4,21 @@ Before a query runs, the wrapper compares the context the code runs under
 (`tenants.context.current()`) with what this transaction has already told PostgreSQL. When
 they differ, it prepends
 
-    SELECT set_config('app.tenant_id', '<uuid>', true), set_config('app.user_id', '<uuid>', true);
+    SET LOCAL app.tenant_id = '<uuid>'; SET LOCAL app.user_id = '<uuid>';
 
 to the query itself, so the context costs no extra round trip (Django's psycopg 3 cursors bind
-parameters client-side, which allows two statements in one execute). `is_local = true` makes
-the value end with the transaction: a persistent or pooled connection starts the next
-transaction with no clinic, which the policies read as NULL, so zero rows (design invariant 6).
+parameters client-side, which allows several statements in one execute). `LOCAL` makes the
+value end with the transaction: a persistent or pooled connection starts the next transaction
+with no clinic, which the policies read as NULL, so zero rows (design invariant 6).
 
-Outside a transaction (autocommit) both statements travel in one simple-query message, which
-PostgreSQL runs as one implicit transaction, so the value applies to exactly that query.
+`SET LOCAL` rather than `set_config(..., true)`: the two are the same to PostgreSQL, but a
+distributed PostgreSQL (Citus, with `citus.propagate_set_commands = 'local'`) forwards
+`SET LOCAL` to the worker nodes that hold the shards and never a `set_config()` call, so only
+this form keeps the policies working once the clinic tables are distributed
+(docs/scale-out.md).
+
+Outside a transaction (autocommit) the statements travel in one simple-query message, which
+PostgreSQL runs as one implicit transaction block, so the value applies to exactly that query.
 
 The `platform` alias is guarded here too: its role bypasses row-level security, so it refuses
 every statement outside `platform_access(reason=...)`.
@@ -35,11 +41,12 @@ class PlatformAccessRequired(RuntimeError):
     """The platform (BYPASSRLS) connection was used outside platform_access()."""
 
 
-_SET_CONTEXT = (
-    "SELECT set_config('app.tenant_id', '{tenant}', true), "
-    "set_config('app.user_id', '{user}', true); "
+_SET_CONTEXT = "SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL app.user_id = '{user}'; "
+# How many statements the prefix adds: the cursor skips their results to reach the query's.
+_PREFIX_STATEMENTS = 2
+_SENT_CONTEXT = re.compile(
+    r"^SET LOCAL app\.tenant_id = '[^']*'; SET LOCAL app\.user_id = '[^']*'; "
 )
-_SENT_CONTEXT = re.compile(r"^SELECT set_config\('app\.tenant_id'.*?\); ", re.DOTALL)
 
 
 def context_prefix(tenant, user) -> str:
@@ -137,7 +144,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             result = execute(sql, params, many, context)
         else:
             result = execute(prefix + sql, params, many, context)
-            raw_cursor.nextset()
+            for _ in range(_PREFIX_STATEMENTS):
+                raw_cursor.nextset()
         if in_transaction:
             self._sent_context = wanted
         return result

@@ -134,9 +134,9 @@ def test_context_travels_with_the_first_query_not_as_an_extra_round_trip(clinic_
         list(Patient.objects.all())
     statements = [q["sql"] for q in queries]
     # Inside the test's transaction the block opens a savepoint: SAVEPOINT, two SELECTs,
-    # RELEASE. The context rides on the first of them; no statement is only set_config.
+    # RELEASE. The context rides on the first of them; no statement is only the SET LOCAL.
     assert len(statements) == 4, statements
-    carrying = [s for s in statements if "set_config('app.tenant_id'" in s]
+    carrying = [s for s in statements if "SET LOCAL app.tenant_id" in s]
     assert carrying == statements[:1], "sent once, with the first statement"
     assert "SAVEPOINT" in statements[0]
 
