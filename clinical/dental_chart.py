@@ -1,5 +1,6 @@
 """The dental chart and the case summary: reads of a patient's dental records, as data for the
-API and as printable pages (HTML, and PDF through xhtml2pdf like the prescriptions).
+API and as printable pages (HTML, and PDF through clinical/pdf_documents.py like the
+prescriptions).
 
 Plain functions, so the API (`patients/{id}/dental-chart/`, `…/case-summary/`) and the
 browser pages share them. The chart is a constant number of queries however many records
@@ -7,14 +8,12 @@ the patient has: the latest observation of every tooth in one `DISTINCT ON` quer
 procedures in one, and a count.
 
 The printed tooth grid is an HTML table (each tooth a cell coloured by its latest
-condition): the same markup prints from a browser and renders in xhtml2pdf, which draws no
-SVG.
+condition, with the condition's abbreviation in it, so colour is never the only cue).
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 
 from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
@@ -29,7 +28,7 @@ from clinical.models import (
     PrescriptionItem,
 )
 from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurface, tooth_kind
-from clinical.printing import PDFRenderError, _no_external_resources, document_response
+from clinical.printing import document_response, print_language, render_html
 from clinical.services.common import field_error
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -273,24 +272,18 @@ def case_summary(*, tenant, patient, date_from, date_to) -> dict:
         "estimated_total": estimated,
         "actual_total": paid,
         "printed_at": timezone.localtime(),
+        "language": print_language(patient=patient, clinic=clinic),
     }
 
 
 def render_case_summary_html(summary: dict, *, for_pdf: bool = False) -> str:
-    return render_to_string(SUMMARY_TEMPLATE, {**summary, "for_pdf": for_pdf})
+    return render_html(SUMMARY_TEMPLATE, {**summary, "for_pdf": for_pdf})
 
 
 def render_case_summary_pdf(summary: dict) -> bytes:
-    from xhtml2pdf import pisa
+    from clinical.pdf_documents import case_summary_pdf
 
-    html = render_case_summary_html(summary, for_pdf=True)
-    buffer = io.BytesIO()
-    result = pisa.CreatePDF(
-        html, dest=buffer, encoding="utf-8", link_callback=_no_external_resources
-    )
-    if result.err:
-        raise PDFRenderError("Could not render the case summary as PDF.")
-    return buffer.getvalue()
+    return case_summary_pdf(summary, language=summary["language"])
 
 
 def case_summary_filename(summary: dict) -> str:

@@ -9,19 +9,19 @@ Plain functions, so the API (`prescriptions/{id}/print/`, `/pdf/`) and the brows
     printing.record_print(tenant=tenant, actor=user, prescription=prescription, fmt="pdf",
                           request=request)
 
-The PDF comes from the same template through xhtml2pdf (pure Python on ReportLab: nothing to
-install beyond pip). Every value is escaped by the template engine, so text typed into a
-record can never become markup in the HTML or the PDF.
+The HTML page and the PDF read the same context (the letterhead resolved from the clinic's
+print template, the labels in the print's language). The PDF is laid out by
+clinical/pdf_documents.py with fpdf2 and HarfBuzz, so every Indian script is shaped (see
+docs/printing.md). Every value is escaped by the template engine in the HTML, and the PDF
+draws text only, so text typed into a record can never become markup in either.
 """
 
 from __future__ import annotations
 
-import io
-
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinical.models import (
     DentalObservation,
@@ -37,10 +37,6 @@ from tenants.context import tenant_context
 from tenants.models import Tenant
 
 TEMPLATE = "clinical/prescription_print.html"
-
-
-class PDFRenderError(RuntimeError):
-    """xhtml2pdf could not turn the prescription into a PDF."""
 
 
 def prescription_for_print(*, tenant, pk) -> Prescription:
@@ -62,6 +58,20 @@ def prescription_for_print(*, tenant, pk) -> Prescription:
         )
 
 
+# The sections of a prescription that a print template can hide; all show by default.
+DEFAULT_SECTIONS = {
+    "header": True,
+    "doctor": True,
+    "chief_complaint": True,
+    "diagnosis": True,
+    "generic_names": True,
+    "dental": True,
+    "advice": True,
+    "follow_up": True,
+    "signature": True,
+}
+
+
 def _letterhead(prescription: Prescription, tenant) -> dict:
     """Where the patient was seen: the appointment's office, else the doctor's first office,
     else the clinic's primary office, else the clinic's own details."""
@@ -72,13 +82,33 @@ def _letterhead(prescription: Prescription, tenant) -> dict:
     if office is None:
         office = Office.objects.filter(is_active=True).order_by("-is_primary", "name").first()
     clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
+    doctor = prescription.doctor
     return {
-        "clinic_name": clinic.name,
-        "office_name": office.name if office else "",
+        "clinic": clinic,
+        "office": office,
+        "title": clinic.name,
+        "subtitle": office.name if office and office.name != clinic.name else "",
         "address": (office.address if office and office.address else clinic.address),
         "phone": (office.phone if office and office.phone else clinic.phone),
         "email": clinic.email,
+        "registration_number": "",
+        "doctor_name": f"Dr. {doctor.user.get_full_name()}",
+        "doctor_qualification": doctor.qualification,
+        "doctor_specialization": doctor.specialization,
+        "doctor_registration": doctor.license_number,
+        "footer_text": "",
+        "show": dict(DEFAULT_SECTIONS),
     }
+
+
+def print_language(*, patient=None, clinic=None) -> str:
+    """The language a print is in: the patient's choice, else the clinic's default, else
+    English."""
+    for owner in (patient, clinic):
+        language = getattr(owner, "print_language", "") if owner is not None else ""
+        if language:
+            return language
+    return "en"
 
 
 # A specialization containing one of these is dental: dentistry, dental surgery and the
@@ -120,6 +150,8 @@ def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) 
     return {
         "rx": prescription,
         "letterhead": letterhead,
+        "show": letterhead["show"],
+        "language": print_language(patient=patient, clinic=letterhead["clinic"]),
         "patient": patient,
         "patient_age": patient.age_on(prescription.visit_date),
         "doctor": doctor,
@@ -131,26 +163,21 @@ def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) 
     }
 
 
+def render_html(template: str, context: dict) -> str:
+    """A print page in the print's language."""
+    with translation.override(context.get("language") or "en"):
+        return render_to_string(template, context)
+
+
 def render_prescription_html(prescription: Prescription, *, tenant, for_pdf=False) -> str:
-    return render_to_string(TEMPLATE, print_context(prescription, tenant=tenant, for_pdf=for_pdf))
-
-
-def _no_external_resources(uri, rel):
-    # The template references no file or URL; refuse anything else rather than fetch it.
-    return ""
+    return render_html(TEMPLATE, print_context(prescription, tenant=tenant, for_pdf=for_pdf))
 
 
 def render_prescription_pdf(prescription: Prescription, *, tenant) -> bytes:
-    from xhtml2pdf import pisa
+    from clinical.pdf_documents import prescription_pdf
 
-    html = render_prescription_html(prescription, tenant=tenant, for_pdf=True)
-    buffer = io.BytesIO()
-    result = pisa.CreatePDF(
-        html, dest=buffer, encoding="utf-8", link_callback=_no_external_resources
-    )
-    if result.err:
-        raise PDFRenderError(f"Could not render {prescription.prescription_number} as PDF.")
-    return buffer.getvalue()
+    context = print_context(prescription, tenant=tenant, for_pdf=True)
+    return prescription_pdf(context, language=context["language"])
 
 
 def pdf_filename(prescription: Prescription) -> str:
