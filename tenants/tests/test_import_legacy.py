@@ -1,49 +1,53 @@
-"""import_legacy, end to end on real PostgreSQL: a legacy single-clinic database is created
-next to the test database, filled with the original tables, and adopted into a clinic."""
+"""import_legacy, end to end on real PostgreSQL: a database shaped like the earlier system's
+(tenants.legacy.sample, from /work/shared/earlier-system.md) is created next to the test
+database, in both of its shapes, and adopted into a clinic as the runtime role."""
 
 from __future__ import annotations
 
+import datetime
 import io
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from accounts.models import Membership, User
-from clinical.models import Doctor, DoctorOffice, Office, Patient
+from clinical.filters import AppointmentFilter, PrescriptionFilter
+from clinical.models import (
+    Appointment,
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    Doctor,
+    DoctorAvailability,
+    DoctorOffice,
+    Medicine,
+    Office,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionPrint,
+)
+from clinical.services import medicine_catalogue_load
+from clinical.services.numbering import next_number
 from tenants.context import tenant_context
 from tenants.dbroles import conninfo_from_url
-from tenants.models import AuditEvent, Tenant
+from tenants.legacy import sample
+from tenants.models import Tenant
 from tenants.platform import platform_access
-from tenants.testing import build, create_clinic
+from tenants.testing import create_clinic
 
-LEGACY_SCHEMA = """
-CREATE SCHEMA old;
-CREATE TABLE old.accounts_user (
-    id serial PRIMARY KEY, email varchar(254), first_name varchar(100), last_name varchar(100),
-    phone varchar(20), password varchar(128), is_active boolean DEFAULT true,
-    is_superuser boolean DEFAULT false, date_joined timestamp DEFAULT now(), role varchar(20));
-CREATE TABLE old.clinical_office (
-    id serial PRIMARY KEY, name varchar(200), address text, phone varchar(20),
-    is_primary boolean DEFAULT false, is_active boolean DEFAULT true, created_at timestamp);
-CREATE TABLE old.clinical_doctor (
-    id serial PRIMARY KEY, user_id int REFERENCES old.accounts_user, license_number varchar(50),
-    specialization varchar(100), qualification varchar(200), experience_years smallint,
-    is_active boolean DEFAULT true, created_at timestamp DEFAULT now());
-CREATE TABLE old.clinical_doctoroffice (id serial PRIMARY KEY, doctor_id int, office_id int);
-CREATE TABLE old.clinical_patient (
-    id serial PRIMARY KEY, first_name varchar(100), last_name varchar(100), mobile varchar(20),
-    created_at timestamp DEFAULT now(), deleted_at timestamp, tenant_id uuid,
-    relationship_to_primary varchar(20) DEFAULT 'self');
-"""
-PASSWORD = "Old-System-Password-1"
+OWNER = "admin@legacy-001.example"
+PASSWORD = "Legacy-Password-1"
+SMALL = {"patients": 30, "appointments": 60, "prescriptions": 50, "dental": 10, "doctors": 3}
 
 
-class Legacy:
+class Source:
     def __init__(self, url: str):
         self.url = url
 
@@ -51,182 +55,286 @@ class Legacy:
         with psycopg.connect(conninfo_from_url(self.url), autocommit=True) as conn:
             conn.execute(statement, params)
 
-    def fill(self, *, doctors: int = 2, bad_mobile: bool = False):
-        self.sql(LEGACY_SCHEMA)
-        hashed = make_password(PASSWORD)
-        self.sql(
-            "INSERT INTO old.accounts_user (email, first_name, last_name, password, role, "
-            "is_superuser) VALUES "
-            "('Meera@Legacy.example', 'Meera', 'Nair', %s, 'admin', true), "
-            "('frontdesk@legacy.example', 'Front', 'Desk', 'md5$old$hash', NULL, false), "
-            "('charlie@bharat.example', 'Charlie', 'B', '', 'nurse', false)",
-            [hashed],
-        )
-        for n in range(doctors):
-            self.sql(
-                "INSERT INTO old.accounts_user (email, first_name, password) VALUES (%s, %s, '')",
-                [f"doctor{n}@legacy.example", f"Doctor{n}"],
-            )
-            self.sql(
-                "INSERT INTO old.clinical_doctor (user_id, license_number, specialization) "
-                "SELECT id, %s, 'General Medicine' FROM old.accounts_user WHERE email = %s",
-                [f"KA-{n:04d}", f"doctor{n}@legacy.example"],
-            )
-        self.sql(
-            "INSERT INTO old.clinical_office (name, address, is_primary, created_at) VALUES "
-            "('Main', '1 MG Road', true, '2019-04-01 09:00'), ('Annexe', '', false, now())"
-        )
-        self.sql(
-            "INSERT INTO old.clinical_doctoroffice (doctor_id, office_id) VALUES (1, 1), (1, 2)"
-        )
-        self.sql(
-            "INSERT INTO old.clinical_patient (first_name, last_name, mobile, deleted_at, "
-            "tenant_id, relationship_to_primary) VALUES "
-            "('Arjun', 'Menon', '+91 98450 12345', NULL, NULL, 'self'), "
-            "('Kavya', 'Menon', '098450 12345', NULL, NULL, 'spouse'), "
-            "('Gone', 'Away', '9900112233', '2021-01-01', NULL, 'self'), "
-            "('Already', 'Moved', '9886543210', NULL, gen_random_uuid(), 'self')"
-        )
-        if bad_mobile:
-            self.sql(
-                "INSERT INTO old.clinical_patient (first_name, mobile) VALUES ('Broken', '12345')"
+    def build(self, *, with_clinics=False, clinics=("LEGACY_001",), **counts):
+        with psycopg.connect(conninfo_from_url(self.url)) as conn:
+            sample.create_schema(conn, with_clinics=with_clinics)
+            return sample.generate(
+                conn, with_clinics=with_clinics, clinics=clinics, **{**SMALL, **counts}
             )
 
 
 @pytest.fixture
-def legacy(live_db):
-    name = f"{settings.DATABASES['default']['NAME']}_legacy"
+def source(live_db):
+    # The test database's name carries the worker's suffix, so parallel runs never collide.
+    name = f"{settings.DATABASES['default']['NAME']}_earlier"
     admin = urlsplit(settings.DATABASE_ADMIN_URL)
     url = urlunsplit(admin._replace(path=f"/{name}"))
     with psycopg.connect(conninfo_from_url(settings.DATABASE_ADMIN_URL), autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield Legacy(url)
+        yield Source(url)
     finally:
         with psycopg.connect(conninfo_from_url(settings.DATABASE_ADMIN_URL), autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(legacy, **options) -> str:
+@pytest.fixture
+def shared_paracetamol(live_db):
+    rows = [(2, {"name": "Paracetamol", "dosage_form": "tablet", "strength": "500 mg"})]
+    medicine_catalogue_load(rows=rows, reason="test: the platform's shared catalogue")
+    with platform_access(reason="test: fetch it"):
+        return Medicine.objects.get(tenant__isnull=True, name="Paracetamol")
+
+
+def run(source, **options) -> str:
     out = io.StringIO()
-    options.setdefault("owner_email", "meera@legacy.example")
-    call_command(
-        "import_legacy",
-        source=legacy.url,
-        schema="old",
-        stdout=out,
-        stderr=io.StringIO(),
-        **options,
-    )
+    options.setdefault("owner_email", OWNER)
+    call_command("import_legacy", source=source.url, stdout=out, stderr=io.StringIO(), **options)
     return out.getvalue()
 
 
-def legacy_clinic() -> Tenant | None:
-    with platform_access(reason="test: find the legacy clinic"):
-        return Tenant.objects.filter(code="legacy-clinic").first()
+def summary(out: str, table: str) -> list[int]:
+    """New, already imported, skipped, changed: the table's line of the command's summary."""
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] == table and len(parts) == 5:
+            return [int(p.replace(",", "")) for p in parts[1:]]
+    raise AssertionError(f"no summary line for {table}")
 
 
-def test_import_adopts_the_single_clinic_data_into_legacy_clinic(legacy):
-    other = create_clinic("Bharat Family Clinic", owner_email="charlie@bharat.example")
-    with tenant_context(other):
-        theirs = build(Patient)
-    legacy.fill()
-
-    out = run(legacy)
-
-    assert "Imported into a new clinic Legacy Clinic (legacy-clinic)" in out
-    tenant = legacy_clinic()
-    assert tenant.plan == "basic"
-    with tenant_context(tenant):
-        patients = {p.first_name: p for p in Patient.objects.all()}
-        roles = {
-            m.user.email: (m.role, m.is_active) for m in Membership.objects.select_related("user")
-        }
-        doctors = list(Doctor.objects.select_related("user").order_by("license_number"))
-        offices = {o.name: o for o in Office.objects.all()}
-        links = {(link.doctor_id, link.office_id) for link in DoctorOffice.objects.all()}
-        [event] = AuditEvent.objects.filter(action="tenant.legacy_imported")
-    # Rows that already had a clinic stay where they are; the others are all adopted.
-    assert set(patients) == {"Arjun", "Kavya", "Gone"}
-    assert patients["Arjun"].mobile == patients["Kavya"].mobile == "9845012345"
-    assert patients["Gone"].deleted_at is not None
-    assert roles == {
-        "meera@legacy.example": ("owner", True),
-        "frontdesk@legacy.example": ("receptionist", True),
-        "charlie@bharat.example": ("nurse", True),
-        "doctor0@legacy.example": ("doctor", True),
-        "doctor1@legacy.example": ("doctor", True),
-    }
-    assert [d.user.email for d in doctors] == ["doctor0@legacy.example", "doctor1@legacy.example"]
-    assert links == {(doctors[0].pk, offices["Main"].pk), (doctors[0].pk, offices["Annexe"].pk)}
-    assert offices["Main"].created_at.year == 2019
-    meera = User.objects.get(email="meera@legacy.example")
-    assert meera.check_password(PASSWORD), "people keep their password"
-    assert not meera.is_superuser and not meera.is_staff, "privileges are never imported"
-    assert not User.objects.get(email="frontdesk@legacy.example").has_usable_password()
-    # An existing account is reused, not duplicated: one login, two clinics.
-    assert User.objects.filter(email="charlie@bharat.example").count() == 1
-    with tenant_context(other):
-        assert list(Patient.objects.values_list("pk", flat=True)) == [theirs.pk]
-    assert event.details["counts"]["clinical.patient"] == 3
-    assert event.details["skipped_with_clinic"]["clinical.patient"] == 1
+def clinic(code="legacy-clinic") -> Tenant | None:
+    with platform_access(reason="test: find the imported clinic"):
+        return Tenant.objects.filter(code=code).first()
 
 
-def test_running_it_again_adds_only_new_rows(legacy):
-    legacy.fill()
-    run(legacy)
-    legacy.sql(
-        "INSERT INTO old.clinical_patient (first_name, mobile) VALUES ('Late', '9123456789')"
+def add_awkward_rows(source, built):
+    """Rows the earlier application let through and this system does not take as they are."""
+    doctor = built.doctors[0]
+    source.sql(
+        "INSERT INTO patients (mobile_number, first_name, id, last_name, date_of_birth, gender, "
+        "relationship_to_primary, created_at) VALUES "
+        "('12345', 'Bad', gen_random_uuid(), 'Mobile', '1990-01-01', 'male', 'self', now()), "
+        "('9811122233', 'Second', '11111111-1111-4111-8111-111111111111', 'Self', "
+        "'1990-01-01', 'prefer_not_to_say', 'self', '2026-01-02'), "
+        "('9811122233', 'First', '22222222-2222-4222-8222-222222222222', 'Self', '1980-01-01', "
+        "'female', 'self', '2026-01-01'), "
+        "('+91 97000 00002', 'Spaced', '55555555-5555-4555-8555-555555555555', 'Number', "
+        "'1980-01-01', 'other', 'self', now())"
     )
-    out = run(legacy)
-    assert "into the existing clinic Legacy Clinic" in out
-    assert "clinical.patient: 1 new" in out and "clinical.office: 0 new" in out
-    with tenant_context(legacy_clinic()):
-        assert Patient.objects.count() == 4
-        assert Membership.objects.count() == 5
+    source.sql(
+        "INSERT INTO appointments (id, appointment_number, patient_mobile_number, "
+        "patient_first_name, patient_uuid, doctor_id, office_id, appointment_date, "
+        "appointment_time, reason_for_visit) VALUES ('33333333-3333-4333-8333-333333333333', "
+        "'APT202601200007', '9811122233', 'First', '22222222-2222-4222-8222-222222222222', %s, "
+        "'gone-office', '2026-01-20', '10:00', 'Tooth ache')",
+        [doctor],
+    )
+    source.sql(
+        "INSERT INTO dental_observations (id, patient_mobile_number, patient_first_name, "
+        "appointment_id, tooth_number, condition_type, severity) VALUES "
+        "('44444444-4444-4444-8444-444444444444', '9811122233', 'First', "
+        "'33333333-3333-4333-8333-333333333333', '36', 'Cavity', 'Occlusal'), "
+        "(gen_random_uuid(), '9811122233', 'First', '33333333-3333-4333-8333-333333333333', "
+        "'19', 'caries', 'mild')"
+    )
+    source.sql(
+        "INSERT INTO dental_procedures (id, observation_id, procedure_code, procedure_name, "
+        "tooth_numbers, status) VALUES (gen_random_uuid(), "
+        "'44444444-4444-4444-8444-444444444444', 'SCALE1', 'Scaling', '36, 37,99', 'completed')"
+    )
 
 
-def test_dry_run_writes_nothing(legacy):
-    legacy.fill()
-    out = run(legacy, dry_run=True)
-    assert "Would import" in out and "clinical.patient: 3 new" in out
-    assert legacy_clinic() is None
-    assert not User.objects.filter(email="meera@legacy.example").exists()
+def test_a_source_from_before_clinics_is_adopted_faithfully(source, shared_paracetamol, api):
+    (built,) = source.build()
+    add_awkward_rows(source, built)
+    out = run(source)
+    tenant = clinic()
+    assert tenant is not None and tenant.name == "Legacy Clinic"
+    with tenant_context(tenant):
+        # People: roles carried over, the owner named on the command line.
+        roles = {m.user.email: m.role for m in Membership.objects.select_related("user")}
+        assert roles[OWNER] == "owner"
+        assert roles["doctor0@legacy-001.example"] == "doctor"
+        assert roles["nurse@legacy-001.example"] == "nurse"
+        assert roles["desk@legacy-001.example"] == "receptionist"
+        assert "patient@legacy-001.example" not in roles
+        assert "root@earlier.example" not in roles
+        assert "super_admin is the earlier platform's staff" in out
+        assert "patient logins have no clinic role here" in out
+        # Doctors: licence, fee, hours, offices deduplicated by their JSONB id.
+        doctors = list(Doctor.objects.select_related("user").order_by("license_number"))
+        assert len(doctors) == 3
+        assert doctors[0].consultation_fee == Decimal("500.00")
+        assert doctors[0].consultation_duration == 20
+        hours = DoctorAvailability.objects.filter(doctor=doctors[0])
+        assert sorted((h.weekday, f"{h.start_time:%H:%M}") for h in hours) == [
+            (0, "09:00"),
+            (0, "17:00"),
+            (3, "10:00"),
+        ]
+        assert sorted(Office.objects.values_list("name", flat=True)) == ["Annexe", "Main clinic"]
+        assert DoctorOffice.objects.count() == 2 + 1 + 2  # doctors 0 and 2 have both offices
+        # Patients keep their UUIDs; families keep `self` first; bad rows are reported.
+        ids = {p[0] for p in built.patients}
+        assert ids <= set(Patient.objects.values_list("id", flat=True))
+        first = Patient.objects.get(pk="22222222-2222-4222-8222-222222222222")
+        second = Patient.objects.get(pk="11111111-1111-4111-8111-111111111111")
+        assert first.relationship_to_primary == "self" and second.mobile == "9811122233"
+        assert second.relationship_to_primary == "other" and second.gender == ""
+        assert Patient.objects.get(first_name="Spaced").mobile == "9700000002"
+        assert "already has its `self`: stored as other" in out
+        assert "mobile '12345' is not a valid Indian mobile" in out
+        assert not Patient.objects.filter(first_name="Bad").exists()
+        assert first.emergency_contact == "" and "Kin (spouse) 9123456780" in {
+            p.emergency_contact for p in Patient.objects.all()
+        }
+        # Medicines: the shared one is used; the clinic's own are the clinic's.
+        assert PrescriptionItem.objects.filter(medicine=shared_paracetamol).exists()
+        own = Medicine.objects.filter(tenant=tenant)
+        assert own.count() == 5  # Paracetamol 500 mg tablet is the shared catalogue's
+        assert not own.filter(name="Paracetamol", strength="500 mg").exists()
+        # Appointments and prescriptions: numbers, old numbers, office, items, prices, prints.
+        appointment = Appointment.objects.get(legacy_number="APT202601050001")
+        assert appointment.appointment_number == "APT-20260105-0001"
+        assert appointment.office is not None
+        gone = Appointment.objects.get(legacy_number="APT202601200007")
+        assert gone.office is None and "office gone-office is unknown" in out
+        found = AppointmentFilter({"search": "apt202601050001"}, Appointment.objects.all()).qs
+        assert list(found) == [appointment]
+        rx = PrescriptionFilter({"search": "RX202601050001"}, Prescription.objects.all()).qs
+        assert rx.get().prescription_number == "RX-20260105-0001"
+        assert Prescription.objects.count() == 50
+        assert PrescriptionItem.objects.count() == 150
+        item = PrescriptionItem.objects.first()
+        assert (item.unit_price, item.total_amount) == (Decimal("2.50"), Decimal("25.00"))
+        assert PrescriptionPrint.objects.count() == 17  # every third was printed
+        # Later numbers continue after the imported ones, per clinic.
+        with transaction.atomic():
+            assert next_number("APT", day=datetime.date(2026, 1, 20)) == "APT-20260120-0008"
+            assert next_number("RX", day=datetime.date(2026, 1, 5)) == "RX-20260105-0041"
+        # Dental: FDI teeth, earlier codes kept in the notes, missing files said so.
+        observation = DentalObservation.objects.get(tooth_number=36, patient=first)
+        assert observation.condition_type == "caries" and observation.severity == ""
+        assert "Severity (earlier system): Occlusal" in observation.notes
+        assert "tooth '19' is not an FDI tooth number" in out
+        procedure = DentalProcedure.objects.get(observation=observation)
+        assert procedure.teeth == [36, 37] and procedure.procedure_code == "D9999"
+        assert "Procedure code (earlier system): SCALE1" in procedure.notes
+        attachments = DentalAttachment.objects.all()
+        assert attachments.count() == 10 and all(a.file_missing for a in attachments)
+        assert str(attachments[0].file).startswith(f"{tenant.pk}/dental/")
+    # bcrypt passwords work, and the first login rehashes them with argon2.
+    doctor = User.objects.get(email="doctor0@legacy-001.example")
+    assert doctor.password.startswith("bcrypt$$2b$12$")
+    answer = api.post(
+        "/api/v1/auth/token",
+        {"email": "doctor0@legacy-001.example", "password": PASSWORD},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    doctor.refresh_from_db()
+    assert doctor.password.startswith("argon2")
 
 
-def test_invalid_legacy_rows_are_listed_and_nothing_is_written(legacy):
-    legacy.fill(bad_mobile=True)
-    with pytest.raises(CommandError) as excinfo:
-        run(legacy)
-    assert "clinical_patient id 5: mobile: Enter a valid Indian mobile number" in str(excinfo.value)
-    assert legacy_clinic() is None
-    assert not User.objects.filter(email="meera@legacy.example").exists()
+def test_a_second_run_adds_only_what_is_new(source):
+    (built,) = source.build()
+    run(source)
+    again = run(source)
+    assert "Imported into the existing clinic Legacy Clinic" in again
+    assert summary(again, "patients") == [0, 30, 0, 0]
+    source.sql(
+        "INSERT INTO patients (mobile_number, first_name, id, last_name, date_of_birth, gender) "
+        "VALUES ('9700000001', 'Newcomer', gen_random_uuid(), 'X', '2000-01-01', 'other')"
+    )
+    third = run(source)
+    assert summary(third, "patients") == [1, 30, 0, 0]
+    with tenant_context(clinic()):
+        assert Patient.objects.count() == 31
+        assert Appointment.objects.count() == 60
 
 
-def test_a_plan_below_the_legacy_usage_is_refused(legacy):
-    legacy.fill(doctors=6)
-    with pytest.raises(CommandError, match="allows 5 doctors; the legacy data has 6"):
-        run(legacy, plan="trial")
-    assert legacy_clinic() is None
+def test_a_dry_run_writes_nothing(source):
+    source.build()
+    out = run(source, dry_run=True)
+    assert "Would import into a new clinic Legacy Clinic" in out
+    assert "Dry run: nothing was written." in out
+    assert clinic() is None
+    assert not User.objects.filter(email=OWNER).exists()
 
 
-def test_an_unknown_owner_is_refused(legacy):
-    legacy.fill()
-    with pytest.raises(CommandError, match="neither a legacy user nor an existing account"):
-        run(legacy, owner_email="nobody@example.com")
-    assert legacy_clinic() is None
+def test_any_failure_leaves_nothing_behind(source, monkeypatch):
+    from tenants.legacy import importer
+
+    source.build()
+
+    def broken(ctx):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer, "_continue_numbers", broken)
+    with pytest.raises(RuntimeError):
+        run(source)
+    assert clinic() is None
+    assert not User.objects.filter(email=OWNER).exists()
 
 
-def test_an_unknown_target_clinic_is_refused(legacy):
-    legacy.fill()
+def test_with_clinics_source_tenant_adopts_only_that_clinic(source):
+    legacy, city = source.build(with_clinics=True, clinics=("LEGACY_001", "CITY_002"))
+    with pytest.raises(CommandError) as refused:
+        run(source)
+    assert "--source-tenant" in str(refused.value)
+    assert "CITY_002 (Clinic CITY_002)" in str(refused.value)
+    assert "LEGACY_001 (Clinic LEGACY_001)" in str(refused.value)
+    with pytest.raises(CommandError, match="no clinic with the code 'NOPE'"):
+        run(source, source_tenant="NOPE")
+    out = run(source, source_tenant="CITY_002", owner_email="admin@city-002.example")
+    assert "(earlier clinic CITY_002)" in out
+    tenant = clinic("clinic-city-002")
+    with tenant_context(tenant):
+        assert set(Patient.objects.values_list("id", flat=True)) == {p[0] for p in city.patients}
+        assert not Patient.objects.filter(pk__in=[p[0] for p in legacy.patients]).exists()
+        emails = set(Membership.objects.values_list("user__email", flat=True))
+        assert emails and all(e.endswith("@city-002.example") for e in emails)
+        assert Appointment.objects.count() == 60
+        # Clinic-owned medicines of the other clinic stay behind; shared ones come along.
+        assert Medicine.objects.filter(tenant=tenant).count() == 6
+    assert "prescription_templates" not in out or "not in this system yet" in out
+
+
+def test_a_person_with_an_account_here_is_invited_through_the_invitation_service(
+    source, monkeypatch
+):
+    from accounts import services
+
+    create_clinic("Other Clinic", owner_email="nurse@legacy-001.example")
+    calls = []
+    # The service as issue 12 rewrites it, or as it was before.
+    name = "invitation_create" if hasattr(services, "invitation_create") else "member_invite"
+    real = getattr(services, name)
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, name, spy)
+    source.build()
+    out = run(source)
+    assert [(c["email"], c["role"]) for c in calls] == [("nurse@legacy-001.example", "nurse")]
+    assert calls[0]["tenant"] == clinic()
+    assert "already has an account here: invited as nurse" in out
+
+
+def test_refusals_come_before_any_write(source):
+    source.sql("CREATE TABLE something_else (id int)")
+    with pytest.raises(CommandError, match="not the earlier system's: it has no users"):
+        run(source)
+    source.build(doctors=6)
+    with pytest.raises(CommandError, match="allows 5 doctors; the earlier system has 6"):
+        run(source, plan="trial")
+    with pytest.raises(CommandError, match="neither a user of the earlier clinic"):
+        run(source, owner_email="nobody@example.com")
+    with pytest.raises(CommandError, match="cannot own the clinic"):
+        run(source, owner_email="patient@legacy-001.example")
     with pytest.raises(CommandError, match="No clinic has the code 'nope'"):
-        run(legacy, code="nope")
-
-
-def test_an_unreachable_or_empty_source_gives_a_readable_error(legacy):
-    with pytest.raises(CommandError, match="no tables in schema 'old'"):
-        run(legacy)
-    broken = Legacy(legacy.url.replace(legacy.url.rsplit("/", 1)[-1].split("?")[0], "nope_db"))
-    with pytest.raises(CommandError, match="Cannot connect to the legacy database"):
-        run(broken)
+        run(source, code="nope")
+    assert clinic() is None
