@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Prefetch, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
@@ -33,20 +32,37 @@ from clinical.services.common import field_error
 from tenants.context import tenant_context
 from tenants.models import Tenant
 
-# The colour of each condition on the printed chart (a tooth with no finding is white).
+# How each condition shows on the printed chart: a fill that white text is readable on
+# (WCAG AA, at least 4.5:1), a pattern, and the condition's name in the cell, so that colour
+# is never the only cue (a photocopy, a colour-blind reader). A tooth with no finding is
+# white.
 CONDITION_COLOURS = {
-    ConditionType.CARIES: "#e74c3c",
-    ConditionType.FRACTURE: "#e67e22",
-    ConditionType.MISSING: "#9e9e9e",
-    ConditionType.FILLED: "#3b7dd8",
-    ConditionType.CROWN: "#d4ac0d",
-    ConditionType.ROOT_CANAL_TREATED: "#8e44ad",
-    ConditionType.MOBILITY: "#16a085",
-    ConditionType.PERIODONTAL_POCKET: "#e84393",
-    ConditionType.IMPACTED: "#795548",
-    ConditionType.OTHER: "#607d8b",
+    ConditionType.CARIES: "#b42318",
+    ConditionType.FRACTURE: "#a04400",
+    ConditionType.MISSING: "#5f6368",
+    ConditionType.FILLED: "#1d4ed8",
+    ConditionType.CROWN: "#7a5900",
+    ConditionType.ROOT_CANAL_TREATED: "#6b21a8",
+    ConditionType.MOBILITY: "#0f6e66",
+    ConditionType.PERIODONTAL_POCKET: "#a3195b",
+    ConditionType.IMPACTED: "#6d4c41",
+    ConditionType.OTHER: "#455a64",
+}
+CONDITION_PATTERNS = {
+    ConditionType.CARIES: "dots",
+    ConditionType.FRACTURE: "zigzag",
+    ConditionType.MISSING: "cross",
+    ConditionType.FILLED: "solid",
+    ConditionType.CROWN: "ring",
+    ConditionType.ROOT_CANAL_TREATED: "vertical",
+    ConditionType.MOBILITY: "horizontal",
+    ConditionType.PERIODONTAL_POCKET: "diagonal",
+    ConditionType.IMPACTED: "back-diagonal",
+    ConditionType.OTHER: "grid",
 }
 NO_FINDING = "#ffffff"
+CHART_TEXT_ON_FILL = "#ffffff"
+CHART_TEXT_ON_WHITE = "#111111"
 
 # The chart as a dentist reads it, facing the patient: upper jaw on top, the patient's right
 # on the left of the page.
@@ -145,7 +161,8 @@ def _grid(rows, teeth: dict[int, dict]) -> list[list[dict]]:
                     "number": number,
                     "condition": ConditionType(condition).label if condition else "",
                     "colour": CONDITION_COLOURS.get(condition, NO_FINDING),
-                    "dark": condition in (None, ConditionType.CROWN, ConditionType.MISSING),
+                    "pattern": CONDITION_PATTERNS.get(condition, ""),
+                    "dark": condition is None,
                     "open": bool(tooth["open_procedures"]),
                 }
             )
@@ -156,8 +173,9 @@ def _grid(rows, teeth: dict[int, dict]) -> list[list[dict]]:
 def chart_print_context(chart: dict, *, tenant, for_pdf: bool = False) -> dict:
     teeth = {t["tooth_number"]: t for t in chart["teeth"]}
     patient = chart["patient"]
+    clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
     return {
-        "clinic": Tenant.objects.get(pk=getattr(tenant, "pk", tenant)),
+        "clinic": clinic,
         "patient": patient,
         "patient_age": patient.age,
         "permanent": _grid(PERMANENT_ROWS, teeth),
@@ -165,7 +183,15 @@ def chart_print_context(chart: dict, *, tenant, for_pdf: bool = False) -> dict:
         "findings": [_labelled(t) for t in chart["teeth"] if t["condition_type"]],
         "open_procedures": _unique(p for t in chart["teeth"] for p in t["open_procedures"])
         + [p for p in chart["whole_mouth_procedures"] if p["status"] in DentalProcedure.OPEN],
-        "legend": [(c.label, CONDITION_COLOURS[c]) for c in ConditionType],
+        "legend": [
+            {
+                "label": c.label,
+                "colour": CONDITION_COLOURS[c],
+                "pattern": CONDITION_PATTERNS[c],
+            }
+            for c in ConditionType
+        ],
+        "language": print_language(patient=patient, clinic=clinic),
         "for_pdf": for_pdf,
         "printed_at": timezone.localtime(),
     }
@@ -193,7 +219,7 @@ def _unique(procedures) -> list[dict]:
 
 def render_chart_html(chart: dict, *, tenant) -> str:
     with tenant_context(tenant):
-        return render_to_string(CHART_TEMPLATE, chart_print_context(chart, tenant=tenant))
+        return render_html(CHART_TEMPLATE, chart_print_context(chart, tenant=tenant))
 
 
 # --- the case summary -------------------------------------------------------------------------

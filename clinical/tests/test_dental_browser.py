@@ -65,7 +65,7 @@ def test_a_dentist_opens_and_prints_the_chart_and_the_case_summary(
     page.goto(f"/clinic/patients/{charted.pk}/dental-chart/")
     caries = page.locator('td[data-tooth="46"]')
     assert "Caries" in caries.inner_text()
-    assert caries.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(231, 76, 60)"
+    assert caries.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"
     healthy = page.locator('td[data-tooth="21"]')
     assert healthy.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 255)"
     assert page.get_by_text("Root canal treatment, molar").is_visible()
@@ -76,6 +76,6 @@ def test_a_dentist_opens_and_prints_the_chart_and_the_case_summary(
     page.emulate_media(media="screen")
 
     page.goto(f"/clinic/patients/{charted.pk}/case-summary/")
-    assert page.get_by_text("Dental case summary").is_visible()
+    assert page.get_by_role("heading", name="Dental case summary").is_visible()
     assert page.get_by_text("Finding on 46").is_visible()
     screenshot("case-summary")

@@ -134,8 +134,9 @@ def test_the_printable_chart_colours_each_tooth_by_its_condition(
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
     assert 'data-tooth="46"' in page and 'data-tooth="85"' in page
-    assert 'background-color: #e74c3c" data-tooth="46"' in page  # caries: red
-    assert 'background-color: #d4ac0d" data-tooth="11"' in page  # crown: gold
+    # Colour, pattern and the condition's name: colour is never the only cue.
+    assert 'pattern-dots" style="background-color: #b42318" data-tooth="46"' in page  # caries
+    assert 'pattern-ring" style="background-color: #7a5900" data-tooth="11"' in page  # crown
     assert 'background-color: #ffffff" data-tooth="21"' in page  # no finding
     assert "Asha Dental Care" in page and "Arjun Menon" in page
     assert "Root canal &lt;script&gt;" in page and "<script>" not in page.split("</style>")[1]
