@@ -11,6 +11,8 @@ from rest_framework.views import APIView
 from accounts import serializers, services
 from accounts.selectors import memberships_of
 from accounts.tokens import issue_tokens
+from accounts.two_factor import OTPRequired, TwoFactorError, two_factor_require_verified
+from clinic_saas.errors import PermissionDeniedError
 from tenants.viewsets import TenantAPIView
 
 
@@ -48,12 +50,13 @@ class TokenObtainView(PublicAPIView):
                 email=data.validated_data["email"],
                 password=data.validated_data["password"],
                 tenant_id=data.validated_data.get("tenant_id"),
+                otp=data.validated_data.get("otp") or None,
             )
-        except (services.InvalidCredentials, services.LockedOut) as exc:
+        except (services.InvalidCredentials, services.LockedOut, TwoFactorError) as exc:
             # Answered, not raised: a raised error rolls the request's transaction back, and
             # with it the failed-attempt record that brute-force protection counts.
             return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code)
-        return Response(issue_tokens(membership))
+        return Response(issue_tokens(membership, mfa=membership.second_factor.verified))
 
 
 class TokenRefreshView(PublicAPIView):
@@ -122,7 +125,13 @@ class SwitchTenantView(TenantAPIView):
         membership = services.switch_tenant(
             user=request.user, tenant_id=data.validated_data["tenant_id"]
         )
-        return Response(issue_tokens(membership))
+        # The other clinic may require a second factor this sign-in never gave.
+        verified = bool(request.auth.get("mfa"))
+        try:
+            two_factor_require_verified(user=request.user, membership=membership, verified=verified)
+        except OTPRequired as exc:
+            raise PermissionDeniedError(exc.detail, code=exc.code) from exc
+        return Response(issue_tokens(membership, mfa=verified))
 
 
 class ChangePasswordView(TenantAPIView):
@@ -141,7 +150,7 @@ class ChangePasswordView(TenantAPIView):
         data.is_valid(raise_exception=True)
         services.password_change(user=request.user, **data.validated_data)
         request.membership.user.refresh_from_db()
-        return Response(issue_tokens(request.membership))
+        return Response(issue_tokens(request.membership, mfa=bool(request.auth.get("mfa"))))
 
 
 class PasswordResetView(PublicAPIView):

@@ -34,6 +34,8 @@ def clinic(request) -> dict:
         # Loaded only when the layout shows the switcher (one query, no clinic needed).
         my_clinics=SimpleLazyObject(lambda: _clinics(user)),
         email_unverified=user.email_verified_at is None,
+        # Set by accounts.middleware: when two-factor sign-in becomes required (grace period).
+        two_factor_reminder=getattr(request, "two_factor_reminder", None),
     )
     if tenant is not None and membership is not None:
         context.update(

@@ -71,6 +71,17 @@ class LoginForm(PageForm):
     password = _password("Password", "current-password")
 
 
+class OTPForm(PageForm):
+    code = _autocomplete(
+        forms.CharField(
+            label="Code",
+            max_length=64,
+            help_text="The 6-digit code from your authenticator app, or a recovery code.",
+        ),
+        "one-time-code",
+    )
+
+
 class PasswordResetRequestForm(PageForm):
     email = _autocomplete(forms.EmailField(label="E-mail", max_length=254), "email")
 

@@ -177,3 +177,53 @@ class Invitation(TenantOwnedModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+# --- two-factor sign-in (accounts.two_factor) ------------------------------------------------
+
+
+class TwoFactorState(models.Model):
+    """What two-factor sign-in remembers about one person besides their device.
+
+    `required_since` starts the grace period: the first time the person was seen as an owner,
+    admin or platform operator (whose accounts must use two-factor sign-in). It is never moved
+    later, so losing and regaining a role does not buy a new grace period.
+
+    Row-level security ("personal"): only code acting for this very person reads or writes it.
+    """
+
+    rls_kind = "personal"
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="two_factor_state"
+    )
+    required_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Two-factor state of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that replaces the authenticator app once (a lost phone).
+
+    Only a salted SHA-256 digest is stored: the codes carry about 59 random bits each (far beyond
+    what a password has, so a slow hash adds nothing an offline attacker would notice), and a
+    fast digest lets a login compare against the person's ten codes without a noticeable
+    delay. The code itself is shown once, when generated, and never again.
+    """
+
+    rls_kind = "personal"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    salt = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["user", "used_at"], name="recoverycode_user_used")]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import team_views, views
+from accounts import team_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
+    path("login/two-factor/", two_factor_views.login_code, name="login-two-factor"),
+    path("login/two-factor/setup/", two_factor_views.login_setup, name="login-two-factor-setup"),
     path("logout/", views.logout_view, name="log-out"),
     path("account/", views.account, name="account"),
+    path(
+        "account/two-factor/", two_factor_views.account_two_factor, name="account-two-factor"
+    ),
     path("password-reset/", views.password_reset_request, name="forgot-password"),
     path("password-reset/sent/", views.password_reset_sent, name="forgot-password-sent"),
     path("reset/<str:uid>/<str:token>/", views.password_reset_confirm, name="reset-password"),
@@ -20,6 +25,9 @@ urlpatterns = [
     path("verify-email/<str:token>/", views.verify_email, name="verify-email-link"),
     path("clinics/", views.choose_clinic, name="choose-clinic"),
     path("clinics/switch/", views.switch_clinic, name="switch-clinic"),
+    path(
+        "clinic/settings/two-factor/", two_factor_views.clinic_two_factor, name="clinic-two-factor"
+    ),
     path("clinic/team/", team_views.team, name="team"),
     path("clinic/team/invite-doctor/", team_views.invite_doctor, name="team-invite-doctor"),
     path("clinic/team/invite-staff/", team_views.invite_staff, name="team-invite-staff"),

@@ -12,6 +12,14 @@ class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(trim_whitespace=False, max_length=128, write_only=True)
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        write_only=True,
+        help_text="With two-factor sign-in: the 6-digit code from the authenticator app, or "
+        "a recovery code. Without it such an account gets 401 `otp_required`.",
+    )
 
 
 class RefreshSerializer(serializers.Serializer):

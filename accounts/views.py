@@ -20,8 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import forms, services
+from accounts import forms, services, two_factor
 from accounts.selectors import memberships_of
+from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
 from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.pages import call_service, throttle_posts
@@ -72,12 +73,19 @@ def login_view(request):
             )
         except services.LockedOut as exc:
             return render(request, "accounts/locked_out.html", {"detail": exc.detail}, status=429)
+        except (two_factor.OTPRequired, two_factor.OTPSetupRequired) as exc:
+            # The password was right: the second step asks for the code (or sets one up).
+            return begin_second_step(
+                request, exc, door=CLINIC_DOOR, next_url=_next_url(request, default="")
+            )
         except (services.InvalidCredentials, PermissionDeniedError) as exc:
             # Answered, not raised: the request's transaction must commit the failed attempt
             # that django-axes counts (the same reason the API answers instead of raising).
             form.add_error(None, exc.detail)
         else:
             start_clinic_session(request, membership)
+            if membership.second_factor.verified:
+                request.session[two_factor.SESSION_VERIFIED_KEY] = True
             return redirect(_next_url(request))
     return render(
         request, "accounts/login.html", {"form": form, "next": _next_url(request, default="")}

@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # Two-factor sign-in (TOTP); its device table is under row-level security per person.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +93,8 @@ MIDDLEWARE = [
     # After session authentication: binds the session's clinic to the request (invariant 6).
     "tenants.middleware.TenantSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a browser session that now needs a second factor it never gave (accounts.middleware).
+    "accounts.middleware.TwoFactorSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -360,6 +365,16 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # address by sending one. DRF's throttles (NUM_PROXIES, above) and django-axes read the same
 # value through one function (accounts.axes.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.axes.client_ip"
+
+# --- Two-factor sign-in (accounts.two_factor) ---------------------------------------------
+# Owners, admins and platform operators must use two-factor sign-in once this many days have
+# passed since the requirement first applied to them; until then a banner reminds them.
+TWO_FACTOR_GRACE_DAYS = env.int("TWO_FACTOR_GRACE_DAYS", default=14)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="") or SITE_NAME
+# django-otp's own limit: after n failed codes a device waits 2^(n-1) × this many seconds.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security -----------------------------------------------------------------------------
 HTTPS = env.bool("HTTPS", default=not (DEBUG or TESTING))

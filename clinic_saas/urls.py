@@ -14,6 +14,9 @@ handler500 = "clinic_saas.api.server_error"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/tenants/", include("tenants.urls")),
+    # The earlier mobile clients' login, refresh and logout (tenants.compat), before the
+    # project's own auth routes.
+    path("api/v1/auth/", include("tenants.compat_urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include("tenants.audit_urls")),
     path("api/v1/", include("clinical.urls")),

@@ -100,6 +100,15 @@ def _named_clinic(request, view, kwargs) -> uuid.UUID | None:
 class OperatorLoginForm(forms.Form):
     email = forms.EmailField(max_length=254)
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+    # Platform operators must use two-factor sign-in (accounts.two_factor): the code travels
+    # with the password, so a wrong one counts as a failed login like a wrong password.
+    otp = forms.CharField(
+        label="Two-factor code",
+        max_length=64,
+        required=False,
+        help_text="The 6-digit code from your authenticator app, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
 
 
 class ActAsForm(forms.Form):
@@ -213,7 +222,7 @@ class ClinicAdminSite(admin.AdminSite):
         }
         return TemplateResponse(request, "registration/password_change_form.html", context)
 
-    @method_decorator(sensitive_post_parameters("password"))
+    @method_decorator(sensitive_post_parameters("password", "otp"))
     @method_decorator(csrf_protect)
     @method_decorator(never_cache)
     def operator_login(self, request):
@@ -222,6 +231,8 @@ class ClinicAdminSite(admin.AdminSite):
         from django.contrib.auth import login as django_login
 
         from accounts.services import LockedOut, operator_login
+        from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
+        from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
         from tenants.middleware import SESSION_TENANT_KEY
 
         form = OperatorLoginForm(request.POST or None)
@@ -231,16 +242,24 @@ class ClinicAdminSite(admin.AdminSite):
                     request=request,
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password"],
+                    otp=form.cleaned_data["otp"] or None,
+                )
+            except OTPSetupRequired as exc:
+                # Required and not set up yet: the login page's set-up step, then the admin.
+                return begin_second_step(
+                    request, exc, door=OPERATOR_DOOR, next_url=self._safe_next(request)
                 )
             except LockedOut as exc:
                 form.add_error(None, exc.detail)
             except ApplicationError as exc:
                 # Answered, not raised: the failed attempt that django-axes counts must
-                # commit with the request.
+                # commit with the request (a wrong password or a wrong code).
                 form.add_error(None, exc.detail)
             else:
                 django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 request.session.pop(SESSION_TENANT_KEY, None)
+                if user.second_factor.verified:
+                    request.session[SESSION_VERIFIED_KEY] = True
                 return HttpResponseRedirect(self._safe_next(request))
         context = {
             **self.each_context(request),

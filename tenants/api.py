@@ -102,7 +102,21 @@ class TenantMeView(TenantAPIView):
     def patch(self, request):
         data = serializers.TenantSerializer(request.tenant, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        tenant = tenant_update(tenant=request.tenant, actor=request.user, **data.validated_data)
+        changes = dict(data.validated_data)
+        require_two_factor = changes.pop("require_two_factor", None)
+        tenant = request.tenant
+        if require_two_factor is not None:
+            from accounts.two_factor import tenant_two_factor_require
+
+            # The owner's decision, with its own rule (accounts.two_factor).
+            tenant = tenant_two_factor_require(
+                tenant=tenant,
+                actor=request.user,
+                membership=request.membership,
+                required=require_two_factor,
+            )
+        if changes:
+            tenant = tenant_update(tenant=tenant, actor=request.user, **changes)
         return Response(serializers.TenantSerializer(tenant).data)
 
 

@@ -20,8 +20,14 @@ class ClinicAdminConfig(admin_apps.AdminConfig):
     default_site = "tenants.admin_site.ClinicAdminSite"
 
     # Registered by other apps, of no use to anybody here: groups and per-user permissions
-    # are not how access works (tenants.admin_site), and outstanding JWTs are credentials.
-    HIDDEN = ("auth.Group", "token_blacklist.OutstandingToken", "token_blacklist.BlacklistedToken")
+    # are not how access works (tenants.admin_site), and outstanding JWTs and two-factor
+    # devices (TOTP secrets) are credentials.
+    HIDDEN = (
+        "auth.Group",
+        "token_blacklist.OutstandingToken",
+        "token_blacklist.BlacklistedToken",
+        "otp_totp.TOTPDevice",
+    )
 
     def ready(self) -> None:
         super().ready()

@@ -67,6 +67,8 @@ class Tenant(models.Model):
     phone = models.CharField(max_length=20, blank=True)
     address = models.TextField(blank=True)
     settings = models.JSONField(default=dict, blank=True)
+    # Set by an owner: every member must sign in with a second factor (accounts.two_factor).
+    require_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -74,6 +74,14 @@ def policies_for(kind: str, *, membership_table: str = "accounts_membership") ->
             Policy("clinic_own_memberships", "SELECT", own, None),
             Policy("clinic_isolation", "ALL", f"({mine} OR {own})", mine, restrictive=True),
         ]
+    if kind == "personal":
+        # A person's own secrets (two-factor devices, recovery codes): no clinic sees them,
+        # only code acting for that very person (login, the account page).
+        own = f"user_id = {CURRENT_USER}"
+        return [
+            Policy("clinic_own_rows", "ALL", own, own),
+            Policy("clinic_isolation", "ALL", own, own, restrictive=True),
+        ]
     if kind == "tenant_root":
         this_clinic = _same_clinic("id")
         member_of = (
@@ -111,10 +119,13 @@ def policies_for(kind: str, *, membership_table: str = "accounts_membership") ->
     raise ValueError(f"Unknown row-level security kind {kind!r}.")
 
 
-POLICY_KINDS = ("tenant", "catalog", "membership", "tenant_root", "audit")
+POLICY_KINDS = ("tenant", "catalog", "membership", "tenant_root", "audit", "personal")
 
 
 def tenant_column(kind: str) -> str:
+    """The column that bounds a table's rows: the clinic's id, or the person's for "personal"."""
+    if kind == "personal":
+        return "user_id"
     return "id" if kind.startswith("tenant_root") else "tenant_id"
 
 

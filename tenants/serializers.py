@@ -63,6 +63,11 @@ class TenantSerializer(serializers.ModelSerializer):
     max_doctors = serializers.IntegerField(read_only=True, allow_null=True)
     max_patients = serializers.IntegerField(read_only=True, allow_null=True)
     phone = PhoneField(required=False, allow_blank=True)
+    require_two_factor = serializers.BooleanField(
+        required=False,
+        help_text="Every member must sign in with a second factor. Only the owner changes it, "
+        "and only with two-factor sign-in on for themself.",
+    )
 
     class Meta:
         model = Tenant
@@ -78,6 +83,7 @@ class TenantSerializer(serializers.ModelSerializer):
             "email",
             "phone",
             "address",
+            "require_two_factor",
             "created_at",
             "updated_at",
         ]

@@ -130,7 +130,9 @@ def plan(request):
 # --- clinic settings and offices ----------------------------------------------------------
 
 
-def _settings_page(request, *, clinic_form=None, office_form=None, status=200):
+def _settings_page(
+    request, *, clinic_form=None, office_form=None, status=200, two_factor_error=None
+):
     return render(
         request,
         "tenants/settings.html",
@@ -138,6 +140,8 @@ def _settings_page(request, *, clinic_form=None, office_form=None, status=200):
             "clinic_form": clinic_form or forms.ClinicForm.for_tenant(request.tenant),
             "office_form": office_form or forms.OfficeForm(),
             "offices": list(Office.objects.all()),
+            # The owner's "require two-factor sign-in" switch (accounts.two_factor_views).
+            "two_factor_error": two_factor_error,
         },
         status=status,
     )
