@@ -5,6 +5,7 @@ signs out; the compatibility fields sit beside the project's own, never instead 
 from __future__ import annotations
 
 import bcrypt
+import jwt
 import pytest
 from django.conf import settings
 
@@ -277,3 +278,22 @@ def test_the_projects_logout_is_unchanged(api, alice):
         HTTP_AUTHORIZATION=f"Bearer {pair['access']}",
     )
     assert out.status_code == 204
+
+
+def test_two_factor_applies_to_the_earlier_login_too(api, clinic_a, bob, settings):
+    from accounts.tests.two_factor_helpers import enable_two_factor, fresh_code
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    enable_two_factor(bob)
+    missing = EarlierApp(api).login(bob.email, TEST_PASSWORD)
+    assert missing.status_code == 401 and missing.json()["code"] == "otp_required"
+    answer = api.post(
+        "/api/v1/auth/login",
+        {"email": bob.email, "password": TEST_PASSWORD, "otp": fresh_code(bob)},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    access = jwt.decode(
+        answer.json()["tokens"]["access_token"], options={"verify_signature": False}
+    )
+    assert access["mfa"] is True
