@@ -25,7 +25,7 @@ from clinic_saas.errors import ApplicationError
 from tenants import plans
 from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.legacy import clinical_rows, people
+from tenants.legacy import dental, people, records
 from tenants.legacy.convert import derived_id
 from tenants.legacy.report import Report
 from tenants.legacy.source import LegacySource
@@ -53,7 +53,7 @@ class Writer:
     """Writes the rows of one table in batches, after dropping those a previous run already
     wrote (same id).
 
-    The rows are dicts of validated values (tenants.legacy.clinical_rows.clean), inserted with
+    The rows are dicts of validated values (tenants.legacy.rows.clean), inserted with
     one INSERT … SELECT FROM unnest(column arrays) per batch, sent in binary, on Django's own
     connection: the same runtime role, the same transaction, the clinic's context already sent
     (a query through the ORM sends it first), so row-level security and the same-clinic
@@ -278,13 +278,13 @@ def _import(source, result, existing, name, owner_email, plan, progress, files_f
     with tenant_context(tenant):
         people.import_users(ctx)
         people.import_doctors(ctx)
-        clinical_rows.import_patients(ctx)
-        clinical_rows.import_medicines(ctx)
-        clinical_rows.import_short_keys(ctx)
-        clinical_rows.import_appointments(ctx)
-        clinical_rows.import_prescriptions(ctx)
-        clinical_rows.import_dental(ctx)
-        clinical_rows.import_prescription_templates(ctx)
+        records.import_patients(ctx)
+        records.import_medicines(ctx)
+        records.import_short_keys(ctx)
+        records.import_appointments(ctx)
+        records.import_prescriptions(ctx)
+        dental.import_dental(ctx)
+        dental.import_prescription_templates(ctx)
         for table, reason in NOT_ADOPTED.items():
             whole = not source.has(table, "tenant_id")
             if source.count(table, every_clinic=whole):
@@ -294,7 +294,7 @@ def _import(source, result, existing, name, owner_email, plan, progress, files_f
         _check_limits(tenant)
         if ctx.file_copies:
             copies = list(ctx.file_copies)
-            transaction.on_commit(lambda: clinical_rows.copy_files(copies))
+            transaction.on_commit(lambda: dental.copy_files(copies))
 
 
 def _continue_numbers(ctx: Context) -> None:

@@ -338,3 +338,30 @@ def test_refusals_come_before_any_write(source):
     with pytest.raises(CommandError, match="No clinic has the code 'nope'"):
         run(source, code="nope")
     assert clinic() is None
+
+
+def test_attachment_files_are_copied_from_a_copy_of_the_object_store(source, tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    store = tmp_path / "store"
+    source.build()
+    paths = [r[0] for r in _source_rows(source, "SELECT file_path FROM dental_attachments")]
+    for path in paths[:3]:
+        (store / path).parent.mkdir(parents=True, exist_ok=True)
+        (store / path).write_bytes(b"\x89PNG\r\n\x1a\n earlier x-ray")
+    out = run(source, files_from=str(store))
+    tenant = clinic()
+    with tenant_context(tenant):
+        attachments = list(DentalAttachment.objects.all())
+        copied = [a for a in attachments if not a.file_missing]
+        assert len(copied) == 3 and len(attachments) == 10
+        for attachment in copied:
+            assert attachment.file.name.startswith(f"{tenant.pk}/dental/")
+            with attachment.file.open("rb") as handle:
+                assert handle.read().endswith(b"earlier x-ray")
+            assert attachment.size == len(b"\x89PNG\r\n\x1a\n earlier x-ray")
+    assert out.count("the record says the file is missing") == 7
+
+
+def _source_rows(source, query):
+    with psycopg.connect(conninfo_from_url(source.url)) as conn:
+        return conn.execute(query).fetchall()
