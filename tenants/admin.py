@@ -22,11 +22,11 @@ from tenants.admin_mixins import (
     ScopedAdminMixin,
     form_action,
 )
+from tenants.billing.services import enterprise_terms_set, plan_set
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.selectors import tenants_with_usage
 from tenants.services import (
     MAX_TRIAL_EXTENSION_DAYS,
-    plan_change,
     tenant_reactivate,
     tenant_suspend,
     tenant_update,
@@ -53,6 +53,22 @@ class ExtendTrialForm(forms.Form):
 
 class ChangePlanForm(forms.Form):
     plan = forms.ChoiceField(choices=plans.PLAN_CHOICES)
+    reason = forms.CharField(
+        max_length=300, help_text="The operator's decision, kept in the plan history."
+    )
+
+
+class EnterpriseTermsForm(forms.Form):
+    max_doctors = forms.IntegerField(min_value=1, required=False, help_text="Empty: unlimited.")
+    max_patients = forms.IntegerField(min_value=1, required=False, help_text="Empty: unlimited.")
+    monthly_price_inr = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=1,
+        required=False,
+        help_text="Before GST. Empty: not billed through the platform.",
+    )
+    reason = forms.CharField(max_length=300, help_text="The agreement (reference, date).")
 
 
 # --- clinics ----------------------------------------------------------------------------------
@@ -122,9 +138,13 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     "users",
                     "max_doctors_override",
                     "max_patients_override",
+                    "custom_monthly_price_inr",
+                    "paid_until",
+                    "pending_plan",
                 )
             },
         ),
+        ("Billing details", {"fields": ("gstin", "billing_state")}),
         ("History", {"fields": ("plan_history", "created_at", "updated_at")}),
     )
     readonly_fields = (
@@ -137,11 +157,20 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "users",
         "max_doctors_override",
         "max_patients_override",
+        "custom_monthly_price_inr",
+        "paid_until",
+        "pending_plan",
         "plan_history",
         "created_at",
         "updated_at",
     )
-    actions = ("suspend", "reactivate", "extend_trial", "change_plan")
+    actions = (
+        "suspend",
+        "reactivate",
+        "extend_trial",
+        "change_plan",
+        "set_enterprise_terms",
+    )
 
     def get_queryset(self, request):
         return tenants_with_usage(super().get_queryset(request))
@@ -164,9 +193,15 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return (
             format_html_join(
                 mark_safe("<br>"),
-                "{}: {} → {} ({})",
+                "{}: {} → {} ({}; {})",
                 (
-                    (f"{c.changed_at:%Y-%m-%d}", c.from_plan, c.to_plan, c.changed_by_email or "—")
+                    (
+                        f"{c.changed_at:%Y-%m-%d}",
+                        c.from_plan,
+                        c.to_plan,
+                        c.changed_by_email or "—",
+                        c.reason or "—",
+                    )
                     for c in changes
                 ),
             )
@@ -213,9 +248,22 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     change_plan = form_action(
         name="change_plan",
         form_class=ChangePlanForm,
-        description="Change plan",
-        apply=lambda ma, request, obj, data: plan_change(
-            tenant=obj, actor=request.user, plan=data["plan"]
+        description="Change plan (operator's decision, without an invoice)",
+        apply=lambda ma, request, obj, data: plan_set(
+            tenant=obj, actor=request.user, plan=data["plan"], reason=data["reason"]
+        ),
+    )
+    set_enterprise_terms = form_action(
+        name="set_enterprise_terms",
+        form_class=EnterpriseTermsForm,
+        description="Set Enterprise terms (limits and price)",
+        apply=lambda ma, request, obj, data: enterprise_terms_set(
+            tenant=obj,
+            actor=request.user,
+            max_doctors=data["max_doctors"],
+            max_patients=data["max_patients"],
+            monthly_price_inr=data["monthly_price_inr"],
+            reason=data["reason"],
         ),
     )
 
@@ -223,7 +271,7 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
 @admin.register(PlanChange)
 class PlanChangeAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
-    list_display = ("changed_at", "from_plan", "to_plan", "changed_by_email")
+    list_display = ("changed_at", "from_plan", "to_plan", "changed_by_email", "reason")
     list_filter = ("to_plan",)
     ordering = ("-changed_at",)
 
@@ -270,3 +318,7 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Invoices, payments and provider events (registered by importing the module).
+from tenants.billing import admin as _billing_admin  # noqa: E402,F401

@@ -14,10 +14,12 @@ from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from clinical.models import Doctor, DoctorOffice, Office
 from clinical.services import doctor_invite, office_create, office_update
+from tenants.billing import serializers as billing_serializers
+from tenants.billing.services import plan_request
 from tenants import plans, serializers
 from tenants.context import tenant_context
 from tenants.selectors import tenant_limits
-from tenants.services import clinic_register, plan_change, tenant_update
+from tenants.services import clinic_register, tenant_update
 from tenants.viewsets import TenantAPIView, TenantScopedViewSet
 
 
@@ -137,14 +139,20 @@ class PlanView(TenantAPIView):
 
     @extend_schema(
         request=serializers.PlanChangeSerializer,
-        responses=serializers.TenantSerializer,
+        responses=billing_serializers.PlanRequestSerializer,
         tags=["tenants"],
     )
     def post(self, request):
         data = serializers.PlanChangeSerializer(data=request.data)
+        """Ask for another plan. An upgrade answers 202 with the invoice to pay (the plan
+        changes when it is paid); a downgrade is scheduled for the end of the paid period."""
         data.is_valid(raise_exception=True)
-        tenant = plan_change(tenant=request.tenant, actor=request.user, **data.validated_data)
-        return Response(serializers.TenantSerializer(tenant).data)
+        result = plan_request(tenant=request.tenant, actor=request.user, **data.validated_data)
+        body = billing_serializers.PlanRequestSerializer(result, context={"request": request})
+        return Response(
+            body.data,
+            status=status.HTTP_202_ACCEPTED if result.outcome == "invoice" else status.HTTP_200_OK,
+        )
 
 
 @extend_schema(tags=["tenants"])

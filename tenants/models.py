@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from tenants import plans
+from tenants.billing import gst as billing_gst
 from tenants.context import current
 from tenants.scoping import (  # noqa: F401  (re-exported for models of the other apps)
     CatalogForeignKey,
@@ -49,6 +51,9 @@ class Tenant(models.Model):
         EXPIRED = "expired", "Trial expired"
         SUSPENDED = "suspended", "Suspended"
         CANCELLED = "cancelled", "Cancelled"
+        # A renewal invoice unpaid past its due date and the grace period (tenants.billing):
+        # read-only until it is paid, which reopens the clinic at once.
+        PAST_DUE = "past_due", "Payment overdue"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -63,9 +68,34 @@ class Tenant(models.Model):
     max_patients_override = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)]
     )
+    # Enterprise agreements: the monthly price before GST, set by operators (None: the plan's).
+    custom_monthly_price_inr = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("1"))],
+    )
+    # The end of the period the clinic has paid for (None: nothing paid through the platform).
+    paid_until = models.DateField(null=True, blank=True)
+    # A downgrade the owner asked for; it takes effect when the paid period ends.
+    pending_plan = models.CharField(
+        max_length=20, choices=plans.PLAN_CHOICES, blank=True, default=""
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True)
     address = models.TextField(blank=True)
+    # Billing details printed on invoices: the GST state decides CGST+SGST or IGST.
+    gstin = models.CharField(
+        "GSTIN", max_length=15, blank=True, validators=[billing_gst.validate_gstin]
+    )
+    billing_state = models.CharField(
+        "state (GST)",
+        max_length=2,
+        blank=True,
+        choices=billing_gst.STATE_CHOICES,
+        validators=[billing_gst.validate_state],
+    )
     settings = models.JSONField(default=dict, blank=True)
     # Set by an owner: every member must sign in with a second factor (accounts.two_factor).
     require_two_factor = models.BooleanField(default=False)
@@ -105,6 +135,22 @@ class Tenant(models.Model):
     @property
     def trial_expired(self) -> bool:
         return bool(self.is_trial and self.trial_ends_at and self.trial_ends_at <= timezone.now())
+
+    @property
+    def monthly_price_inr(self) -> Decimal | None:
+        """What a month of the current plan costs this clinic before GST (None: not billable)."""
+        if self.custom_monthly_price_inr is not None:
+            return self.custom_monthly_price_inr
+        return self.plan_info.monthly_price_inr or None
+
+    def clean(self):
+        super().clean()
+        from django.core.exceptions import ValidationError
+
+        if self.gstin and self.billing_state and self.gstin[:2] != self.billing_state:
+            raise ValidationError(
+                {"gstin": "The GSTIN's first two digits must be the clinic's GST state code."}
+            )
 
     @property
     def is_writable(self) -> bool:
@@ -208,3 +254,19 @@ class IdempotencyKey(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.key
+    # Why: the paid invoice that bought the plan, an operator's decision, a scheduled downgrade.
+    reason = models.CharField(max_length=300, blank=True)
+    invoice = TenantForeignKey(
+        "tenants.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+
+# Billing models live in their own module next to the plan code; importing them here
+# registers them with the tenants app.
+from tenants.billing.models import (  # noqa: E402,F401
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    PaymentEvent,
+)

@@ -17,7 +17,7 @@ from clinic_saas.errors import ApplicationError
 from tenants import dbroles, plans
 from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.models import PlanChange, Tenant
+from tenants.models import Tenant
 
 CODE_MAX_LENGTH = 40
 
@@ -210,7 +210,7 @@ def clinic_register(
     return tenant, user, membership
 
 
-TENANT_EDITABLE_FIELDS = ("name", "email", "phone", "address")
+TENANT_EDITABLE_FIELDS = ("name", "email", "phone", "address", "gstin", "billing_state")
 
 
 @transaction.atomic
@@ -224,6 +224,7 @@ def tenant_update(*, tenant: Tenant, actor, **changes) -> Tenant:
             setattr(tenant, name, value.strip() if isinstance(value, str) else value)
         try:
             tenant.full_clean(validate_unique=False)
+        tenant.gstin = (tenant.gstin or "").upper()  # GSTINs are printed in capitals
         except ValidationError as exc:
             raise ApplicationError(
                 "Some fields are invalid.", field_errors=exc.message_dict
@@ -249,58 +250,8 @@ def _below_usage(tenant: Tenant, plan: plans.Plan) -> list[str]:
     return problems
 
 
-@transaction.atomic
-def plan_change(*, tenant: Tenant, actor, plan: str) -> Tenant:
-    """Change plan (owner only, checked by the caller). A downgrade below current usage is
-    refused with the numbers; every change is recorded."""
-    try:
-        new_plan = plans.get_plan(plan)
-    except ValueError as exc:
-        raise ApplicationError(str(exc), field_errors={"plan": [str(exc)]}) from exc
-    with tenant_context(tenant):
-        tenant = tenant_lock(tenant)
-        if tenant.plan == new_plan.code:
-            raise ApplicationError(
-                f"The clinic is already on the {new_plan.name} plan.", code="same_plan"
-            )
-        if new_plan.code == plans.TRIAL and not (
-            tenant.trial_ends_at and tenant.trial_ends_at > timezone.now()
-        ):
-            raise ApplicationError(
-                "The free trial has ended; choose a paid plan.", code="trial_unavailable"
-            )
-        problems = _below_usage(tenant, new_plan)
-        if problems:
-            from tenants.selectors import tenant_counts
-
-            raise ApplicationError(
-                "Cannot change plan: " + "; ".join(problems) + ".",
-                code="plan_below_usage",
-                extra={
-                    "usage": tenant_counts(tenant),
-                    "limits": {"doctors": new_plan.max_doctors, "patients": new_plan.max_patients},
-                },
-            )
-        old = tenant.plan
-        tenant.plan = new_plan.code
-        if new_plan.code != plans.ENTERPRISE:
-            tenant.max_doctors_override = tenant.max_patients_override = None
-        if tenant.status == Tenant.Status.EXPIRED and new_plan.code != plans.TRIAL:
-            tenant.status = Tenant.Status.ACTIVE
-        tenant.save()
-        PlanChange.objects.create(
-            from_plan=old,
-            to_plan=new_plan.code,
-            changed_by_id=getattr(actor, "pk", None),
-            changed_by_email=getattr(actor, "email", "") or "",
-        )
-        audit_record(
-            action="tenant.plan_changed",
-            actor=actor,
-            object=tenant,
-            details={"from": old, "to": new_plan.code},
-        )
-    return tenant
+# Plan changes live with billing (tenants.billing.services): an owner's request opens an
+# invoice (`plan_request`), an operator's decision applies at once (`plan_set`).
 
 
 def trials_expire(*, now=None) -> list[Tenant]:

@@ -22,9 +22,11 @@ from clinical.permissions import role_may
 from clinical.services import office_create, office_update
 from tenants import charts, forms, plans
 from tenants.audit import audit_record
+from tenants.billing import selectors as billing_selectors
+from tenants.billing.services import plan_request
 from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from tenants.selectors import tenant_limits, tenant_weekly_activity
-from tenants.services import clinic_register, plan_change, tenant_update
+from tenants.services import clinic_register, tenant_update
 
 CHART_SERIES = [
     charts.Series("patients", "New patients", "patients"),
@@ -103,12 +105,10 @@ def plan(request):
     refusal = None
     if request.method == "POST" and form.is_valid():
         outcome = call_service(
-            form, plan_change, tenant=tenant, actor=request.user, plan=form.cleaned_data["plan"]
+            form, plan_request, tenant=tenant, actor=request.user, plan=form.cleaned_data["plan"]
         )
         if outcome.ok:
-            messages.success(
-                request, f"The clinic is now on the {outcome.value.plan_info.name} plan."
-            )
+            messages.success(request, outcome.value.message)
             return redirect("plan")
         refusal = outcome.error
     limits = tenant_limits(tenant)
@@ -117,11 +117,12 @@ def plan(request):
         "tenants/plan.html",
         {
             "form": form,
-            "plans": list(plans.PLANS.values()),
+            "plans": [p for p in plans.PLANS.values() if p.code != plans.TRIAL],
             "current": tenant.plan_info,
             "limits": limits,
             "refusal": refusal,
             "can_change": is_owner(request),
+            **billing_selectors.plan_page_billing(tenant),
         },
         status=400 if refusal else 200,
     )

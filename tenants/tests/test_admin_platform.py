@@ -230,7 +230,7 @@ def test_reactivate_extend_trial_and_change_plan(clinics, ops):
     run_action(ops, "suspend", [a], apply="1", reason="abuse report")
     run_action(ops, "reactivate", [a], apply="1", reason="resolved")
     run_action(ops, "extend_trial", [a], apply="1", days="10", reason="")
-    run_action(ops, "change_plan", [b], apply="1", plan="premium")
+    run_action(ops, "change_plan", [b], apply="1", plan="premium", reason="Agreed by phone")
     a, b = reload(a), reload(b)
     assert a.status == Tenant.Status.ACTIVE and a.trial_ends_at == end + timedelta(days=10)
     assert b.plan == plans.PREMIUM
@@ -245,7 +245,7 @@ def test_change_plan_below_usage_is_refused_with_the_numbers(clinics, ops):
         Tenant.objects.filter(pk=b.pk).update(trial_ends_at=timezone.now() + timedelta(days=9))
         for _ in range(6):
             build(Doctor)
-    response = run_action(ops, "change_plan", [b], apply="1", plan="trial")
+    response = run_action(ops, "change_plan", [b], apply="1", plan="trial", reason="Goodwill")
     assert response.status_code == 302
     assert reload(b).plan == plans.BASIC
     messages = page(ops.get("/admin/tenants/tenant/"))

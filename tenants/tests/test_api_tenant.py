@@ -341,17 +341,20 @@ def test_malformed_office_id_is_404_not_500(api, clinic_a, alice):
 # --- /tenants/plan --------------------------------------------------------------------------
 
 
-def test_owner_changes_plan_and_it_is_recorded(api, clinic_a, alice):
+def test_owner_asking_for_a_paid_plan_gets_an_invoice_not_the_plan(api, live_db):
+    clinic = create_clinic("Asha Dental Care")
     response = api.post(
-        "/api/v1/tenants/plan", {"plan": "basic"}, format="json", **bearer(alice, clinic_a)
+        "/api/v1/tenants/plan", {"plan": "basic"}, format="json", **bearer(clinic.owner, clinic)
     )
-    assert response.status_code == 200, response.json()
-    assert response.json()["subscription_plan"] == "basic"
-    assert response.json()["max_doctors"] == 20
-    with tenant_context(clinic_a):
-        change = PlanChange.objects.get()
-        assert AuditEvent.objects.filter(action="tenant.plan_changed").exists()
-    assert (change.from_plan, change.to_plan, change.changed_by_id) == ("trial", "basic", alice.pk)
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["outcome"] == "invoice" and body["plan"] == "trial"
+    assert body["invoice"]["number"].startswith("INV/") and body["invoice"]["status"] == "open"
+    limits = api.get("/api/v1/tenants/limits", **bearer(clinic.owner, clinic)).json()
+    assert limits["doctors"]["max"] == 5, "the trial's limits stay until the invoice is paid"
+    with tenant_context(clinic):
+        assert not PlanChange.objects.exists()
+        assert AuditEvent.objects.filter(action="tenant.plan_requested").exists()
 
 
 def test_only_the_owner_changes_plan(api, clinic_a, bob):
@@ -403,16 +406,15 @@ def test_expired_trial_reads_but_refuses_writes_with_402(api, expired_clinic):
     assert limits["is_expired"] is True and limits["doctors"]["can_add"] is False
 
 
-def test_owner_of_expired_clinic_can_still_choose_a_plan(api, expired_clinic):
-    headers = bearer(expired_clinic.owner, expired_clinic)
-    response = api.post("/api/v1/tenants/plan", {"plan": "basic"}, format="json", **headers)
-    assert response.status_code == 200
-    assert (
-        api.patch(
-            "/api/v1/tenants/me", {"tenant_name": "Back"}, format="json", **headers
-        ).status_code
-        == 200
-    )
+def test_owner_of_expired_clinic_can_ask_for_a_plan_but_stays_read_only_until_paid(
+    api, live_db
+):
+    expired = create_clinic(trial_ends_at=timezone.now() - timedelta(days=1), status="expired")
+    headers = bearer(expired.owner, expired)
+    response = api.post("/api/v1/tenants/plan", {"plan": "premium"}, format="json", **headers)
+    assert response.status_code == 202
+    patch = api.patch("/api/v1/tenants/me", {"tenant_name": "Back"}, format="json", **headers)
+    assert patch.status_code == 402 and patch.json()["code"] == "subscription_inactive"
 
 
 def test_suspended_clinic_is_read_only(api, clinic_a, alice):

@@ -197,27 +197,32 @@ def test_plan_page_lists_the_plans_with_limits_and_prices(owner_client):
     assert "Switch to Basic" in page
 
 
-def test_owner_changes_the_plan(owner_client, clinic_a):
-    response = owner_client.post("/clinic/plan/", {"plan": "basic"})
+def test_owner_asking_for_a_plan_gets_an_invoice_to_pay_and_keeps_the_trial(live_db, client):
+    clinic = create_clinic("Asha Dental Care", owner_email="alice@asha.example")
+    session_login(client, clinic.owner, clinic)
+    response = client.post("/clinic/plan/", {"plan": "basic"})
     assert response["Location"] == "/clinic/plan/"
-    with tenant_context(clinic_a):
-        clinic_a.refresh_from_db()
-        assert PlanChange.objects.get().to_plan == "basic"
-    assert clinic_a.plan == "basic"
+    page = client.get("/clinic/plan/").content.decode()
+    assert "Pay now" in page and "INV/" in page and "Open" in page
+    with tenant_context(clinic):
+        clinic.refresh_from_db()
+        assert not PlanChange.objects.exists()
+    assert clinic.plan == "trial"
 
 
-def test_a_downgrade_below_usage_is_refused_with_the_numbers(owner_client, clinic_a):
-    owner_client.post("/clinic/plan/", {"plan": "premium"})
-    for n in range(6):
-        add_doctor(clinic_a, n)
-    response = owner_client.post("/clinic/plan/", {"plan": "trial"})
+def test_a_downgrade_below_usage_is_refused_with_the_numbers(client, db):
+    clinic = create_clinic("Asha Dental Care", plan="premium")
+    session_login(client, clinic.owner, clinic)
+    for n in range(21):
+        add_doctor(clinic, n)
+    response = client.post("/clinic/plan/", {"plan": "basic"})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "the Trial plan allows 5 doctors; this clinic has 6" in page
-    assert "This clinic has 6 active doctors" in page
-    with tenant_context(clinic_a):
-        clinic_a.refresh_from_db()
-    assert clinic_a.plan == "premium"
+    assert "the Basic plan allows 20 doctors; this clinic has 21" in page
+    assert "This clinic has 21 active doctors" in page
+    with tenant_context(clinic):
+        clinic.refresh_from_db()
+    assert clinic.plan == "premium"
 
 
 def test_only_the_owner_changes_the_plan(client, clinic_a, bob):
@@ -231,7 +236,7 @@ def test_only_the_owner_changes_the_plan(client, clinic_a, bob):
     assert clinic_a.plan == "trial"
 
 
-def test_the_owner_of_an_expired_trial_can_still_choose_a_plan(client, db):
+def test_an_expired_trial_asking_for_a_plan_stays_read_only_until_paid(client, live_db):
     clinic = create_clinic(
         "Lapsed", trial_ends_at=timezone.now() - timedelta(days=2), status=Tenant.Status.EXPIRED
     )
@@ -239,7 +244,7 @@ def test_the_owner_of_an_expired_trial_can_still_choose_a_plan(client, db):
     assert client.post("/clinic/plan/", {"plan": "basic"})["Location"] == "/clinic/plan/"
     with tenant_context(clinic):
         clinic.refresh_from_db()
-    assert clinic.plan == "basic" and clinic.is_writable
+    assert clinic.plan == "trial" and not clinic.is_writable
 
 
 # --- settings and offices -----------------------------------------------------------------

@@ -2,18 +2,20 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from tenants.services import trials_expire
+from tenants.billing.services import billing_run
 
 
 class Command(BaseCommand):
     help = (
-        "Move every clinic whose free trial has ended to 'expired' (run daily, e.g. from "
-        "cron). Expired clinics keep their data readable; writes answer 402 until the owner "
-        "chooses a plan."
+        "The daily job under its old name: the same as `billing_run`. Moves every clinic "
+        "whose free trial has ended to 'expired' (data readable; writes answer 402 until an "
+        "invoice for a plan is paid), opens renewals, marks overdue invoices and makes "
+        "clinics with a renewal unpaid past the grace period read-only."
     )
 
     def handle(self, *args, **options):
-        expired = trials_expire()
-        for tenant in expired:
-            self.stdout.write(f"expired: {tenant.code} ({tenant.name})")
-        self.stdout.write(self.style.SUCCESS(f"{len(expired)} trial(s) expired."))
+        report = billing_run()
+        for code in report.trials_expired:
+            self.stdout.write(f"expired: {code}")
+        for line in report.lines():
+            self.stdout.write(line)

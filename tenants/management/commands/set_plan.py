@@ -1,23 +1,28 @@
 from __future__ import annotations
 
 from tenants import plans
+from tenants.billing.services import plan_set
 from tenants.management.ops import OpsCommand
-from tenants.services import plan_change
 
 
 class Command(OpsCommand):
     help = (
-        "Change a clinic's plan, with the same checks as the owner's own change: a plan below "
-        "the clinic's current usage (doctors, patients) is refused with the numbers, and the "
-        "change is recorded (plan history and audit log). Example: set_plan asha-dental basic"
+        "An operator's decision: change a clinic's plan now, without an invoice (owners ask "
+        "for plans on the plan page and pay an invoice first). A plan below the clinic's "
+        "usage is refused with the numbers; the change is recorded in the plan history and "
+        "the audit log with --reason. Example: set_plan asha-dental basic --reason 'paid by "
+        "cheque 004512'"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("code", help="The clinic's code (see `manage.py tenants`).")
         parser.add_argument("plan", choices=list(plans.PLANS), help="The new plan.")
+        parser.add_argument("--reason", default="", help="Why (kept in the plan history).")
 
-    def handle(self, *args, code, plan, **options):
+    def handle(self, *args, code, plan, reason, **options):
         tenant = self.clinic(code, purpose=f"change plan to {plan}")
         old = tenant.plan
-        tenant = self.run_service(plan_change, tenant=tenant, actor=None, plan=plan)
+        tenant = self.run_service(
+            plan_set, tenant=tenant, actor=None, plan=plan, reason=reason or "manage.py set_plan"
+        )
         self.stdout.write(self.style.SUCCESS(f"{tenant.code}: plan {old} → {tenant.plan}."))

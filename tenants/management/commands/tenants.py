@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
 from tenants import plans
+from tenants.billing.selectors import billing_states
 from tenants.management.ops import OpsCommand
 from tenants.models import Tenant
 from tenants.platform import platform_access
@@ -16,10 +17,25 @@ def _usage(current: int, maximum: int | None) -> str:
     return f"{current:,}/{'∞' if maximum is None else f'{maximum:,}'}"
 
 
+def _billing_state(tenant: Tenant, unpaid: dict | None) -> dict:
+    """What the platform is owed by a clinic and what it has paid for."""
+    return {
+        "paid_until": tenant.paid_until.isoformat() if tenant.paid_until else None,
+        "pending_plan": tenant.pending_plan or None,
+        "monthly_price_inr": str(tenant.monthly_price_inr) if tenant.monthly_price_inr else None,
+        "unpaid_invoices": 0,
+        "unpaid_amount": "0.00",
+        "next_due": None,
+        "overdue": False,
+        **(unpaid or {}),
+    }
+
+
 class Command(OpsCommand):
     help = (
         "List the clinics with plan, status, trial end and usage against the plan's limits "
-        "(doctors, patients, active members). --json prints the same as JSON for scripts. "
+        "(doctors, patients, active members). --json prints the same as JSON for scripts, "
+        "with each clinic's billing state (paid until, unpaid invoices). "
         "Reading every clinic is platform access, recorded in the audit log."
     )
 
@@ -69,6 +85,9 @@ class Command(OpsCommand):
             if options.get("search"):
                 term = options["search"]
                 queryset = queryset.filter(Q(name__icontains=term) | Q(code__icontains=term))
+            queryset = list(queryset)
+            # Unpaid invoices per clinic (tenants.billing): count, amount, earliest due date.
+            unpaid = billing_states(t.pk for t in queryset)
             return [
                 {
                     "id": str(t.pk),
@@ -81,6 +100,7 @@ class Command(OpsCommand):
                     "patients": {"current": t.patient_count, "max": t.max_patients},
                     "members": t.user_count,
                     "created_at": t.created_at.isoformat(),
+                    "billing": _billing_state(t, unpaid.get(t.pk)),
                 }
                 for t in queryset
             ]
