@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinic_saas.fields import StrictInputMixin
+
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictInputMixin, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(trim_whitespace=False, max_length=128, write_only=True)
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
@@ -22,34 +24,34 @@ class LoginSerializer(serializers.Serializer):
     )
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(StrictInputMixin, serializers.Serializer):
     refresh = serializers.CharField(max_length=2000)
 
 
-class SwitchTenantSerializer(serializers.Serializer):
+class SwitchTenantSerializer(StrictInputMixin, serializers.Serializer):
     tenant_id = serializers.UUIDField()
 
 
-class ChangePasswordSerializer(serializers.Serializer):
+class ChangePasswordSerializer(StrictInputMixin, serializers.Serializer):
     old_password = serializers.CharField(trim_whitespace=False, max_length=128)
     new_password = serializers.CharField(trim_whitespace=False, max_length=128)
 
 
-class PasswordResetSerializer(serializers.Serializer):
+class PasswordResetSerializer(StrictInputMixin, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(StrictInputMixin, serializers.Serializer):
     uid = serializers.CharField(max_length=100)
     token = serializers.CharField(max_length=200)
     new_password = serializers.CharField(trim_whitespace=False, max_length=128)
 
 
-class TokenOnlySerializer(serializers.Serializer):
+class TokenOnlySerializer(StrictInputMixin, serializers.Serializer):
     token = serializers.CharField(max_length=500)
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
+class InvitationAcceptSerializer(StrictInputMixin, serializers.Serializer):
     token = serializers.CharField(max_length=500)
     password = serializers.CharField(trim_whitespace=False, max_length=128)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import (
     RequestDataTooBig,
@@ -20,7 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, filters, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -72,6 +73,10 @@ class MultiPartParser(parsers.MultiPartParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type, parser_context)
+        if not parsed.data and not parsed.files:
+            # Django reads a body without a single well-formed part as an empty form, which
+            # a PATCH would take as "change nothing" and answer 200 to garbage.
+            raise exceptions.ParseError("Multipart form parse error - the body holds no part.")
         try:
             bad_text.check_form(parsed.data, parsed.files)
         except bad_text.BadText as exc:
@@ -90,7 +95,61 @@ class FilterBackend(DjangoFilterBackend):
         # A prefix, because some filters read several parameters (`<name>_after`, ...).
         if not any(key.startswith(names) for key in request.query_params):
             return queryset
+        # django-filter reads an empty value as "no filter": `?status=` would list everything
+        # while the client asked for some status. An empty free-text `search` (a cleared
+        # search box) keeps meaning "no search".
+        empty = {
+            key: ["Give a value, or leave the parameter out."]
+            for key, values in request.query_params.lists()
+            if key.startswith(names) and key != "search" and "" in values
+        }
+        if empty:
+            raise exceptions.ValidationError(empty)
+        # django-filter's boolean widget reads anything but true/false/1/0 as "no filter";
+        # the schema says boolean, so only "true" and "false" are one.
+        not_boolean = {
+            name: ['Must be "true" or "false".']
+            for name in _boolean_filters(view)
+            for value in request.query_params.getlist(name)
+            if value not in ("true", "false")
+        }
+        if not_boolean:
+            raise exceptions.ValidationError(not_boolean)
         return super().filter_queryset(request, queryset, view)
+
+
+def _boolean_filters(view) -> list[str]:
+    filterset_class = getattr(view, "filterset_class", None)
+    if filterset_class is None:
+        return []
+    return [
+        name
+        for name, declared in filterset_class.base_filters.items()
+        if isinstance(declared, django_filters.BooleanFilter)
+    ]
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's ordering, but an unknown or empty field is a 400 naming the choices instead of
+    being silently dropped (the client would get an order it did not ask for)."""
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None:
+            return self.get_default_ordering(view)
+        fields = [param.strip() for param in raw.split(",")]
+        valid = self.remove_invalid_fields(queryset, fields, view, request)
+        if not fields or len(valid) != len(fields):
+            choices = sorted(name for name, _label in self.get_valid_fields(queryset, view))
+            allowed = ", ".join(choices) or "none"
+            raise exceptions.ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Order by one or more of: {allowed} (a leading - reverses)."
+                    ]
+                }
+            )
+        return valid
 
 
 def _filter_names(view) -> tuple[str, ...]:
@@ -114,7 +173,7 @@ class Pagination(PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         try:
             size = int(raw)

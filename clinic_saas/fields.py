@@ -1,15 +1,13 @@
-"""Input fields as strict as the OpenAPI schema says, shared by every serializer and filter.
+"""Input as strict as the OpenAPI schema says, shared by every serializer and filter.
 
 * `DateField` (DRF) and `DateFilter` (django-filter) accept only dates from DATE_MIN to
   DATE_MAX (clinic_saas.validators): a year like 9999 would otherwise reach arithmetic such
   as `start + timedelta(...)` and overflow (a 500), and no clinic record is dated outside it.
-* `CharField` refuses a value that is not a JSON string: DRF's own turns `0` or `true` into
-  "0"/"True", so `"address": 0` was accepted where the schema says string.
-* `BooleanField` accepts JSON true/false and, in forms and multipart bodies (where every
-  value is text), only the literals "true" and "false" that the schema documents.
-
-`clinic_saas.api.StrictSerializerMixin` maps the model fields of every ModelSerializer to
-these, and the project's serializers declare them explicitly.
+* `StrictInputMixin`, mixed into every input serializer, refuses a JSON value of the wrong
+  type before DRF coerces it: DRF's CharField turns `0` into "0", its IntegerField takes
+  "5", its BooleanField takes "0" or 1, its UUIDField takes an integer, so `"address": 0`
+  was accepted where the schema says string. In form and multipart bodies every value is
+  text; there a boolean is only one of the literals "true" and "false" the schema documents.
 """
 
 from __future__ import annotations
@@ -36,26 +34,64 @@ class DateField(serializers.DateField):
         return parsed
 
 
-class CharField(serializers.CharField):
-    default_error_messages = {"not_a_string": "Must be a string."}
+def _json_type_error(field, value) -> str | None:
+    """Why `value`, decoded from JSON, cannot be what the schema documents for `field`."""
+    if value is None:
+        return None  # DRF's own allow_null check answers this one
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean: true or false."
+    if isinstance(field, serializers.IntegerField):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "Must be a whole number."
+    if isinstance(field, serializers.FloatField):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else "Must be a number."
+    textual = (
+        serializers.CharField,
+        serializers.UUIDField,
+        serializers.DateField,
+        serializers.TimeField,
+        serializers.DateTimeField,
+        serializers.DecimalField,
+    )
+    if isinstance(field, textual):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.ChoiceField) and all(
+        isinstance(choice, str) for choice in field.choices
+    ):
+        return None if isinstance(value, str) else "Must be a string."
+    return None
+
+
+def _form_type_error(field, value) -> str | None:
+    if isinstance(field, serializers.BooleanField) and value.lower() not in ("true", "false"):
+        return 'Must be "true" or "false".'
+    return None
+
+
+class StrictInputMixin:
+    """Checks the type of every value sent for a writable field before DRF's own
+    validation, naming the field: `{"address": ["Must be a string."]}`."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_a_string")
+        from django.http import QueryDict
+
+        errors = {}
+        if isinstance(data, QueryDict):
+            for field in self._writable_fields:
+                for value in data.getlist(field.field_name):
+                    message = isinstance(value, str) and _form_type_error(field, value)
+                    if message:
+                        errors[field.field_name] = [message]
+        elif isinstance(data, dict):
+            for field in self._writable_fields:
+                if field.field_name in data:
+                    message = _json_type_error(field, data[field.field_name])
+                    if message:
+                        errors[field.field_name] = [message]
+        if errors:
+            raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
-
-
-class BooleanField(serializers.BooleanField):
-    """JSON booleans, or the text "true"/"false" (any case) from a form or multipart body."""
-
-    default_error_messages = {"invalid": 'Must be a boolean: true or false ("true"/"false").'}
-
-    def to_internal_value(self, data):
-        if data is True or data is False:
-            return data
-        if isinstance(data, str) and data.lower() in ("true", "false"):
-            return data.lower() == "true"
-        self.fail("invalid", input=data)
 
 
 class BoundedDateFormField(forms.DateField):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import permissions, serializers
@@ -57,6 +59,38 @@ class AutoSchema(SpectacularAutoSchema):
                 response["description"] = ERROR_DESCRIPTIONS[code]
                 responses[code] = response
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if field.read_only and _blank_in_model(field):
+            # DRF drops allow_blank from read-only model fields, so the schema would promise
+            # a choice or an e-mail address where the response may carry "" (not recorded).
+            field.allow_blank = True
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.TimeField):
+            # Times are answered "10:00" and accepted with or without seconds; JSON Schema's
+            # `time` format demands seconds and a zone, so it called every answer wrong.
+            schema.pop("format", None)
+            schema["pattern"] = TIME_PATTERN
+        elif isinstance(field, serializers.EmailField) and field.allow_blank:
+            # "" (no address) is allowed, and is not an e-mail address.
+            schema.pop("format", None)
+        return schema
+
+
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _blank_in_model(field) -> bool:
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or not isinstance(field.source, str) or "." in field.source:
+        return False
+    try:
+        model_field = model._meta.get_field(field.source)
+    except FieldDoesNotExist:
+        return False
+    return bool(getattr(model_field, "blank", False)) and isinstance(
+        model_field, models.CharField | models.TextField
+    )
 
 
 class TenantJWTScheme(SimpleJWTScheme):

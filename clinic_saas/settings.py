@@ -293,7 +293,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "clinic_saas.api.FilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        # An unknown `ordering` is a 400, not silently ignored.
+        "clinic_saas.api.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "clinic_saas.api.Pagination",
     "DEFAULT_PARSER_CLASSES": [

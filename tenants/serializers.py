@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Membership
+from clinic_saas.fields import StrictInputMixin
 from clinic_saas.validators import normalize_indian_mobile, normalize_phone
 from clinical.models import Office
 from tenants import plans
@@ -35,7 +36,7 @@ class PhoneField(serializers.CharField):
         return _drf(self.normalize)(value)
 
 
-class RegisterClinicSerializer(serializers.Serializer):
+class RegisterClinicSerializer(StrictInputMixin, serializers.Serializer):
     clinic_name = serializers.CharField(max_length=200)
     clinic_phone = PhoneField()
     clinic_address = serializers.CharField(max_length=1000)
@@ -55,7 +56,7 @@ class RegisterClinicSerializer(serializers.Serializer):
     )
 
 
-class TenantSerializer(serializers.ModelSerializer):
+class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
     tenant_name = serializers.CharField(source="name", max_length=200)
     tenant_code = serializers.CharField(source="code", read_only=True)
     subscription_plan = serializers.CharField(source="plan", read_only=True)
@@ -142,7 +143,7 @@ class LimitsSerializer(serializers.Serializer):
     is_expired = serializers.BooleanField()
 
 
-class DoctorInviteSerializer(serializers.Serializer):
+class DoctorInviteSerializer(StrictInputMixin, serializers.Serializer):
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     email = serializers.EmailField(max_length=254)
@@ -184,7 +185,7 @@ class OfficeDoctorSerializer(serializers.Serializer):
     specialization = serializers.CharField()
 
 
-class OfficeSerializer(serializers.ModelSerializer):
+class OfficeSerializer(StrictInputMixin, serializers.ModelSerializer):
     doctors = serializers.SerializerMethodField()
     phone = PhoneField(required=False, allow_blank=True)
 
@@ -217,7 +218,7 @@ class PlanSerializer(serializers.Serializer):
     notes = serializers.CharField()
 
 
-class PlanChangeSerializer(serializers.Serializer):
+class PlanChangeSerializer(StrictInputMixin, serializers.Serializer):
     plan = serializers.ChoiceField(choices=plans.PLAN_CHOICES)
 
 

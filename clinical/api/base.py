@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.filters import OrderingFilter
 from rest_framework.negotiation import BaseContentNegotiation
 
-from clinic_saas.api import FilterBackend
+from clinic_saas.api import FilterBackend, OrderingFilter
 from clinic_saas.schema import ErrorSerializer
 from clinical.permissions import ClinicalPermission
 from tenants.audit import audit_record

@@ -291,7 +291,14 @@ class DentalTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cl
         responses=DentalTemplateSerializer(many=True),
         filters=False,
     )
-    @action(detail=False, methods=["get"], matrix_action="read", filter_backends=[])
+    # Not paginated (at most ten): pagination_class=None tells the schema so too.
+    @action(
+        detail=False,
+        methods=["get"],
+        matrix_action="read",
+        filter_backends=[],
+        pagination_class=None,
+    )
     def match(self, request):
         """The active templates that fit a finding, most specific first (then the clinic's
         own before the shared ones, then by name); at most ten. A template's blank

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clinic_saas.fields import StrictInputMixin
 from tenants.serializers import PhoneField  # noqa: F401  (re-exported for the clinical forms)
 
 
@@ -40,8 +41,9 @@ class FlatErrorsMixin:
         return valid
 
 
-class InputSerializer(FlatErrorsMixin, serializers.Serializer):
-    """Base of request bodies. Unknown fields (a client-sent `tenant`, say) are ignored."""
+class InputSerializer(FlatErrorsMixin, StrictInputMixin, serializers.Serializer):
+    """Base of request bodies. Unknown fields (a client-sent `tenant`, say) are ignored; a
+    value of the wrong type is refused (clinic_saas.fields.StrictInputMixin)."""
 
 
 def text(max_length: int, *, required: bool = False, **kwargs) -> serializers.CharField:
