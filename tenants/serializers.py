@@ -64,6 +64,8 @@ class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
     max_doctors = serializers.IntegerField(read_only=True, allow_null=True)
     max_patients = serializers.IntegerField(read_only=True, allow_null=True)
     phone = PhoneField(required=False, allow_blank=True)
+    # Typed in any case; stored and validated in capitals (tenants.billing.gst).
+    gstin = serializers.CharField(required=False, allow_blank=True, max_length=15)
     require_two_factor = serializers.BooleanField(
         required=False,
         help_text="Every member must sign in with a second factor. Only the owner changes it, "
@@ -84,11 +86,30 @@ class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
             "email",
             "phone",
             "address",
+            "gstin",
+            "billing_state",
+            "paid_until",
+            "pending_plan",
             "require_two_factor",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "trial_ends_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "trial_ends_at",
+            "paid_until",
+            "pending_plan",
+            "created_at",
+            "updated_at",
+        ]
+
+
+    def validate_gstin(self, value: str) -> str:
+        from tenants.billing.gst import validate_gstin
+
+        value = value.strip().upper()
+        validate_gstin(value)
+        return value
 
 
 class TenantSummarySerializer(TenantSerializer):

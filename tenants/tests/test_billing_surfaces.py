@@ -296,3 +296,22 @@ def test_billing_run_command_and_tenants_json_show_the_billing_state(clinic, oth
     assert mine["unpaid_invoices"] == 1 and mine["unpaid_amount"] == "3538.82"
     assert mine["monthly_price_inr"] == "2999" and mine["paid_until"] is not None
     assert theirs["unpaid_invoices"] == 0 and theirs["paid_until"] is None
+
+
+def test_the_owner_sets_the_clinics_gstin_and_state_through_the_api(api, clinic):
+    headers = bearer(clinic.owner, clinic)
+    response = api.patch(
+        "/api/v1/tenants/me",
+        {"gstin": "27aapfu0939f1zv", "billing_state": "27"},
+        format="json",
+        **headers,
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["gstin"], response.json()["billing_state"]) == (
+        "27AAPFU0939F1ZV",
+        "27",
+    )
+    bad = api.patch("/api/v1/tenants/me", {"gstin": "27AAPFU0939F1ZA"}, format="json", **headers)
+    assert bad.status_code == 400 and "gstin" in bad.json()["errors"]
+    invoice = plan_request(tenant=reload(clinic), actor=clinic.owner, plan=plans.BASIC).invoice
+    assert (invoice.bill_to_gstin, invoice.igst) == ("27AAPFU0939F1ZV", Decimal("539.82"))
