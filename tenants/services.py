@@ -222,9 +222,9 @@ def tenant_update(*, tenant: Tenant, actor, **changes) -> Tenant:
         tenant = tenant_lock(tenant)
         for name, value in changes.items():
             setattr(tenant, name, value.strip() if isinstance(value, str) else value)
+        tenant.gstin = (tenant.gstin or "").upper()  # GSTINs are printed in capitals
         try:
             tenant.full_clean(validate_unique=False)
-        tenant.gstin = (tenant.gstin or "").upper()  # GSTINs are printed in capitals
         except ValidationError as exc:
             raise ApplicationError(
                 "Some fields are invalid.", field_errors=exc.message_dict
