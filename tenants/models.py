@@ -221,6 +221,11 @@ class PlanChange(TenantOwnedModel):
     changed_by_id = models.UUIDField(null=True, blank=True)
     changed_by_email = models.CharField(max_length=254, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
+    # Why: the paid invoice that bought the plan, an operator's decision, a scheduled downgrade.
+    reason = models.CharField(max_length=300, blank=True)
+    invoice = TenantForeignKey(
+        "tenants.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-changed_at"]
@@ -254,11 +259,6 @@ class IdempotencyKey(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.key
-    # Why: the paid invoice that bought the plan, an operator's decision, a scheduled downgrade.
-    reason = models.CharField(max_length=300, blank=True)
-    invoice = TenantForeignKey(
-        "tenants.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
 
 # Billing models live in their own module next to the plan code; importing them here

@@ -103,7 +103,6 @@ class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
             "updated_at",
         ]
 
-
     def validate_gstin(self, value: str) -> str:
         from tenants.billing.gst import validate_gstin
 
