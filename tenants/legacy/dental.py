@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from tenants.legacy import convert
+from tenants.legacy.people import message
 from tenants.legacy.rows import batch_writer, choice, done, load_existing, new_row, valid
 
 # --- dental records --------------------------------------------------------------------------
@@ -299,13 +300,79 @@ def copy_files(copies) -> None:
 
 
 def import_prescription_templates(ctx) -> None:
-    """Print templates are not in this system yet (issue 16): the report lists each one so
-    the clinic can set its letterhead up again."""
-    for row in ctx.source.rows("prescription_templates"):
-        ctx.report.skip(
-            "prescription_templates",
-            row["id"],
-            f"{row['name']!r} ({row['paper_size'] or '?'} {row['orientation'] or ''}, "
-            f"{'clinic default' if row['doctor_id'] is None else 'a doctor'}): "
-            "print templates are not in this system yet",
+    """The earlier letterheads become print templates (issue 16) where this system has them;
+    otherwise the report lists each one, so the clinic can set its letterhead up again."""
+    from clinical import models as clinical_models
+
+    model = getattr(clinical_models, "PrintTemplate", None)
+    if model is None:
+        for row in ctx.source.rows("prescription_templates"):
+            ctx.report.skip(
+                "prescription_templates",
+                row["id"],
+                f"{row['name']!r} ({row['paper_size'] or '?'} {row['orientation'] or ''}, "
+                f"{'clinic default' if row['doctor_id'] is None else 'a doctor'}): "
+                "print templates are not in this system yet",
+            )
+        return
+    _carry_over_templates(ctx, model)
+
+
+def _carry_over_templates(ctx, PrintTemplate) -> None:
+    report = ctx.report
+    # One template per scope here: the clinic's, an office's, a doctor's.
+    taken = {
+        (t.doctor_id, t.office_id): t.pk
+        for t in PrintTemplate.objects.only("id", "doctor_id", "office_id")
+    }
+    order = "is_default DESC, created_at, id"
+    for row in ctx.source.rows("prescription_templates", order_by=order):
+        where = ("prescription_templates", row["id"])
+        template_id = ctx.id("prescription_templates", row["id"])
+        if template_id in taken.values():
+            report.existing("prescription_templates")
+            continue
+        doctor = ctx.id("doctors", row["doctor_id"]) if row["doctor_id"] else None
+        if doctor is not None and doctor not in ctx.doctors:
+            report.skip(*where, "its doctor was not imported")
+            continue
+        office = None
+        if doctor is None and row.get("office_id"):
+            office = ctx.offices.get(str(row["office_id"]))
+            if office is None:
+                report.change(*where, f"office {row['office_id']} is unknown: the clinic's")
+        scope = (doctor, office)
+        if scope in taken:
+            report.skip(*where, "a template for the same clinic, office or doctor comes first")
+            continue
+        margins = {}
+        for side in ("top", "right", "bottom", "left"):
+            value, why = convert.clamp(row.get(f"margin_{side}"), 0, 50, f"{side} margin")
+            if why:
+                report.change(*where, why)
+            if value is not None:
+                margins[f"margin_{side}_mm"] = value
+        paper = str(row["paper_size"] or "a4").strip().lower()
+        orientation = str(row["orientation"] or "portrait").strip().lower()
+        if row.get("logo_url") or row.get("signature_url"):
+            report.change(*where, "logo and signature images are not carried over: upload them")
+        template = PrintTemplate(
+            id=template_id,
+            doctor_id=doctor,
+            office_id=office,
+            name=(row["name"] or "Letterhead")[:100],
+            paper_size=paper if paper in PrintTemplate.Paper.values else "a4",
+            orientation=(
+                orientation if orientation in PrintTemplate.Orientation.values else "portrait"
+            ),
+            doctor_name=(row.get("signature_text") or "")[:200],
+            **margins,
         )
+        try:
+            template.full_clean(exclude=["doctor", "office", "created_by"], validate_unique=False)
+        except ValidationError as exc:
+            report.skip(*where, message(exc))
+            continue
+        template.save(force_insert=True)
+        taken[scope] = template_id
+        report.new("prescription_templates")

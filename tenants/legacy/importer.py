@@ -180,7 +180,6 @@ def legacy_import(
 ) -> ImportResult:
     from accounts.models import normalize_email
     from tenants.selectors import tenant_by_code
-    from tenants.services import tenant_code_base
 
     try:
         plans.get_plan(plan)
@@ -196,17 +195,30 @@ def legacy_import(
         name = name or (source.tenant or {}).get("tenant_name") or DEFAULT_NAME
         people.check_owner(source, owner_email)
         _check_plan_fits(source, plan)
-        wanted = code or tenant_code_base(name)
-        existing = tenant_by_code(wanted, reason=f"legacy import into {wanted}", details=details)
-        if code and existing is None:
-            raise ApplicationError(f"No clinic has the code {code!r}.", code="not_found")
+        target_id = _target_id(source, name)
+        if code:
+            existing = tenant_by_code(code, reason=f"legacy import into {code}", details=details)
+            if existing is None:
+                raise ApplicationError(f"No clinic has the code {code!r}.", code="not_found")
+        else:
+            existing = _previous_target(target_id, details)
         result = ImportResult(
             dry_run=dry_run,
             source_tenant=(source.tenant or {}).get("tenant_code"),
         )
         try:
             with transaction.atomic():
-                _import(source, result, existing, name, owner_email, plan, progress, files_from)
+                _import(
+                    source,
+                    result,
+                    existing,
+                    name,
+                    owner_email,
+                    plan,
+                    progress,
+                    files_from,
+                    target_id,
+                )
                 with tenant_context(result.tenant):
                     audit_record(
                         action="tenant.legacy_imported",
@@ -233,6 +245,29 @@ def legacy_import(
         source.close()
 
 
+def _target_id(source: LegacySource, name: str):
+    """The id of the clinic an import creates, the same for every run of one source clinic,
+    so a second run finds it (clinic codes carry a random suffix): from the earlier clinic's
+    id, or, before clinics, from the source's first user and the clinic's name."""
+    if source.tenant is not None:
+        return derived_id("earlier", "tenants", source.tenant["id"])
+    first = source.conn.execute("SELECT min(id::text) AS id FROM users").fetchone()["id"]
+    return derived_id("earlier", "clinic", f"{first}:{name}")
+
+
+def _previous_target(target_id, details):
+    """The clinic a previous run created (audited platform access: the runtime role cannot
+    look up another clinic), or None."""
+    from tenants.platform import platform_access
+
+    with platform_access(
+        reason="legacy import: the clinic of a previous run",
+        action="platform.command",
+        details={"tenant_id": str(target_id), **(details or {})},
+    ):
+        return Tenant.objects.filter(pk=target_id).first()
+
+
 def _check_plan_fits(source: LegacySource, plan: str) -> None:
     """Refuse before writing anything when the plan cannot hold the earlier clinic. The exact
     check runs again on the result (skipped rows do not count)."""
@@ -254,12 +289,14 @@ def _check_plan_fits(source: LegacySource, plan: str) -> None:
         )
 
 
-def _import(source, result, existing, name, owner_email, plan, progress, files_from) -> None:
+def _import(
+    source, result, existing, name, owner_email, plan, progress, files_from, target_id
+) -> None:
     from tenants.services import tenant_create
 
     if existing is None:
         try:
-            tenant = tenant_create(name=name, plan=plan)
+            tenant = tenant_create(name=name, plan=plan, tenant_id=target_id)
         except ValidationError as exc:
             raise ApplicationError("Invalid clinic.", field_errors=exc.message_dict) from exc
         result.created_tenant = True
