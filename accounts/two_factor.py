@@ -467,3 +467,29 @@ def tenant_two_factor_require(*, tenant, actor: User, membership: Membership, re
                 object=tenant,
             )
     return tenant
+
+
+# --- operators: a person who lost both their phone and their recovery codes -------------------
+
+
+def two_factor_reset(*, email: str, reason: str, actor: User | None = None) -> User:
+    """Remove a person's device and recovery codes (they set two-factor sign-in up again at
+    their next sign-in, when it is required). Operators only, after checking who asks: it
+    goes through audited platform access, the only way to another person's secrets."""
+    from accounts.models import normalize_email
+    from tenants.platform import platform_access
+
+    with platform_access(reason=reason, actor=actor, action="platform.two_factor_reset"):
+        user = User.objects.filter(email=normalize_email(email)).first()
+        if user is None:
+            raise ApplicationError("No account has this e-mail.", code="not_found")
+        devices, _ = TOTPDevice.objects.filter(user_id=user.pk).delete()
+        codes, _ = RecoveryCode.objects.filter(user_id=user.pk).delete()
+        audit_record(
+            action="auth.two_factor_reset",
+            actor=actor,
+            object=user,
+            reason=reason,
+            details={"devices": devices, "recovery_codes": codes},
+        )
+    return user

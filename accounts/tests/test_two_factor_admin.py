@@ -61,3 +61,33 @@ def test_devices_are_not_in_the_admin(client, operator):
     enable_two_factor(operator)
     operator_login(client, operator.email, otp=fresh_code(operator))
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+# --- operators reset a person who lost their phone and their codes ------------------------------
+
+
+def test_an_operator_resets_a_persons_two_factor_with_a_reason(live_db):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import RecoveryCode
+    from tenants.context import user_context
+    from tenants.models import AuditEvent
+    from tenants.platform import platform_access
+    from tenants.testing import create_clinic
+
+    clinic = create_clinic("Lotus Eye Clinic", owner_email="latha@lotus.example")
+    enable_two_factor(clinic.owner)
+    with pytest.raises(CommandError):
+        call_command("two_factor_reset", "nobody@lotus.example", reason="ticket 1")
+    out = StringIO()
+    call_command("two_factor_reset", "LATHA@lotus.example", reason="ticket 4411", stdout=out)
+    assert "two-factor sign-in removed" in out.getvalue()
+    with user_context(clinic.owner):
+        assert not TOTPDevice.objects.filter(user_id=clinic.owner.pk).exists()
+        assert not RecoveryCode.objects.filter(user_id=clinic.owner.pk).exists()
+    with platform_access(reason="test: read the audit log"):
+        event = AuditEvent.objects.get(action="auth.two_factor_reset")
+    assert event.object_id == str(clinic.owner.pk) and event.reason == "ticket 4411"

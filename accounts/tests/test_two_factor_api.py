@@ -257,3 +257,36 @@ def test_the_device_is_a_standard_totp_for_authenticator_apps(clinic_a, bob):
     assert f"issuer={settings.OTP_TOTP_ISSUER.replace(' ', '%20')}" in url
     # Not usable until a code from it is confirmed.
     assert two_factor_status(user=bob).enabled is False
+
+
+# --- the clinic's requirement through the API ---------------------------------------------------
+
+
+def test_the_clinic_api_shows_and_changes_the_requirement(api, clinic_a, clinic_b, alice, bob):
+    from tenants.testing import add_member
+
+    admin = add_member(clinic_a, email="adi@asha.example", role="admin").user
+    me = "/api/v1/tenants/me"
+    assert api.get(me, **bearer(alice, clinic_a)).json()["require_two_factor"] is False
+    # An admin is not the owner; the owner must use it before requiring it.
+    refused = api.patch(me, {"require_two_factor": True}, format="json", **bearer(admin, clinic_a))
+    assert refused.status_code == 403 and refused.json()["code"] == "owner_only"
+    off = api.patch(me, {"require_two_factor": True}, format="json", **bearer(alice, clinic_a))
+    assert off.status_code == 400 and off.json()["code"] == "two_factor_off"
+    enable_two_factor(alice)
+    done = api.patch(me, {"require_two_factor": True}, format="json", **bearer(alice, clinic_a))
+    assert done.status_code == 200 and done.json()["require_two_factor"] is True
+    # Bob (a doctor of A) now needs it; the other clinic is untouched.
+    assert login(api, bob.email).json()["code"] == "otp_setup_required"
+    with tenant_context(clinic_b):
+        assert type(clinic_b).objects.get(pk=clinic_b.pk).require_two_factor is False
+
+
+def test_a_doctor_cannot_change_the_requirement(api, clinic_a, bob):
+    response = api.patch(
+        "/api/v1/tenants/me",
+        {"require_two_factor": True},
+        format="json",
+        **bearer(bob, clinic_a),
+    )
+    assert response.status_code == 403
