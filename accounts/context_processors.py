@@ -20,6 +20,8 @@ def _clinics(user):
 def _read_only_reason(tenant: Tenant) -> str:
     if tenant.status == Tenant.Status.SUSPENDED:
         return "suspended"
+    if tenant.status == Tenant.Status.PAST_DUE:
+        return "past_due"  # a renewal unpaid past its grace period (tenants.billing)
     return "expired"
 
 

@@ -70,8 +70,9 @@ class TenantAPIMixin:
             and not tenant.is_writable
         ):
             raise SubscriptionInactive(
-                "This clinic is read-only: its trial has ended or it is suspended. "
-                "The owner can choose a plan to continue.",
+                "This clinic is read-only: its trial has ended, an invoice is unpaid past its "
+                "due date, or it is suspended. The owner can choose a plan or pay the invoice "
+                "to continue.",
                 extra={"status": tenant.status, "plan": tenant.plan},
             )
         if request.method == "POST" and tenant is not None:

@@ -315,3 +315,15 @@ def test_the_owner_sets_the_clinics_gstin_and_state_through_the_api(api, clinic)
     assert bad.status_code == 400 and "gstin" in bad.json()["errors"]
     invoice = plan_request(tenant=reload(clinic), actor=clinic.owner, plan=plans.BASIC).invoice
     assert (invoice.bill_to_gstin, invoice.igst) == ("27AAPFU0939F1ZV", Decimal("539.82"))
+
+
+def test_a_past_due_clinic_is_read_only_and_told_to_pay(api, client, clinic):
+    with tenant_context(clinic):
+        Tenant.objects.filter(pk=clinic.pk).update(status=Tenant.Status.PAST_DUE)
+    response = api.post(
+        "/api/v1/tenants/offices", {"name": "Annexe"}, format="json", **bearer(clinic.owner, clinic)
+    )
+    assert response.status_code == 402 and response.json()["status"] == "past_due"
+    session_login(client, clinic.owner, clinic)
+    page = client.get("/clinic/").content.decode()
+    assert "An invoice is unpaid past its due date" in page
