@@ -247,7 +247,7 @@ class CompatLogoutView(LogoutView):
 
     @extend_schema(
         request=LogoutRequestSerializer,
-        responses={204: None, 200: MessageSerializer},
+        responses={204: None, 200: MessageSerializer, 422: UnprocessableSerializer},
         tags=["auth", TAG],
     )
     def post(self, request):

@@ -25,11 +25,27 @@ def message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def accounts_by_email(emails) -> dict:
+    """E-mail → id of the people who already have an account here. People are not a clinic's
+    rows, and the runtime role sees only those of the clinic in context; this import is a
+    platform operation, so it asks through the platform role (audited)."""
+    from accounts.models import User
+    from tenants.platform import platform_access
+
+    emails = sorted({e for e in emails if e})
+    if not emails:
+        return {}
+    with platform_access(
+        reason="legacy import: which people of the earlier clinic have an account",
+        action="platform.command",
+        details={"emails": len(emails)},
+    ):
+        return dict(User.objects.filter(email__in=emails).values_list("email", "id"))
+
+
 def check_owner(source, owner_email: str) -> None:
     """The owner is one of the clinic's users in the source, or a person with an account
     here; refused before anything is written."""
-    from accounts.models import User
-
     row = None
     for candidate in source.rows("users"):
         if (candidate["email"] or "").strip().lower() == owner_email:
@@ -43,7 +59,7 @@ def check_owner(source, owner_email: str) -> None:
                 code="owner_unknown",
             )
         return
-    if not User.objects.filter(email=owner_email).exists():
+    if not accounts_by_email([owner_email]):
         raise ApplicationError(
             f"{owner_email} is neither a user of the earlier clinic nor an account here.",
             code="owner_unknown",
@@ -58,6 +74,9 @@ def import_users(ctx) -> None:
     members = {
         m.user_id: m for m in Membership.objects.all().only("id", "user_id", "role", "is_active")
     }
+    known = accounts_by_email(
+        [(r["email"] or "").strip().lower() for r in ctx.source.rows("users")] + [ctx.owner_email]
+    )
     owner_seen = False
     for row in ctx.source.rows("users"):
         if bar:
@@ -73,16 +92,16 @@ def import_users(ctx) -> None:
         if new_role is None:
             report.skip("users", row["id"], f"{email}: unknown role {role!r}")
             continue
-        user = User.objects.filter(email=email).first()
-        if user is not None:
-            if user.pk in members:
-                ctx.users[row["id"]] = user.pk
+        user_id = known.get(email)
+        if user_id is not None:
+            if user_id in members:
+                ctx.users[row["id"]] = user_id
                 report.existing("users")
                 continue
             if is_owner:
                 # The operator names the owner on the owner's own request: they join at once.
-                Membership.objects.create(user=user, role=Role.OWNER, is_active=True)
-                ctx.users[row["id"]] = user.pk
+                Membership.objects.create(user_id=user_id, role=Role.OWNER, is_active=True)
+                ctx.users[row["id"]] = user_id
                 report.new("users")
                 report.change("users", row["id"], f"{email}: existing account, joined as owner")
                 continue
@@ -119,9 +138,9 @@ def import_users(ctx) -> None:
     if bar:
         bar.finish()
     if not owner_seen:
-        owner = User.objects.filter(email=ctx.owner_email).first()
-        if owner.pk not in members:
-            Membership.objects.create(user=owner, role=Role.OWNER, is_active=True)
+        owner = known[ctx.owner_email]
+        if owner not in members:
+            Membership.objects.create(user_id=owner, role=Role.OWNER, is_active=True)
             report.note(f"{ctx.owner_email} (an existing account) joined as the owner.")
 
 
