@@ -1,5 +1,5 @@
-"""Adopting one clinic of the earlier system (docs/operations.md, "Importing from the earlier
-system") into a clinic of this one.
+"""Adopting one clinic of the earlier system (docs/operations.md, "Importing a clinic of the
+earlier system") into a clinic of this one.
 
 The source is only read (tenants.legacy.source). The import first checks what can refuse it
 as a whole (the schema, the clinic chosen, the owner, the plan against the row counts), then

@@ -257,11 +257,24 @@ def import_short_keys(ctx) -> None:
 # --- appointments and prescriptions ----------------------------------------------------------
 
 
+def _numbers_in_use(ctx, model, field: str) -> set:
+    """Numbers the clinic gave itself before this import (adopting into an existing clinic):
+    an earlier record converted to one of them would break the per-clinic uniqueness."""
+    if ctx.fresh:
+        return set()
+    return set(
+        model.objects.filter(legacy_number="")
+        .values_list(field, flat=True)
+        .iterator(chunk_size=5000)
+    )
+
+
 def import_appointments(ctx) -> None:
     from clinical.models import Appointment
 
     report = ctx.report
     load_existing(Appointment, ctx.appointments)
+    used = _numbers_in_use(ctx, Appointment, "appointment_number")
     writer = batch_writer(Appointment, ctx, "appointments")
     bar = ctx.bar("appointments")
     has_type = ctx.source.has("appointments", "appointment_type")
@@ -281,6 +294,9 @@ def import_appointments(ctx) -> None:
         number, day, count = convert.number(row["appointment_number"], "APT")
         if number is None:
             report.skip(*where, f"number {row['appointment_number']!r} is not APT<date><count>")
+            continue
+        if number in used:
+            report.skip(*where, f"number {number} is already used in the clinic")
             continue
         ctx.count_number("APT", day, count)
         office = None
@@ -327,6 +343,7 @@ def import_prescriptions(ctx) -> None:
 
     report = ctx.report
     load_existing(Prescription, ctx.prescriptions)
+    used = _numbers_in_use(ctx, Prescription, "prescription_number")
     linked = set(
         Prescription.objects.filter(appointment__isnull=False).values_list(
             "appointment_id", flat=True
@@ -360,6 +377,9 @@ def import_prescriptions(ctx) -> None:
         number, day, count = convert.number(row["prescription_number"], "RX")
         if number is None:
             report.skip(*where, f"number {row['prescription_number']!r} is not RX<date><count>")
+            continue
+        if number in used:
+            report.skip(*where, f"number {number} is already used in the clinic")
             continue
         ctx.count_number("RX", day, count)
         appointment = None

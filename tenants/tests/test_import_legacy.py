@@ -398,3 +398,20 @@ def test_prescription_templates_become_print_templates_or_are_listed(source):
     assert letterhead.margin_left_mm == 50 and "left margin 80 outside 0-50" in out
     assert letterhead.doctor_name == "Dr. Meera Nair, BDS"
     assert templates["Own pad"].scope == "doctor"
+
+
+def test_adopting_into_an_existing_clinic_keeps_its_own_numbers(source):
+    from tenants.testing import build
+
+    existing = create_clinic("Asha Dental Care", owner_email="alice@asha.example")
+    with tenant_context(existing):
+        own = build(Appointment)
+        Appointment.objects.filter(pk=own.pk).update(appointment_number="APT-20260105-0001")
+    source.build()
+    out = run(source, code=existing.code)
+    assert "number APT-20260105-0001 is already used in the clinic" in out
+    with tenant_context(existing):
+        assert Appointment.objects.get(pk=own.pk).legacy_number == ""
+        assert Appointment.objects.filter(legacy_number__startswith="APT").count() == 59
+        with transaction.atomic():
+            assert next_number("APT", day=datetime.date(2026, 1, 5)) == "APT-20260105-0041"
