@@ -14,9 +14,10 @@ from django.db.models import Count
 
 from accounts.models import Invitation, Membership, Role, User
 from accounts.services import (
+    grantable_roles,
+    invitation_create,
     invitation_resend,
     invitation_revoke,
-    member_invite,
     membership_deactivate,
     membership_reactivate,
     membership_role_change,
@@ -62,6 +63,9 @@ def _run_on_users(modeladmin, request, queryset, service, **kwargs):
         modeladmin.message_user(request, f"Done for {done} of {len(queryset)}.", messages.SUCCESS)
 
 
+CLINIC_VISIBLE_USER_FIELDS = ("email", "first_name", "last_name", "phone", "is_active")
+
+
 @admin.register(User)
 class UserAdmin(ReadOnlyFieldsMixin, ScopedAdminMixin, admin.ModelAdmin):
     platform_permissions = frozenset({"view", "operate"})
@@ -89,7 +93,7 @@ class UserAdmin(ReadOnlyFieldsMixin, ScopedAdminMixin, admin.ModelAdmin):
                 "clinics",
                 "date_joined",
             )
-        return ("email", "full_name", "phone", "is_active", "date_joined")
+        return ("email", "full_name", "phone", "is_active")
 
     def get_list_filter(self, request):
         if admin_mode(request).kind == PLATFORM:
@@ -103,7 +107,9 @@ class UserAdmin(ReadOnlyFieldsMixin, ScopedAdminMixin, admin.ModelAdmin):
             if name not in ("password", "token_version")
         ]
         if admin_mode(request).kind != PLATFORM:
-            fields = [name for name in fields if name not in ("is_superuser", "is_staff")]
+            # A clinic sees its members' names and contact details, never their activity on
+            # the platform (last login, verification and join dates, other clinics' flags).
+            fields = [name for name in fields if name in CLINIC_VISIBLE_USER_FIELDS]
         return fields
 
     def get_fields(self, request, obj=None):
@@ -138,19 +144,21 @@ class UserAdmin(ReadOnlyFieldsMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 
 class MembershipInviteForm(forms.ModelForm):
-    """Adding a member is an invitation (accounts.services.member_invite)."""
+    """Adding a member is an invitation (accounts.services.invitation_create): the person
+    joins by accepting it, and until then the clinic sees only what is typed here."""
 
     email = forms.EmailField(max_length=254)
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
+    phone = forms.CharField(max_length=20, required=False)
 
     class Meta:
         model = Membership
         fields = ("role",)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]
+
+def _grantable(request) -> frozenset[str]:
+    return grantable_roles(actor_membership=getattr(request, "membership", None))
 
 
 class MembershipAdmin(ClinicOwnedAdmin):
@@ -166,18 +174,30 @@ class MembershipAdmin(ClinicOwnedAdmin):
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = MembershipInviteForm
-            kwargs["fields"] = ("email", "first_name", "last_name", "role")
-        return super().get_form(request, obj, **kwargs)
+            kwargs["fields"] = ("email", "first_name", "last_name", "phone", "role")
+        form = super().get_form(request, obj, **kwargs)
+        # Only the roles the signed-in person may give (the service checks the same rule):
+        # an admin never sees "Owner", and nobody is invited as owner from here.
+        granted = _grantable(request)
+        granted = granted - {Role.OWNER} if obj is None else granted | {obj.role}
+        if "role" in form.base_fields:  # read-only for one's own or an owner's membership
+            form.base_fields["role"].choices = [c for c in Role.choices if c[0] in granted]
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("email", "first_name", "last_name", "role")
+            return ("email", "first_name", "last_name", "phone", "role")
         return ("user", "role", "is_active", "created_at", "last_used_at")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields += ["user", "is_active", "created_at", "last_used_at"]
+            if obj.user_id == request.user.pk or (
+                obj.role == Role.OWNER and Role.OWNER not in _grantable(request)
+            ):
+                # Nobody changes their own role; only an owner changes an owner's.
+                fields.append("role")
         return fields
 
     @admin.display(description="name")
@@ -186,23 +206,43 @@ class MembershipAdmin(ClinicOwnedAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            membership, _invitation = member_invite(
+            invitation_create(
                 tenant=request.tenant,
                 actor=request.user,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 first_name=form.cleaned_data.get("first_name", ""),
                 last_name=form.cleaned_data.get("last_name", ""),
+                phone=form.cleaned_data.get("phone", ""),
             )
-            # The admin goes on with the membership the service made (redirect, audit).
-            obj.pk, obj.user, obj.tenant_id = membership.pk, membership.user, membership.tenant_id
-            obj.is_active = membership.is_active
-            obj._state.adding = False
+            # No membership exists until the person accepts; the admin goes on to the
+            # invitations (see response_add).
+            obj._invited = True
         elif "role" in form.changed_data:
             current = Membership.objects.get(pk=obj.pk)
             membership_role_change(
                 tenant=request.tenant, actor=request.user, membership=current, role=obj.role
             )
+
+    def log_addition(self, request, obj, message):
+        if getattr(obj, "_invited", False):
+            return  # the invitation service recorded `membership.invited`
+        super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(obj, "_invited", False):
+            from django.contrib import messages
+            from django.http import HttpResponseRedirect
+            from django.urls import reverse
+
+            self.message_user(
+                request,
+                f"Invitation sent to {request.POST.get('email', '').strip().lower()}. "
+                "They join the clinic once they accept it.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_invitation_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     def _each(self, request, queryset, service):
         from django.contrib import messages
@@ -236,10 +276,21 @@ admin.site.register(Membership, MembershipAdmin)
 
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """What the clinic typed and where the invitation stands; never anything about the
+    person behind the address (issue 12, item 1)."""
+
     clinic_permissions = frozenset({"view", "operate"})
-    list_display = ("email", "role", "status", "created_at", "expires_at", "send_count")
+    list_display = (
+        "email",
+        "typed_name",
+        "role",
+        "status",
+        "created_at",
+        "expires_at",
+        "send_count",
+    )
     list_filter = ("role",)
-    search_fields = ("email",)
+    search_fields = ("email", "first_name", "last_name")
     ordering = ("-created_at",)
     exclude = ("secret_hash",)
     actions = ("resend", "revoke")
@@ -247,13 +298,13 @@ class InvitationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f for f in super().get_readonly_fields(request, obj) if f != "secret_hash"]
 
+    @admin.display(description="name (as typed)")
+    def typed_name(self, obj):
+        return f"{obj.first_name} {obj.last_name}".strip()
+
     @admin.display(description="status")
     def status(self, obj):
-        if obj.accepted_at:
-            return "accepted"
-        if obj.revoked_at:
-            return "revoked"
-        return "pending" if obj.is_pending else "expired"
+        return obj.status
 
     def _each(self, request, queryset, service):
         from django.contrib import messages

@@ -208,7 +208,10 @@ class ResendVerificationView(TenantAPIView):
 
 
 class InvitationAcceptView(PublicAPIView):
-    """Set a password from an invitation link; activates the membership, returns tokens."""
+    """Accept an invitation link as a new person: the account is created with the password
+    chosen here, the membership with it, and tokens for that clinic are returned. An address
+    that already has an account gets 409 `sign_in_required`: sign in and accept from
+    `GET /api/v1/auth/invitations`."""
 
     @extend_schema(
         request=serializers.InvitationAcceptSerializer,

@@ -164,19 +164,18 @@ class RoleChangeForm(PageForm):
 
 
 def role_choices(
-    *, actor_is_owner: bool, target_is_doctor: bool, current: str | None = None
+    *, granted, target_is_doctor: bool, current: str | None = None
 ) -> list[tuple[str, str]]:
-    """The roles a member may be given from the team page.
+    """The roles a member may be given from the team page or the admin.
 
-    Only an owner hands out (or takes away) ownership. "Doctor" needs a doctor profile (with
-    its licence, counted against the plan's doctor limit), so it is offered only to members
-    who have one; others are invited as doctors instead.
+    `granted` is what the person changing it may give (accounts.services.grantable_roles:
+    only an owner hands out ownership). "Doctor" needs a doctor profile (with its licence,
+    counted against the plan's doctor limit), so it is offered only to members who have one;
+    others are invited as doctors instead.
     """
-    allowed = {Role.ADMIN, Role.NURSE, Role.RECEPTIONIST}
-    if actor_is_owner:
-        allowed.add(Role.OWNER)
-    if target_is_doctor:
-        allowed.add(Role.DOCTOR)
+    allowed = set(granted)
+    if not target_is_doctor:
+        allowed.discard(Role.DOCTOR)
     if current:
         # Keeping the current role is always possible (the select shows it).
         allowed.add(Role(current))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from tenants.context import current
 from tenants.scoping import TenantForeignKey, TenantManager, TenantOwnedModel, refuse_when_run
@@ -48,6 +50,13 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Two things about them are out of the runtime database role's reach (issue 12,
+    item 5): the password hash lives in `accounts_password`, which only the credentials
+    functions read and write (accounts.credentials), and `is_staff`/`is_superuser` change only
+    through those functions or the platform role. `password` is therefore a property backed
+    by that table, and `save()` sends a changed hash or changed flags through the functions.
+    """
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
     first_name = models.CharField(max_length=100, blank=True)
@@ -75,6 +84,78 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # --- the password hash (accounts_password) and the admin flags -----------------------
+
+    @property
+    def password(self) -> str:
+        encoded = self.__dict__.get("_password_hash")
+        if encoded is None:
+            stored = None
+            if not self._state.adding and self.pk is not None:
+                from accounts.credentials import password_hash
+
+                stored = password_hash(self)
+            # No row: the person never chose a password (an unusable one, like Django's).
+            encoded = stored if stored is not None else UNUSABLE_PASSWORD_PREFIX
+            self.__dict__["_password_hash"] = encoded
+        return encoded
+
+    @password.setter
+    def password(self, encoded: str) -> None:
+        self.__dict__["_password_hash"] = encoded
+        self.__dict__["_password_changed"] = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_flags = (
+            instance.__dict__.get("is_staff"),
+            instance.__dict__.get("is_superuser"),
+        )
+        return instance
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            update_fields = set(update_fields)
+        wanted = (self.is_staff, self.is_superuser)
+        # A new person is inserted with both flags off (the database refuses anything else
+        # from the runtime role); a loaded one keeps what it was loaded with.
+        stored = getattr(self, "_stored_flags", (False, False))
+        if None in stored:
+            stored = wanted
+        flags_in_scope = update_fields is None or bool(update_fields & {"is_staff", "is_superuser"})
+        change_flags = flags_in_scope and wanted != stored
+        change_password = self.__dict__.get("_password_changed", False) and (
+            update_fields is None or "password" in update_fields
+        )
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields - {"password", "is_staff", "is_superuser"}
+        self.is_staff, self.is_superuser = stored
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            self.is_staff, self.is_superuser = wanted
+        from accounts import credentials
+
+        if change_flags:
+            credentials.user_flags_store(self, is_staff=wanted[0], is_superuser=wanted[1])
+        self._stored_flags = wanted
+        if change_password:
+            credentials.password_hash_store(self, self.password)
+            self.__dict__["_password_changed"] = False
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django signs the session with an HMAC of the password hash, which would make every
+        # request read it. The token version changes whenever the password does (and when the
+        # account is locked), so it ends the other sessions just the same.
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.pk}:{self.token_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def clean(self):
         super().clean()
@@ -142,17 +223,53 @@ class Membership(TenantOwnedModel):
         return self.role in ADMIN_ROLES
 
 
+class PersonInvitationManager(models.Manager):
+    """Invitations addressed to the person in context, in every clinic (accept or decline).
+
+    Row-level security allows exactly this through its e-mail clause; callers filter by the
+    person's e-mail as well, so the ORM says the same thing.
+    """
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        ctx = current()
+        if ctx.platform:
+            return queryset
+        if ctx.user_id is None:
+            return refuse_when_run(queryset)
+        return queryset
+
+
 class Invitation(TenantOwnedModel):
-    """A one-time link that lets an invited person set a password and join the clinic.
+    """An offer to join a clinic, addressed to an e-mail address; nothing more until accepted.
+
+    Inviting never creates a person or a membership (issue 12, items 1 and 2): the invitation
+    keeps what the clinic typed (names, phone), and the clinic sees only that until the
+    person accepts. Accepting creates the membership (and, for a new person, the account with
+    the password they chose); `membership` then points at it.
 
     Only a hash of the secret is stored. The link carries the clinic id (to scope the
     lookup under row-level security), the invitation id and the secret; the secret alone
-    authenticates it.
+    authenticates it. Row-level security ("invitation") also lets a signed-in person read the
+    invitations addressed to their own e-mail in every clinic, to accept or decline them.
     """
 
-    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    rls_kind = "invitation"
+
+    membership = TenantForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices)
+    # What the inviting clinic typed: shown to the clinic until the person accepts, and
+    # offered to the person as a starting point when they create their account.
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
     secret_hash = models.CharField(max_length=64)
     invited_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -163,20 +280,54 @@ class Invitation(TenantOwnedModel):
     send_count = models.PositiveSmallIntegerField(default=1)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+    for_current_person = PersonInvitationManager()
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and clinic; the index decides, race-free.
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(
+                    accepted_at__isnull=True, revoked_at__isnull=True, declined_at__isnull=True
+                ),
+                name="invitation_tenant_open_email_uniq",
+            ),
+        ]
+        indexes = [
+            # A person's own invitations in every clinic (the list they accept from).
+            models.Index(fields=["email"], name="invitation_email"),
+        ]
 
     def __str__(self) -> str:
         return f"Invitation for {self.email}"
 
     @property
+    def is_open(self) -> bool:
+        """Neither accepted, declined nor revoked (it may have expired)."""
+        return self.accepted_at is None and self.revoked_at is None and self.declined_at is None
+
+    @property
     def is_pending(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )
+        return self.is_open and self.expires_at > timezone.now()
+
+    @property
+    def status(self) -> str:
+        """invited, expired, accepted, declined or revoked."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.declined_at is not None:
+            return "declined"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "invited" if self.expires_at > timezone.now() else "expired"
+
+    @property
+    def typed_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
 # --- two-factor sign-in (accounts.two_factor) ------------------------------------------------

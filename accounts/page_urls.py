@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import team_views, two_factor_views, views
+from accounts import invitation_views, team_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +20,18 @@ urlpatterns = [
     path("password-reset/", views.password_reset_request, name="forgot-password"),
     path("password-reset/sent/", views.password_reset_sent, name="forgot-password-sent"),
     path("reset/<str:uid>/<str:token>/", views.password_reset_confirm, name="reset-password"),
-    path("invite/<str:token>/", views.invitation_accept, name="join-clinic"),
+    path("invite/<str:token>/", invitation_views.invitation_link, name="join-clinic"),
+    path("invitations/", invitation_views.invitation_list, name="invitations"),
+    path(
+        "invitations/<uuid:pk>/accept/",
+        invitation_views.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<uuid:pk>/decline/",
+        invitation_views.invitation_decline,
+        name="invitation-decline",
+    ),
     path("verify-email/resend/", views.verify_email_resend, name="resend-verification"),
     path("verify-email/<str:token>/", views.verify_email, name="verify-email-link"),
     path("clinics/", views.choose_clinic, name="choose-clinic"),

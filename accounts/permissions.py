@@ -29,9 +29,19 @@ ADMINS = ADMIN_ROLES
 
 
 def may_manage_member(actor, member) -> bool:
-    """Whether `actor` (a membership) may change `member` from the team page: owners and
-    admins manage the team, only an owner manages another owner, and nobody changes their
-    own membership there (which could lock them out of their own clinic)."""
+    """Whether `actor` (a membership) may change `member`: owners and admins manage the team,
+    only an owner manages another owner, and nobody changes their own membership (which could
+    lock them out of their own clinic). The membership services enforce the same rule for
+    every caller (accounts.services); the pages use this to show only what would work."""
     if actor is None or actor.role not in ADMIN_ROLES or actor.pk == member.pk:
         return False
     return member.role != Role.OWNER or actor.role == Role.OWNER
+
+
+def may_manage_invitation(actor, invitation) -> bool:
+    """Whether `actor` (a membership) may resend or revoke an invitation: owners and admins,
+    and only an owner for an invitation to become an owner. The services apply the same rule
+    (accounts.services); this one only decides which buttons a page shows."""
+    if actor is None or actor.role not in ADMIN_ROLES:
+        return False
+    return invitation.role != Role.OWNER or actor.role == Role.OWNER

@@ -7,7 +7,7 @@ import uuid
 from django.db.models import F
 
 from accounts.models import Membership
-from tenants.context import person_context, user_context
+from tenants.context import person_context, tenant_context, user_context
 from tenants.models import Tenant
 
 
@@ -61,3 +61,79 @@ def memberships_of(user) -> list[Membership]:
             .exclude(tenant__status=Tenant.Status.CANCELLED)
             .order_by(F("last_used_at").desc(nulls_last=True), "created_at")
         )
+
+
+# --- people by e-mail and their own invitations ---------------------------------------------
+
+
+def person_by_email(email: str):
+    """The person (User) who owns this e-mail address, or None.
+
+    Every look-up of a person by e-mail goes through here (sign-up, accepting an invitation,
+    the legacy import), so there is one narrow path to reroute when people are put under
+    row-level security. Inviting an address never calls it: the inviting clinic must not
+    learn whether an account exists.
+    """
+    from accounts.models import User, normalize_email
+
+    email = normalize_email(email)
+    if not email:
+        return None
+    return User.objects.filter(email=email).first()
+
+
+def _open_invitations_of(user):
+    """Open invitations addressed to the person's e-mail, in every clinic.
+
+    Row-level security lets code acting as the person (no clinic in context) read exactly
+    these rows (the "invitation" policies, tenants.rls); the clinic's name is then read in
+    that clinic's own context, which its row-level security allows.
+    """
+    from django.utils import timezone
+
+    from accounts.models import Invitation
+
+    return Invitation.for_current_person.filter(
+        email=user.email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        declined_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).order_by("-created_at")
+
+
+def _with_clinics(invitations: list) -> list:
+    clinics = {}
+    for tenant_id in {invitation.tenant_id for invitation in invitations}:
+        with tenant_context(tenant_id):
+            clinics[tenant_id] = Tenant.objects.filter(pk=tenant_id).first()
+    kept = []
+    for invitation in invitations:
+        clinic = clinics.get(invitation.tenant_id)
+        if clinic is not None and clinic.status != Tenant.Status.CANCELLED:
+            invitation.clinic = clinic
+            kept.append(invitation)
+    return kept
+
+
+def invitations_for_person(*, user) -> list:
+    """The signed-in person's open invitations, newest first, each with its `clinic`."""
+    if user is None or not user.is_authenticated:
+        return []
+    with user_context(user):
+        invitations = list(_open_invitations_of(user))
+    return _with_clinics(invitations)
+
+
+def invitation_for_person(*, user, invitation_id):
+    """One open invitation addressed to the signed-in person, or None."""
+    try:
+        invitation_id = uuid.UUID(str(invitation_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    with user_context(user):
+        invitation = _open_invitations_of(user).filter(pk=invitation_id).first()
+    if invitation is None:
+        return None
+    found = _with_clinics([invitation])
+    return found[0] if found else None

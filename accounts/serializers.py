@@ -56,6 +56,12 @@ class InvitationAcceptSerializer(StrictInputMixin, serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, max_length=128)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="Your phone number; without it, the one the clinic typed.",
+    )
 
 
 class DetailSerializer(serializers.Serializer):

@@ -23,7 +23,8 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Invitation, Membership, Role, User, normalize_email
+from accounts.invitation_limits import invitation_send_check
+from accounts.models import ADMIN_ROLES, Invitation, Membership, Role, User, normalize_email
 from accounts.selectors import active_membership, memberships_of
 from clinic_saas.email import send_templated_email
 from clinic_saas.errors import ApplicationError, NotFoundError, PermissionDeniedError
@@ -83,7 +84,9 @@ def user_create(
         email=normalize_email(email), first_name=first_name, last_name=last_name, phone=phone
     )
     try:
-        user.full_clean(exclude=["password"], validate_unique=False)
+        # Uniqueness is left to the database (below): checking it here would only race with
+        # a second sign-up, and its loser would get the constraint's own message.
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise ApplicationError(
             "Some fields are invalid.", field_errors=_field_errors(exc, "email")
@@ -94,12 +97,24 @@ def user_create(
         check_password_strength(password, user=user)
         user.set_password(password)
     try:
-        # The unique index decides (two signups with one e-mail at the same moment).
+        # The unique index decides (two signups with one e-mail at the same moment), inside
+        # a savepoint so the loser's transaction goes on without a partial write.
         with transaction.atomic():
             user.save(force_insert=True)
     except IntegrityError as exc:
-        raise email_taken_error() from exc
+        if _violated_constraint(exc) in EMAIL_UNIQUE_CONSTRAINTS:
+            raise email_taken_error() from exc
+        raise
     return user
+
+
+# The case-insensitive unique index and the column's own unique constraint.
+EMAIL_UNIQUE_CONSTRAINTS = frozenset({"user_email_ci_unique", "accounts_user_email_key"})
+
+
+def _violated_constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
 
 
 def email_taken_error() -> ApplicationError:
@@ -423,6 +438,20 @@ def email_verification_confirm(*, token: str) -> User:
 
 
 # --- memberships and invitations ------------------------------------------------------------
+#
+# One rule for people in a clinic (issue 12, items 1 to 3), enforced here so that the API,
+# the pages, the admin and the commands cannot differ:
+#
+# * Inviting an e-mail creates an invitation and nothing else: no person, no membership, and
+#   never a look-up of whether the address has an account, so the answer (and its timing) is
+#   the same for every address. The person joins only by accepting.
+# * Only an owner grants or removes the owner role (and manages another owner); nobody
+#   changes their own role or deactivates themself; a clinic always keeps an active owner.
+#   Every change locks the clinic's row first, so two owners demoting each other at once
+#   cannot both succeed.
+
+ALL_ROLES = frozenset(Role.values)
+ADMIN_GRANTABLE = frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST})
 
 
 def _secret_hash(secret: str) -> str:
@@ -434,7 +463,10 @@ def _invitation_token(invitation: Invitation, secret: str) -> str:
 
 
 def _send_invitation(invitation: Invitation, secret: str, tenant: Tenant, actor: User | None):
+    # One message for every address: whether the recipient already has an account is decided
+    # on the page the link opens, never here (the inviting clinic must not learn it).
     token = _invitation_token(invitation, secret)
+    invitation.link_token = token
     send_templated_email(
         "invitation",
         to=invitation.email,
@@ -449,7 +481,85 @@ def _send_invitation(invitation: Invitation, secret: str, tenant: Tenant, actor:
     )
 
 
-def member_invite(
+def grantable_roles(*, actor_membership: Membership | None) -> frozenset[str]:
+    """The roles a member may give (invite with, or change a member to).
+
+    None stands for platform operations (commands, operators), which may give any role. An
+    owner gives any role; an admin any but owner; everybody else none.
+    """
+    if actor_membership is None:
+        return ALL_ROLES
+    if actor_membership.role == Role.OWNER:
+        return ALL_ROLES
+    if actor_membership.role == Role.ADMIN:
+        return ADMIN_GRANTABLE
+    return frozenset()
+
+
+def _acting_membership(actor: User | None) -> Membership | None:
+    """The actor's active membership in the clinic in context, which must be an owner's or
+    an admin's; None for platform operations (no actor, or a platform operator who is not a
+    member of this clinic)."""
+    if actor is None:
+        return None
+    membership = Membership.objects.filter(user_id=actor.pk, is_active=True).first()
+    if membership is None and actor.is_superuser and actor.is_staff:
+        return None
+    if membership is None or membership.role not in ADMIN_ROLES:
+        raise PermissionDeniedError(
+            "Only the clinic's owners and admins manage its team.", code="not_team_manager"
+        )
+    return membership
+
+
+def _check_may_manage(
+    actor: User | None, acting: Membership | None, target_role: str, target_user_id=None
+):
+    if actor is not None and target_user_id is not None and target_user_id == actor.pk:
+        raise PermissionDeniedError(
+            "You cannot change your own membership; ask another owner.", code="self_change"
+        )
+    if target_role == Role.OWNER and acting is not None and acting.role != Role.OWNER:
+        raise PermissionDeniedError(
+            "Only an owner can change an owner's membership.", code="owner_only"
+        )
+
+
+def _check_may_grant(acting: Membership | None, role: str) -> None:
+    if role not in Role.values:
+        raise ApplicationError("Unknown role.", field_errors={"role": ["Unknown role."]})
+    if role not in grantable_roles(actor_membership=acting):
+        raise PermissionDeniedError(
+            "Only an owner can give the owner role.",
+            code="owner_only",
+            field_errors={"role": ["You cannot give this role."]},
+        )
+
+
+def _lock_clinic(tenant: Tenant) -> None:
+    from tenants.services import tenant_lock
+
+    tenant_lock(tenant)
+
+
+def _ensure_not_last_owner(membership: Membership) -> None:
+    """Call with the clinic's row locked, so the count cannot change under us."""
+    if membership.role == Role.OWNER and membership.is_active:
+        owners = Membership.objects.filter(role=Role.OWNER, is_active=True).count()
+        if owners <= 1:
+            raise ApplicationError("A clinic needs at least one active owner.", code="last_owner")
+
+
+def _already_invited_error() -> ApplicationError:
+    return ApplicationError(
+        "This e-mail already has an open invitation; send it again from the team page.",
+        code="already_invited",
+        field_errors={"email": ["Already invited to this clinic."]},
+    )
+
+
+@transaction.atomic
+def invitation_create(
     *,
     tenant: Tenant,
     actor: User | None,
@@ -459,155 +569,299 @@ def member_invite(
     last_name: str = "",
     phone: str = "",
     allow_owner: bool = False,
-) -> tuple[Membership, Invitation | None]:
-    """Add a person to the clinic.
+    enforce_limits: bool = True,
+) -> Invitation:
+    """Invite an e-mail address to the clinic: an invitation and its e-mail, nothing else.
 
-    A new person gets an inactive membership and a one-time link to set a password (no
-    password ever travels over the API). A person who already has an account simply joins:
-    one login, several clinics. Only platform operations (`manage.py create_tenant`) pass
-    `allow_owner`: clinics add owners through signup, never through an invitation.
+    No person and no membership is created, and no account is looked up, so the answer is
+    the same for every address. `first_name`, `last_name` and `phone` are what the clinic
+    typed; it sees them (and only them) until the person accepts. Only platform operations
+    (`manage.py create_tenant`) pass `allow_owner`: clinics add owners through signup or by
+    an owner changing a member's role. `enforce_limits=False` skips the per-clinic and
+    per-recipient e-mail limits, for platform commands that invite a whole staff at once.
+
+    The answer carries `link_token` (the secret link, never stored) for callers that hand
+    the link over themselves (the demo data, tests).
     """
+    email = normalize_email(email)
     if role not in Role.values or (role == Role.OWNER and not allow_owner):
         raise ApplicationError(
             "Choose admin, doctor, nurse or receptionist.",
             field_errors={"role": [f"{role!r} is not a role that can be invited."]},
         )
-    email = normalize_email(email)
-    existing = User.objects.filter(email=email).first()
     with tenant_context(tenant):
-        if existing and Membership.objects.filter(user=existing).exists():
+        _lock_clinic(tenant)
+        acting = _acting_membership(actor)
+        if not (role == Role.OWNER and allow_owner):
+            _check_may_grant(acting, role)
+        # Only this clinic's own members are compared: that tells the clinic nothing it
+        # could not see on its team page.
+        if Membership.objects.filter(user__email=email).exists():
             raise ApplicationError(
                 "This person is already a member of the clinic.",
                 code="already_member",
                 field_errors={"email": ["Already a member of this clinic."]},
             )
-        if existing is not None:
-            membership = Membership.objects.create(user=existing, role=role, is_active=True)
-            send_templated_email(
-                "added-to-clinic",
-                to=existing.email,
-                context={"user": existing, "clinic": tenant, "role": membership.get_role_display()},
+        stale = (
+            Invitation.objects.select_for_update()
+            .filter(
+                email=email,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                declined_at__isnull=True,
             )
-            audit_record(
-                action="membership.added",
-                actor=actor,
-                object=membership,
-                details={"email": email, "role": role},
-            )
-            return membership, None
-
-        user = user_create(
-            email=email, password=None, first_name=first_name, last_name=last_name, phone=phone
+            .first()
         )
-        membership = Membership.objects.create(user=user, role=role, is_active=False)
+        if stale is not None:
+            if stale.is_pending:
+                raise _already_invited_error()
+            # An expired invitation makes way for the new one.
+            _invitation_close(stale, field="revoked_at")
+        if enforce_limits:
+            invitation_send_check(tenant_id=tenant.pk, email=email)
         secret = secrets.token_urlsafe(32)
-        invitation = Invitation.objects.create(
-            membership=membership,
+        invitation = Invitation(
             email=email,
             role=role,
+            first_name=(first_name or "").strip(),
+            last_name=(last_name or "").strip(),
+            phone=(phone or "").strip(),
             secret_hash=_secret_hash(secret),
             invited_by=actor,
             expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
         )
+        try:
+            invitation.full_clean(
+                exclude=["membership", "invited_by", "secret_hash"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            raise ApplicationError(
+                "Some fields are invalid.", field_errors=_field_errors(exc, "email")
+            ) from exc
+        try:
+            # The partial unique index decides between two invitations sent at once.
+            with transaction.atomic():
+                invitation.save(force_insert=True)
+        except IntegrityError as exc:
+            raise _already_invited_error() from exc
         _send_invitation(invitation, secret, tenant, actor)
         audit_record(
             action="membership.invited",
             actor=actor,
-            object=membership,
+            object=invitation,
             details={"email": email, "role": role},
         )
-        return membership, invitation
+    return invitation
+
+
+# The name the legacy import (tenants/legacy) called first; same function, same keywords.
+member_invite = invitation_create
+
+
+def _invalid_invitation() -> ApplicationError:
+    return ApplicationError(
+        "This invitation link is invalid, expired or already used.", code="invalid_token"
+    )
 
 
 def _invitation_from_token(token: str) -> Invitation:
-    invalid = ApplicationError(
-        "This invitation link is invalid, expired or already used.", code="invalid_token"
-    )
     try:
         tenant_id, invitation_id, secret = str(token).split(".", 2)
         tenant_id, invitation_id = uuid.UUID(tenant_id), uuid.UUID(invitation_id)
     except (ValueError, AttributeError) as exc:
-        raise invalid from exc
+        raise _invalid_invitation() from exc
     # The clinic id only scopes the lookup (row-level security); the secret authenticates.
     with tenant_context(tenant_id):
-        invitation = (
-            Invitation.objects.select_related("membership__user", "tenant")
-            .filter(pk=invitation_id)
-            .first()
-        )
+        invitation = Invitation.objects.select_related("tenant").filter(pk=invitation_id).first()
     if (
         invitation is None
         or not hmac.compare_digest(invitation.secret_hash, _secret_hash(secret))
         or not invitation.is_pending
+        or invitation.tenant.status == Tenant.Status.CANCELLED
     ):
-        raise invalid
+        raise _invalid_invitation()
     return invitation
 
 
 def invitation_preview(*, token: str) -> Invitation:
+    """The open invitation a link names (for the page that link opens), or `invalid_token`."""
     return _invitation_from_token(token)
 
 
-@transaction.atomic
-def invitation_accept(
-    *, token: str, password: str, first_name: str | None = None, last_name: str | None = None
-) -> Membership:
-    invitation = _invitation_from_token(token)
-    membership = invitation.membership
-    user = membership.user
-    if first_name:
-        user.first_name = first_name
-    if last_name:
-        user.last_name = last_name
-    check_password_strength(password, user=user)
-    user.set_password(password)
-    # The link arrived by e-mail, so following it proves the address.
-    user.email_verified_at = user.email_verified_at or timezone.now()
-    user.save()
+def _invitation_join(*, invitation: Invitation, user: User) -> Membership:
+    """Turn an open invitation into the person's membership (inside a transaction)."""
+    from clinical.models import Doctor
+
     with tenant_context(invitation.tenant_id, user=user):
-        Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now())
-        Membership.objects.filter(pk=membership.pk).update(
-            is_active=True, last_used_at=timezone.now()
+        locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+        if locked is None or not locked.is_pending or locked.email != user.email:
+            raise _invalid_invitation()
+        if Membership.objects.filter(user=user).exists():
+            raise ApplicationError(
+                "You are already a member of this clinic.", code="already_member"
+            )
+        now = timezone.now()
+        membership = Membership.objects.create(
+            user=user, role=locked.role, is_active=True, last_used_at=now
         )
+        # A doctor's profile waited on the invitation (its seat already counted).
+        Doctor.objects.filter(invitation=locked, user__isnull=True).update(user=user)
+        locked.accepted_at = now
+        locked.membership = membership
+        locked.save(update_fields=["accepted_at", "membership"])
         audit_record(action="membership.accepted", actor=user, object=membership)
         return Membership.objects.select_related("user", "tenant").get(pk=membership.pk)
 
 
-def invitation_resend(*, tenant: Tenant, actor: User, invitation: Invitation) -> Invitation:
-    if invitation.accepted_at or invitation.revoked_at:
+def invitation_accept(
+    *,
+    token: str,
+    password: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    phone: str | None = None,
+) -> Membership:
+    """Accept through the e-mailed link as a new person: the account is created here, with
+    the password they chose (following the link proves the address).
+
+    An address that already has an account is refused with `sign_in_required`: that person
+    signs in first and accepts from their invitations (`invitation_accept_signed_in`), so
+    their second factor and lockouts apply. Only the holder of the secret link learns this.
+    """
+    from accounts.selectors import person_by_email
+
+    invitation = _invitation_from_token(token)
+    if person_by_email(invitation.email) is not None:
+        raise ApplicationError(
+            "You already have an account with this e-mail: log in and accept the invitation "
+            "from your invitations.",
+            code="sign_in_required",
+            status_code=409,
+        )
+    with transaction.atomic():
+        user = user_create(
+            email=invitation.email,
+            password=password,
+            first_name=(first_name or "").strip() or invitation.first_name,
+            last_name=(last_name or "").strip() or invitation.last_name,
+            phone=invitation.phone if phone is None else phone,
+        )
+        User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
+        user.refresh_from_db()
+        return _invitation_join(invitation=invitation, user=user)
+
+
+def _own_invitation(*, user: User, invitation_id) -> Invitation:
+    """An open invitation addressed to the signed-in person (any clinic), or 404."""
+    from accounts.selectors import invitation_for_person
+
+    invitation = invitation_for_person(user=user, invitation_id=invitation_id)
+    if invitation is None:
+        raise NotFoundError("No such open invitation for you.", code="not_found")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept_signed_in(*, user: User, invitation_id) -> Membership:
+    """Accept an invitation addressed to the signed-in person's own e-mail."""
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    return _invitation_join(invitation=invitation, user=user)
+
+
+def _invitation_close(invitation: Invitation, *, field: str) -> None:
+    """Close an open invitation (in its clinic's context): its link dies and a doctor's
+    profile that waited on it frees its seat. Nothing about the person remains."""
+    from clinical.models import Doctor
+
+    setattr(invitation, field, timezone.now())
+    invitation.save(update_fields=[field])
+    Doctor.objects.filter(invitation=invitation, user__isnull=True).update(is_active=False)
+
+
+@transaction.atomic
+def invitation_decline(*, token: str) -> None:
+    """Decline through the e-mailed link (no account needed)."""
+    invitation = _invitation_from_token(token)
+    with tenant_context(invitation.tenant_id):
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_open:
+            raise _invalid_invitation()
+        _invitation_close(locked, field="declined_at")
+        audit_record(action="membership.invitation_declined", object=locked)
+
+
+@transaction.atomic
+def invitation_decline_signed_in(*, user: User, invitation_id) -> None:
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    with tenant_context(invitation.tenant_id, user=user):
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_open:
+            raise _invalid_invitation()
+        _invitation_close(locked, field="declined_at")
+        audit_record(action="membership.invitation_declined", actor=user, object=locked)
+
+
+def _managed_invitation(tenant: Tenant, actor: User | None, invitation: Invitation):
+    acting = _acting_membership(actor)
+    _check_may_manage(actor, acting, invitation.role)
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.is_open:
         raise ApplicationError("This invitation is no longer open.", code="invitation_closed")
-    secret = secrets.token_urlsafe(32)
+    return locked
+
+
+@transaction.atomic
+def invitation_resend(
+    *, tenant: Tenant, actor: User | None, invitation: Invitation, enforce_limits: bool = True
+) -> Invitation:
+    """A new link (the old one dies) and a new expiry, within the e-mail limits."""
     with tenant_context(tenant):
+        _lock_clinic(tenant)
+        invitation = _managed_invitation(tenant, actor, invitation)
+        if enforce_limits:
+            invitation_send_check(tenant_id=tenant.pk, email=invitation.email)
+        secret = secrets.token_urlsafe(32)
+        now = timezone.now()
         invitation.secret_hash = _secret_hash(secret)
-        invitation.expires_at = timezone.now() + timedelta(days=INVITATION_DAYS)
-        invitation.last_sent_at = timezone.now()
+        invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
+        invitation.last_sent_at = now
         invitation.send_count += 1
-        invitation.save()
+        invitation.save(update_fields=["secret_hash", "expires_at", "last_sent_at", "send_count"])
         _send_invitation(invitation, secret, tenant, actor)
         audit_record(action="membership.invitation_resent", actor=actor, object=invitation)
     return invitation
 
 
-def invitation_revoke(*, tenant: Tenant, actor: User, invitation: Invitation) -> None:
+@transaction.atomic
+def invitation_revoke(*, tenant: Tenant, actor: User | None, invitation: Invitation) -> None:
+    """The link dies; no membership ever existed, so nothing else remains."""
     with tenant_context(tenant):
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
-        membership_deactivate(tenant=tenant, actor=actor, membership=invitation.membership)
+        _lock_clinic(tenant)
+        invitation = _managed_invitation(tenant, actor, invitation)
+        _invitation_close(invitation, field="revoked_at")
+        audit_record(action="membership.invitation_revoked", actor=actor, object=invitation)
 
 
-def _ensure_not_last_owner(membership: Membership) -> None:
-    if membership.role == Role.OWNER:
-        owners = Membership.objects.filter(role=Role.OWNER, is_active=True).count()
-        if owners <= 1:
-            raise ApplicationError("A clinic needs at least one active owner.", code="last_owner")
+def _managed_membership(actor: User | None, membership: Membership):
+    acting = _acting_membership(actor)
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    _check_may_manage(actor, acting, locked.role, locked.user_id)
+    return acting, locked
 
 
-def membership_deactivate(*, tenant: Tenant, actor: User, membership: Membership) -> Membership:
+@transaction.atomic
+def membership_deactivate(
+    *, tenant: Tenant, actor: User | None, membership: Membership
+) -> Membership:
     """The person's sessions and tokens for this clinic stop working at the next request
     (every request checks the membership); a doctor's seat is freed."""
     from clinical.models import Doctor
 
     with tenant_context(tenant):
+        _lock_clinic(tenant)
+        _acting, membership = _managed_membership(actor, membership)
         _ensure_not_last_owner(membership)
         membership.is_active = False
         membership.save(update_fields=["is_active"])
@@ -616,12 +870,16 @@ def membership_deactivate(*, tenant: Tenant, actor: User, membership: Membership
     return membership
 
 
-def membership_reactivate(*, tenant: Tenant, actor: User, membership: Membership) -> Membership:
+@transaction.atomic
+def membership_reactivate(
+    *, tenant: Tenant, actor: User | None, membership: Membership
+) -> Membership:
+    from clinical.models import Doctor
     from clinical.services import doctor_seat_check
 
     with tenant_context(tenant):
-        from clinical.models import Doctor
-
+        _lock_clinic(tenant)
+        _acting, membership = _managed_membership(actor, membership)
         if Doctor.objects.filter(user_id=membership.user_id).exists():
             doctor_seat_check(tenant=tenant)
             Doctor.objects.filter(user_id=membership.user_id).update(is_active=True)
@@ -631,13 +889,27 @@ def membership_reactivate(*, tenant: Tenant, actor: User, membership: Membership
     return membership
 
 
+@transaction.atomic
 def membership_role_change(
-    *, tenant: Tenant, actor: User, membership: Membership, role: str
+    *, tenant: Tenant, actor: User | None, membership: Membership, role: str
 ) -> Membership:
-    if role not in Role.values:
-        raise ApplicationError("Unknown role.", field_errors={"role": ["Unknown role."]})
+    """Give a member another role, under the one rule for roles (see above). "Doctor" needs
+    a doctor profile in the clinic (with its licence, counted against the doctor limit)."""
+    from clinical.models import Doctor
+
     with tenant_context(tenant):
-        if membership.role == Role.OWNER and role != Role.OWNER:
+        _lock_clinic(tenant)
+        acting, membership = _managed_membership(actor, membership)
+        _check_may_grant(acting, role)
+        if role == membership.role:
+            return membership
+        if role == Role.DOCTOR and not Doctor.objects.filter(user_id=membership.user_id).exists():
+            raise ApplicationError(
+                "Only a member with a doctor profile can be a doctor; invite them as a doctor.",
+                code="doctor_profile_required",
+                field_errors={"role": ["This member has no doctor profile."]},
+            )
+        if membership.role == Role.OWNER:
             _ensure_not_last_owner(membership)
         old = membership.role
         membership.role = role

@@ -15,68 +15,87 @@ from django.views.decorators.http import require_POST
 
 from accounts import forms, services
 from accounts.models import Invitation, Membership
-from accounts.permissions import may_manage_member
-from clinic_saas.errors import PlanLimitReached
+from accounts.permissions import may_manage_invitation, may_manage_member
+from accounts.services import grantable_roles
+from clinic_saas.errors import PlanLimitReached, Throttled
 from clinical.models import Doctor, Office
 from clinical.services import doctor_invite
-from tenants.pages import ADMINS, call_service, clinic_page, is_admin, is_owner
+from tenants.pages import ADMINS, call_service, clinic_page, is_admin
 from tenants.selectors import tenant_limits
 
 
-def _status(membership: Membership, invitation: Invitation | None) -> tuple[str, str]:
+def _member_status(membership: Membership) -> tuple[str, str]:
     """(label, badge style) of a member."""
-    if membership.is_active:
-        return "Active", "ok"
-    if invitation is not None and invitation.revoked_at is None:
-        return ("Invited", "warn") if invitation.is_pending else ("Invitation expired", "bad")
-    if invitation is not None:
-        return "Invitation revoked", "neutral"
-    return "Deactivated", "neutral"
+    return ("Active", "ok") if membership.is_active else ("Deactivated", "neutral")
+
+
+def _invitation_status(invitation: Invitation) -> tuple[str, str]:
+    return ("Invited", "warn") if invitation.is_pending else ("Invitation expired", "bad")
+
+
+def _role_form(request, member: Membership, doctor) -> forms.RoleChangeForm:
+    return forms.RoleChangeForm(
+        initial={"role": member.role},
+        choices=forms.role_choices(
+            granted=grantable_roles(actor_membership=request.membership),
+            target_is_doctor=doctor is not None,
+            current=member.role,
+        ),
+        auto_id=f"id_role_{member.pk}_%s",
+    )
 
 
 def _team_rows(request) -> list[dict]:
+    """Members (the person's own name and e-mail) and open invitations (only what the clinic
+    typed: until someone accepts, nothing about them comes from anywhere else)."""
     members = list(Membership.objects.select_related("user").order_by("created_at"))
-    doctors = {doctor.user_id: doctor for doctor in Doctor.objects.all()}
-    invitations: dict = {}
-    for invitation in Invitation.objects.filter(accepted_at__isnull=True).order_by("-created_at"):
-        invitations.setdefault(invitation.membership_id, invitation)
+    doctors = {d.user_id: d for d in Doctor.objects.filter(user__isnull=False)}
+    doctors_invited = {d.invitation_id: d for d in Doctor.objects.filter(user__isnull=True)}
     actor = request.membership
     rows = []
     for member in members:
-        invitation = invitations.get(member.pk)
-        label, style = _status(member, invitation)
+        label, style = _member_status(member)
         doctor = doctors.get(member.user_id)
         manageable = is_admin(request) and may_manage_member(actor, member)
-        open_invitation = (
-            invitation if invitation is not None and invitation.revoked_at is None else None
-        )
         rows.append(
             {
+                "key": f"member-{member.pk}",
                 "member": member,
-                "user": member.user,
+                "name": member.user.get_full_name(),
+                "email": member.user.email,
+                "role": member.get_role_display(),
                 "doctor": doctor,
                 "status": label,
                 "style": style,
-                "invitation": open_invitation,
+                "invitation": None,
                 "is_me": member.pk == actor.pk,
                 "manageable": manageable,
-                # Reactivating only makes sense for someone who can log in (a person whose
-                # invitation was revoked before they joined never set a password).
-                "can_reactivate": manageable
-                and not member.is_active
-                and open_invitation is None
-                and member.user.has_usable_password(),
-                "role_form": forms.RoleChangeForm(
-                    initial={"role": member.role},
-                    choices=forms.role_choices(
-                        actor_is_owner=is_owner(request),
-                        target_is_doctor=doctor is not None,
-                        current=member.role,
-                    ),
-                    auto_id=f"id_role_{member.pk}_%s",
-                )
+                "can_reactivate": manageable and not member.is_active,
+                "role_form": _role_form(request, member, doctor)
                 if manageable and member.is_active
                 else None,
+            }
+        )
+    open_invitations = Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, declined_at__isnull=True
+    ).order_by("created_at")
+    for invitation in open_invitations:
+        label, style = _invitation_status(invitation)
+        rows.append(
+            {
+                "key": f"invitation-{invitation.pk}",
+                "member": None,
+                "name": invitation.typed_name,
+                "email": invitation.email,
+                "role": invitation.get_role_display(),
+                "doctor": doctors_invited.get(invitation.pk),
+                "status": label,
+                "style": style,
+                "invitation": invitation,
+                "is_me": False,
+                "manageable": is_admin(request) and may_manage_invitation(actor, invitation),
+                "can_reactivate": False,
+                "role_form": None,
             }
         )
     return rows
@@ -104,6 +123,16 @@ def team(request):
     return _team_page(request)
 
 
+def _refused(request, outcome, page):
+    """A refused invitation: the form with the service's message, 429 with Retry-After when
+    the invitation limits were reached."""
+    if isinstance(outcome.error, Throttled):
+        response = page(status=429)
+        response["Retry-After"] = str(outcome.error.retry_after)
+        return response
+    return page(status=400)
+
+
 @clinic_page(write_roles=ADMINS)
 @require_POST
 def invite_doctor(request):
@@ -114,10 +143,12 @@ def invite_doctor(request):
             form, doctor_invite, tenant=request.tenant, actor=request.user, **form.cleaned_data
         )
         if outcome.ok:
-            doctor = outcome.value
-            messages.success(request, _added_message(doctor.user, request.tenant, "doctor"))
+            messages.success(request, _invited_message(form.cleaned_data["email"]))
             return redirect("team")
         form.limit_reached = isinstance(outcome.error, PlanLimitReached)
+        return _refused(
+            request, outcome, lambda status: _team_page(request, doctor_form=form, status=status)
+        )
     return _team_page(request, doctor_form=form, status=400)
 
 
@@ -128,25 +159,23 @@ def invite_staff(request):
     if form.is_valid():
         outcome = call_service(
             form,
-            services.member_invite,
+            services.invitation_create,
             tenant=request.tenant,
             actor=request.user,
             **form.cleaned_data,
         )
         if outcome.ok:
-            membership, _invitation = outcome.value
-            messages.success(
-                request,
-                _added_message(membership.user, request.tenant, membership.get_role_display()),
-            )
+            messages.success(request, _invited_message(form.cleaned_data["email"]))
             return redirect("team")
+        return _refused(
+            request, outcome, lambda status: _team_page(request, staff_form=form, status=status)
+        )
     return _team_page(request, staff_form=form, status=400)
 
 
-def _added_message(user, tenant, role: str) -> str:
-    if user.has_usable_password():
-        return f"{user.email} already has an account and now works at {tenant.name} ({role})."
-    return f"Invitation sent to {user.email}. They join once they choose a password."
+def _invited_message(email: str) -> str:
+    # One message for every address: whether it has an account is not the clinic's to know.
+    return f"Invitation sent to {email}. They join the clinic once they accept it."
 
 
 def _managed_member(request, pk) -> Membership:
@@ -172,7 +201,9 @@ def member_role(request, pk):
     form = forms.RoleChangeForm(
         request.POST,
         choices=forms.role_choices(
-            actor_is_owner=is_owner(request), target_is_doctor=is_doctor, current=member.role
+            granted=grantable_roles(actor_membership=request.membership),
+            target_is_doctor=is_doctor,
+            current=member.role,
         ),
     )
     if not form.is_valid():
@@ -224,8 +255,8 @@ def member_reactivate(request, pk):
 
 
 def _invitation(request, pk) -> Invitation:
-    invitation = get_object_or_404(Invitation.objects.select_related("membership__user"), pk=pk)
-    if not may_manage_member(request.membership, invitation.membership):
+    invitation = get_object_or_404(Invitation, pk=pk)
+    if not may_manage_invitation(request.membership, invitation):
         raise PermissionDenied("You cannot change this invitation.")
     return invitation
 
@@ -241,7 +272,11 @@ def invitation_resend(request, pk):
         actor=request.user,
         invitation=invitation,
     )
-    return _finish(request, outcome, f"A new invitation link was sent to {invitation.email}.")
+    response = _finish(request, outcome, f"A new invitation link was sent to {invitation.email}.")
+    if isinstance(outcome.error, Throttled):
+        response.status_code = 429
+        response["Retry-After"] = str(outcome.error.retry_after)
+    return response
 
 
 @clinic_page(write_roles=ADMINS)

@@ -29,7 +29,11 @@ def clinic_ddl() -> list[str]:
 
     from tenants.checks import protected_models
 
-    models_ = [m for m in protected_models() if m.rls_kind in ("tenant", "catalog", "membership")]
+    models_ = [
+        m
+        for m in protected_models()
+        if m.rls_kind in ("tenant", "catalog", "membership", "invitation")
+    ]
     with connections["owner"].schema_editor(collect_sql=True, atomic=False) as editor:
         for model in models_:
             editor.create_model(model)

@@ -54,3 +54,15 @@ class PlanLimitReached(ApplicationError):
 class SubscriptionInactive(ApplicationError):
     status_code = 402
     code = "subscription_inactive"
+
+
+class Throttled(ApplicationError):
+    """Too many requests of one kind: answered 429 with a `Retry-After` header."""
+
+    status_code = 429
+    code = "throttled"
+
+    def __init__(self, detail: str, *, retry_after: int, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.extra = {"retry_after": self.retry_after, **self.extra}

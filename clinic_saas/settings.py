@@ -21,6 +21,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+# Only the test runner itself may fall back to the public development key below: the TESTING
+# variable alone is an ordinary environment variable, and with DEBUG off a process started
+# with it would sign sessions and tokens with a key anyone can read (issue 12, item 7).
+UNDER_PYTEST = "pytest" in sys.modules
 
 
 def env_required(name: str) -> str:
@@ -41,8 +45,11 @@ DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("Set SECRET_KEY (see .env.example); DEBUG is off.")
+    if not (DEBUG or UNDER_PYTEST):
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY (see .env.example); DEBUG is off, and TESTING=1 does not allow "
+            "the public development key."
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789abcdef"
 
 ALLOWED_HOSTS = env.list(
@@ -269,6 +276,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 # Largest dental attachment (x-ray, photo, PDF) accepted, in bytes.
 DENTAL_ATTACHMENT_MAX_BYTES = env.int("DENTAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
+# --- Invitations ------------------------------------------------------------------------
+# Invitation e-mails (new ones and resends) per clinic and per recipient address, enforced by
+# the invitation service for the API, the pages and the admin alike (accounts.invitation_limits).
+INVITATION_RATE_PER_CLINIC = env.str("INVITATION_RATE_PER_CLINIC", default="60/hour")
+INVITATION_RATE_PER_RECIPIENT = env.str("INVITATION_RATE_PER_RECIPIENT", default="5/hour")
 
 # --- Cache --------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

@@ -69,6 +69,7 @@ def patient_search(queryset: QuerySet, term: str) -> QuerySet:
 
 def doctors_with_details(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("user").prefetch_related(
+        _invitations(),
         Prefetch("office_links", queryset=DoctorOffice.objects.select_related("office")),
         Prefetch(
             "availability", queryset=DoctorAvailability.objects.order_by("weekday", "start_time")
@@ -85,7 +86,18 @@ def _patients() -> Prefetch:
 
 
 def _doctors() -> Prefetch:
-    return Prefetch("doctor", queryset=Doctor.objects.select_related("user"))
+    return Prefetch(
+        "doctor", queryset=Doctor.objects.select_related("user").prefetch_related(_invitations())
+    )
+
+
+def _invitations() -> Prefetch:
+    # A doctor who has not accepted yet shows what the clinic typed in the invitation. Read
+    # by primary key within the clinic (a join would scan the invitations without the clinic
+    # condition: tenants/tests/test_query_plans.py).
+    from accounts.models import Invitation
+
+    return Prefetch("invitation", queryset=Invitation.objects.all())
 
 
 def appointments_with_details(queryset: QuerySet) -> QuerySet:

@@ -14,6 +14,7 @@ from clinical.models import (
     DentalObservation,
     DentalProcedure,
     DentalTemplate,
+    Doctor,
     DoctorAvailability,
     Medicine,
     Patient,
@@ -23,6 +24,20 @@ from clinical.models.dental import ALL_TEETH
 from tenants.testing import build, register_builder
 
 _n = itertools.count(1)
+
+
+@register_builder(Doctor)
+def build_doctor(**fields):
+    """A doctor who has joined (with a person); pass `user=None, invitation=...` for one
+    whose invitation is still pending."""
+    from tenants.testing import create_user
+
+    n = next(_n)
+    if "user" not in fields:
+        fields["user"] = create_user()
+    fields.setdefault("license_number", f"LIC-B{n:05d}")
+    fields.setdefault("specialization", "General Medicine")
+    return Doctor.objects.create(**fields)
 
 
 @register_builder(DoctorAvailability)

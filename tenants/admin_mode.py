@@ -34,7 +34,7 @@ ACT_AS_REASON_KEY = "admin_act_as_reason"
 ACT_AS_STARTED_KEY = "admin_act_as_started_at"
 _ACT_AS_KEYS = (ACT_AS_TENANT_KEY, ACT_AS_REASON_KEY, ACT_AS_STARTED_KEY)
 
-CLINIC_SCOPED_KINDS = ("tenant", "catalog", "membership", "audit", "tenant_root")
+CLINIC_SCOPED_KINDS = ("tenant", "catalog", "membership", "invitation", "audit", "tenant_root")
 
 
 @dataclass(frozen=True)

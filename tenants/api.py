@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Membership
+from accounts.models import Invitation
 from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from clinical.models import Doctor, DoctorOffice, Office
@@ -55,7 +55,8 @@ class RegisterClinicView(APIView):
 
 
 class DoctorInviteView(TenantAPIView):
-    """Add a doctor to the clinic within the plan's doctor limit (owner or admin)."""
+    """Invite a doctor within the plan's doctor limit (owner or admin). The person joins by
+    accepting the e-mailed invitation; until then the clinic sees what it typed."""
 
     write_roles = ADMINS
 
@@ -68,14 +69,15 @@ class DoctorInviteView(TenantAPIView):
         data = serializers.DoctorInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         doctor = doctor_invite(tenant=request.tenant, actor=request.user, **data.validated_data)
+        # The same answer for every e-mail, with or without an account: the profile as the
+        # clinic typed it and `invitation_status: "invited"` (issue 12, item 1).
         with tenant_context(request.tenant):
             doctor = (
-                Doctor.objects.select_related("user")
+                Doctor.objects.select_related("invitation")
                 .prefetch_related("office_links")
                 .get(pk=doctor.pk)
             )
-            membership = Membership.objects.get(user_id=doctor.user_id)
-        body = serializers.AddedDoctorSerializer(doctor, context={"membership": membership}).data
+        body = serializers.AddedDoctorSerializer(doctor).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -177,7 +179,9 @@ class OfficeViewSet(
         return queryset.prefetch_related(
             Prefetch(
                 "doctor_links",
-                queryset=DoctorOffice.objects.select_related("doctor__user"),
+                queryset=DoctorOffice.objects.select_related("doctor__user").prefetch_related(
+                    Prefetch("doctor__invitation", queryset=Invitation.objects.all())
+                ),
             )
         )
 

@@ -43,7 +43,7 @@ def _kind(model) -> str:
 
 
 def _is_clinic_scoped(model) -> bool:
-    return getattr(model, "rls_kind", None) in ("tenant", "catalog", "membership")
+    return getattr(model, "rls_kind", None) in ("tenant", "catalog", "membership", "invitation")
 
 
 # --- static checks (no database) ------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.db import models
 
 from tenants.checks import protected_models
 
-CLINIC_KINDS = ("tenant", "catalog", "membership")
+CLINIC_KINDS = ("tenant", "catalog", "membership", "invitation")
 
 
 def clinic_models() -> list[type[models.Model]]:

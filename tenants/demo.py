@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, User
+from accounts.models import User
 from accounts.selectors import memberships_of
-from accounts.services import member_invite
+from accounts.services import invitation_accept, invitation_create
 from clinic_saas.email import emails_suppressed
 from clinical import demo as clinical_demo
 from clinical.services import doctor_invite
-from tenants.context import tenant_context
 from tenants.services import clinic_register
 
 DEMO_PASSWORD = "Clinic-Demo-2026"
@@ -95,15 +94,10 @@ DEMO_CLINICS = (
 )
 
 
-def _accept_demo_invitation(tenant, email: str) -> None:
-    """Finish an invitation the way the invited person would: set the password, verify."""
-    user = User.objects.get(email=email)
-    user.set_password(DEMO_PASSWORD)
-    user.email_verified_at = timezone.now()
-    user.save(update_fields=["password", "email_verified_at"])
-    with tenant_context(tenant):
-        Membership.objects.filter(user=user).update(is_active=True)
-        Invitation.objects.filter(membership__user=user).update(accepted_at=timezone.now())
+def _accept_demo_invitation(invitation) -> None:
+    """Finish an invitation the way the invited person would: follow the link, choose the
+    password (which creates their account) and join."""
+    invitation_accept(token=invitation.link_token, password=DEMO_PASSWORD)
 
 
 @transaction.atomic
@@ -127,7 +121,7 @@ def _create_clinic(spec: DemoClinic):
     User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
     for index, person in enumerate(spec.staff, start=2):
         if person.role == "doctor":
-            doctor_invite(
+            doctor = doctor_invite(
                 tenant=tenant,
                 actor=user,
                 first_name=person.first_name,
@@ -139,8 +133,9 @@ def _create_clinic(spec: DemoClinic):
                 qualification=person.qualification,
                 experience_years=6,
             )
+            invitation = doctor.invitation
         else:
-            member_invite(
+            invitation = invitation_create(
                 tenant=tenant,
                 actor=user,
                 email=person.email,
@@ -148,7 +143,7 @@ def _create_clinic(spec: DemoClinic):
                 first_name=person.first_name,
                 last_name=person.last_name,
             )
-        _accept_demo_invitation(tenant, person.email)
+        _accept_demo_invitation(invitation)
     clinical_demo.seed_clinic(tenant=tenant, kind=spec.kind)
     return tenant
 
@@ -173,6 +168,9 @@ def _seed_one(spec: DemoClinic, write) -> None:
             tenant = memberships_of(owner)[0].tenant
             if clinical_demo.seed_dental_chart(tenant=tenant):
                 write(f"  {spec.name}: dental chart added")
+        # Clinics seeded before print templates existed get their letterhead now.
+        if clinical_demo.seed_print_demo(tenant=memberships_of(owner)[0].tenant, kind=spec.kind):
+            write(f"  {spec.name}: letterhead added")
     else:
         _create_clinic(spec)
         write(f"  {spec.name}: created")

@@ -49,7 +49,12 @@ def _same_clinic(column: str = "tenant_id") -> str:
     return f"{column} = {CURRENT_TENANT}"
 
 
-def policies_for(kind: str, *, membership_table: str = "accounts_membership") -> list[Policy]:
+def policies_for(
+    kind: str,
+    *,
+    membership_table: str = "accounts_membership",
+    user_table: str = "accounts_user",
+) -> list[Policy]:
     """The exact set of policies a table of this kind carries."""
     mine = _same_clinic()
     if kind == "tenant":
@@ -72,6 +77,16 @@ def policies_for(kind: str, *, membership_table: str = "accounts_membership") ->
         return [
             Policy("clinic_access", "ALL", mine, mine),
             Policy("clinic_own_memberships", "SELECT", own, None),
+            Policy("clinic_isolation", "ALL", f"({mine} OR {own})", mine, restrictive=True),
+        ]
+    if kind == "invitation":
+        # A person can read the invitations addressed to their own e-mail in every clinic
+        # (the list they accept or decline from); writes stay per clinic, so accepting or
+        # declining runs in the inviting clinic's context.
+        own = f"email = (SELECT u.email FROM {user_table} u WHERE u.id = {CURRENT_USER})"
+        return [
+            Policy("clinic_access", "ALL", mine, mine),
+            Policy("clinic_own_invitations", "SELECT", own, None),
             Policy("clinic_isolation", "ALL", f"({mine} OR {own})", mine, restrictive=True),
         ]
     if kind == "personal":
@@ -119,7 +134,15 @@ def policies_for(kind: str, *, membership_table: str = "accounts_membership") ->
     raise ValueError(f"Unknown row-level security kind {kind!r}.")
 
 
-POLICY_KINDS = ("tenant", "catalog", "membership", "tenant_root", "audit", "personal")
+POLICY_KINDS = (
+    "tenant",
+    "catalog",
+    "membership",
+    "tenant_root",
+    "audit",
+    "personal",
+    "invitation",
+)
 
 
 def tenant_column(kind: str) -> str:

@@ -178,30 +178,31 @@ class DoctorInviteSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class AddedDoctorSerializer(serializers.Serializer):
+    """An invited doctor as the clinic typed it. `user_id` stays null until the person
+    accepts, whoever they are."""
+
     id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
-    first_name = serializers.CharField(source="user.first_name")
-    last_name = serializers.CharField(source="user.last_name")
-    email = serializers.EmailField(source="user.email")
+    invitation_id = serializers.UUIDField()
+    user_id = serializers.UUIDField(allow_null=True)
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.EmailField()
+    phone = serializers.CharField()
     license_number = serializers.CharField()
     specialization = serializers.CharField()
     qualification = serializers.CharField()
     experience_years = serializers.IntegerField(allow_null=True)
     is_active = serializers.BooleanField()
     office_ids = serializers.SerializerMethodField()
-    invitation_status = serializers.SerializerMethodField()
+    invitation_status = serializers.CharField()
 
     def get_office_ids(self, doctor) -> list[str]:
         return [str(link.office_id) for link in doctor.office_links.all()]
 
-    def get_invitation_status(self, doctor) -> str:
-        membership = self.context.get("membership")
-        return "active" if membership is not None and membership.is_active else "invited"
-
 
 class OfficeDoctorSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField(source="user.get_full_name")
+    name = serializers.CharField(source="full_name")
     specialization = serializers.CharField()
 
 

@@ -52,13 +52,14 @@ def tenant_code_base(name: str) -> str:
 
 
 def _code_candidates(base: str):
-    if base != "clinic":
-        yield base
-    # A random suffix rather than "-2", "-3": the runtime role cannot list other clinics'
-    # codes (row-level security), and random suffixes do not collide under concurrency.
+    # Always a random suffix, never the bare name: a code given as "asha-dental" only when
+    # the name was free would tell anyone signing up whether another clinic already has that
+    # name (issue 12, item 7). Random rather than "-2", "-3": the runtime role cannot list
+    # other clinics' codes (row-level security), and random suffixes do not collide under
+    # concurrency; a collision is retried with another one, which the person never sees.
     for _ in range(8):
-        yield f"{base[: CODE_MAX_LENGTH - 5]}-{secrets.token_hex(2)}"
-    yield f"{base[: CODE_MAX_LENGTH - 9]}-{secrets.token_hex(4)}"
+        yield f"{base[: CODE_MAX_LENGTH - 7].rstrip('-')}-{secrets.token_hex(3)}"
+    yield f"{base[: CODE_MAX_LENGTH - 11].rstrip('-')}-{secrets.token_hex(5)}"
 
 
 @transaction.atomic
@@ -134,6 +135,7 @@ def clinic_register(
     owner who is also a doctor, a doctor profile and a primary office made from the clinic's
     address. All of it or nothing; the verification e-mail goes out after commit."""
     from accounts.models import Membership, Role, User, normalize_email
+    from accounts.selectors import person_by_email
     from accounts.services import (
         check_password_strength,
         email_taken_error,
@@ -160,7 +162,7 @@ def clinic_register(
             raise ApplicationError(
                 "A doctor needs a licence number and a specialization.", field_errors=missing
             )
-    if User.objects.filter(email=normalize_email(owner_email)).exists():
+    if person_by_email(owner_email) is not None:
         raise email_taken_error()
     check_password_strength(
         password,
@@ -396,11 +398,12 @@ def tenant_provision(
     actor=None,
     details: dict | None = None,
 ):
-    """Create a clinic for someone else (sales, migrations): the clinic and its owner's
-    membership. A new owner gets an invitation e-mail to set a password; a person who already
-    has an account is added at once. Answers (tenant, membership, invitation or None)."""
+    """Create a clinic for someone else (sales, migrations): the clinic and an invitation for
+    its owner. Like every invitation it needs the owner's consent: they become the owner by
+    accepting it (a new person chooses a password, someone with an account signs in first).
+    Answers (tenant, invitation)."""
     from accounts.models import Role, normalize_email
-    from accounts.services import member_invite
+    from accounts.services import invitation_create
 
     try:
         plans.get_plan(plan)
@@ -420,7 +423,7 @@ def tenant_provision(
         )
     except ValidationError as exc:
         raise ApplicationError("Some fields are invalid.", field_errors=exc.message_dict) from exc
-    membership, invitation = member_invite(
+    invitation = invitation_create(
         tenant=tenant,
         actor=actor,
         email=owner_email,
@@ -428,7 +431,8 @@ def tenant_provision(
         first_name=owner_first_name,
         last_name=owner_last_name,
         allow_owner=True,
+        enforce_limits=False,
     )
     with tenant_context(tenant):
         audit_record(action="tenant.created", actor=actor, object=tenant, details=details)
-    return tenant, membership, invitation
+    return tenant, invitation

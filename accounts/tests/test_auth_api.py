@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Invitation, Membership, User
-from accounts.services import member_invite
+from accounts.services import invitation_create
 from accounts.tokens import issue_tokens
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
@@ -400,7 +400,7 @@ def test_email_verification(api, db, mailoutbox, django_capture_on_commit_callba
 
 def _invite(clinic, mailoutbox, capture, email="nurse.new@example.com"):
     with capture(execute=True):
-        member_invite(
+        invitation_create(
             tenant=clinic, actor=clinic.owner, email=email, role="nurse", first_name="Nila"
         )
     return re.search(r"/invite/(\S+?)/", mailoutbox[-1].body).group(1)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import Invitation, Membership, User
-from accounts.services import member_invite
+from accounts.services import invitation_create
 from tenants.context import tenant_context
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.testing import TEST_PASSWORD, add_member, session_login
@@ -253,7 +253,7 @@ def test_changing_the_password_needs_the_current_one(client, clinic_a, alice):
 @pytest.fixture
 def invitation_link(clinic_a, alice, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        member_invite(
+        invitation_create(
             tenant=clinic_a,
             actor=alice,
             email="nurse.neha@example.com",

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
-from accounts.services import member_invite
+from accounts.services import invitation_create
 from clinical.models import Doctor
 from clinical.services import doctor_profile_create, office_create
 from tenants.context import tenant_context
@@ -58,7 +58,7 @@ def member(clinic, user) -> Membership:
 
 
 def test_team_lists_members_with_role_and_status(owner_client, clinic_a, alice, bob):
-    member_invite(tenant=clinic_a, actor=alice, email="new.nurse@example.com", role="nurse")
+    invitation_create(tenant=clinic_a, actor=alice, email="new.nurse@example.com", role="nurse")
     page = owner_client.get("/clinic/team/").content.decode()
     for text in ("alice@asha.example", "bob@asha.example", "new.nurse@example.com"):
         assert text in page
@@ -79,7 +79,9 @@ def test_team_uses_a_constant_number_of_queries(
     few = count()
     for n in range(4):
         add_doctor(clinic_a, f"doc{n}@example.com", f"LIC-{n}")
-        member_invite(tenant=clinic_a, actor=alice, email=f"nurse{n}@example.com", role="nurse")
+        invitation_create(
+            tenant=clinic_a, actor=alice, email=f"nurse{n}@example.com", role="nurse"
+        )
     assert count() == few
 
 
@@ -103,15 +105,16 @@ def test_owner_invites_a_doctor_who_gets_an_email(
         )
     assert response["Location"] == "/clinic/team/"
     with tenant_context(clinic_a):
-        doctor = Doctor.objects.select_related("user").get(license_number="KA-7788")
+        doctor = Doctor.objects.select_related("invitation").get(license_number="KA-7788")
         assert [link.office_id for link in doctor.office_links.all()] == [office.pk]
-        assert not Membership.objects.get(user=doctor.user).is_active
-    assert doctor.user.phone == "9900990099"
+    # No person and no membership until Imran accepts; the clinic keeps what it typed.
+    assert doctor.user_id is None and doctor.phone == "9900990099"
+    assert doctor.invitation.email == "imran@example.com"
+    assert not User.objects.filter(email="imran@example.com").exists()
     [mail] = mailoutbox
     assert mail.to == ["imran@example.com"] and "/invite/" in mail.body
-    assert (
-        "Invitation sent to imran@example.com" in owner_client.get("/clinic/team/").content.decode()
-    )
+    page = owner_client.get("/clinic/team/").content.decode()
+    assert "Invitation sent to imran@example.com" in page and "Imran Shaikh" in page
 
 
 def test_doctor_form_errors_show_inline_and_keep_the_values(owner_client, clinic_a):
@@ -172,8 +175,11 @@ def test_owner_invites_a_staff_member(
             },
         )
     assert response["Location"] == "/clinic/team/"
-    membership = member(clinic_a, User.objects.get(email="meena@example.com"))
-    assert membership.role == "receptionist" and not membership.is_active
+    with tenant_context(clinic_a):
+        invitation = Invitation.objects.get(email="meena@example.com")
+    assert invitation.role == "receptionist" and invitation.membership_id is None
+    assert (invitation.first_name, invitation.last_name) == ("Meena", "Pillai")
+    assert not User.objects.filter(email="meena@example.com").exists()
     assert mailoutbox[0].to == ["meena@example.com"]
 
 
@@ -221,10 +227,7 @@ def test_doctors_cannot_invite(client, clinic_a, bob, url):
 
 @pytest.fixture
 def invitation(clinic_a, alice):
-    _membership, invitation = member_invite(
-        tenant=clinic_a, actor=alice, email="late@example.com", role="nurse"
-    )
-    return invitation
+    return invitation_create(tenant=clinic_a, actor=alice, email="late@example.com", role="nurse")
 
 
 def test_resending_an_invitation_sends_a_new_link(
@@ -250,8 +253,9 @@ def test_revoking_an_invitation_kills_the_link(owner_client, clinic_a, invitatio
     with tenant_context(clinic_a):
         invitation.refresh_from_db()
     assert invitation.revoked_at is not None
+    # Nothing remains on the team page: there never was a membership.
     page = owner_client.get("/clinic/team/").content.decode()
-    assert "Invitation revoked" in page
+    assert f'id="invitation-{invitation.pk}"' not in page and "Resend invitation" not in page
 
 
 def test_another_clinics_invitation_is_a_404(client, clinic_b, charlie, invitation):

@@ -36,11 +36,26 @@ class Office(TenantOwnedModel):
 class Doctor(TenantOwnedModel):
     """A doctor's professional profile in one clinic (the person is `user`).
 
+    A doctor who is invited but has not accepted yet has no `user`: the profile hangs on the
+    `invitation`, and the clinic sees only what it typed there (issue 12, item 1). The seat
+    is taken from the invitation on, so the doctor limit counts pending invitations too.
+
     Doctors are deactivated, never deleted: their appointments and prescriptions stay.
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor_profiles"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doctor_profiles",
+    )
+    invitation = TenantForeignKey(
+        "accounts.Invitation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="doctor_profiles",
     )
     license_number = models.CharField(max_length=50)
     specialization = models.CharField(max_length=100)
@@ -74,11 +89,43 @@ class Doctor(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Dr. {self.user.get_full_name()}"
+        return f"Dr. {self.full_name}"
+
+    # Who the doctor is, as the clinic may see it: the person's own details once they have
+    # accepted, and until then only what the clinic typed in the invitation.
+    def _typed(self, name: str) -> str:
+        invitation = self.invitation if self.invitation_id else None
+        return getattr(invitation, name, "") if invitation is not None else ""
+
+    @property
+    def first_name(self) -> str:
+        return self.user.first_name if self.user_id else self._typed("first_name")
+
+    @property
+    def last_name(self) -> str:
+        return self.user.last_name if self.user_id else self._typed("last_name")
+
+    @property
+    def email(self) -> str:
+        return self.user.email if self.user_id else self._typed("email")
+
+    @property
+    def phone(self) -> str:
+        return self.user.phone if self.user_id else self._typed("phone")
 
     @property
     def full_name(self) -> str:
-        return self.user.get_full_name()
+        if self.user_id:
+            return self.user.get_full_name()
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    @property
+    def invitation_status(self) -> str:
+        """`active` once the person has joined, else the invitation's status."""
+        if self.user_id:
+            return "active"
+        invitation = self.invitation if self.invitation_id else None
+        return invitation.status if invitation is not None else "revoked"
 
 
 class DoctorOffice(TenantOwnedModel):

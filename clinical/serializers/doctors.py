@@ -28,12 +28,19 @@ class AvailabilityInputSerializer(InputSerializer):
 
 
 class DoctorSerializer(serializers.ModelSerializer):
-    user_id = serializers.UUIDField(read_only=True)
-    first_name = serializers.CharField(source="user.first_name", read_only=True)
-    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    # Until the invited doctor accepts, `user_id` is null and the names, e-mail and phone are
+    # what the clinic typed in the invitation; afterwards they are the person's own.
+    user_id = serializers.UUIDField(read_only=True, allow_null=True)
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
     full_name = serializers.CharField(read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
-    phone = serializers.CharField(source="user.phone", read_only=True)
+    email = serializers.EmailField(read_only=True)
+    phone = serializers.CharField(read_only=True)
+    invitation_status = serializers.ChoiceField(
+        choices=["active", "invited", "expired", "declined", "revoked"],
+        read_only=True,
+        help_text="active once the doctor has accepted the invitation.",
+    )
     office_ids = serializers.SerializerMethodField()
     offices = serializers.SerializerMethodField()
     availability = AvailabilitySerializer(many=True, read_only=True)
@@ -55,6 +62,7 @@ class DoctorSerializer(serializers.ModelSerializer):
             "consultation_fee",
             "consultation_duration",
             "is_active",
+            "invitation_status",
             "office_ids",
             "offices",
             "availability",

@@ -105,6 +105,7 @@ def doctor_profile_create(
     *,
     tenant,
     user,
+    invitation=None,
     license_number: str,
     specialization: str,
     qualification: str = "",
@@ -115,6 +116,7 @@ def doctor_profile_create(
         doctor_seat_check(tenant=tenant)
         doctor = Doctor(
             user=user,
+            invitation=invitation,
             license_number=(license_number or "").strip(),
             specialization=(specialization or "").strip(),
             qualification=qualification or "",
@@ -151,15 +153,16 @@ def doctor_invite(
     experience_years: int | None = None,
     office_ids=(),
 ) -> Doctor:
-    """Add a doctor: a membership (a new person gets an invitation e-mail with a one-time
-    link to set a password), and a doctor profile, within the plan's doctor limit."""
-    from accounts.services import member_invite
+    """Invite a doctor: an invitation (e-mailed, accepted or declined by the person) and the
+    doctor profile the clinic typed, which waits on the invitation without a person until it
+    is accepted. The seat is taken now, within the plan's doctor limit."""
+    from accounts.services import invitation_create
 
     with tenant_context(tenant):
         # Lock first, so the limit check and both inserts below are one race-free step.
         doctor_seat_check(tenant=tenant)
         offices = _offices_of_clinic(office_ids)
-        membership, _invitation = member_invite(
+        invitation = invitation_create(
             tenant=tenant,
             actor=actor,
             email=email,
@@ -170,7 +173,8 @@ def doctor_invite(
         )
         doctor = doctor_profile_create(
             tenant=tenant,
-            user=membership.user,
+            user=None,
+            invitation=invitation,
             license_number=license_number,
             specialization=specialization,
             qualification=qualification,

@@ -20,7 +20,11 @@ from tenants.testing import build
 
 
 def clinic_models() -> list[type[models.Model]]:
-    return [m for m in protected_models() if m.rls_kind in ("tenant", "catalog", "membership")]
+    return [
+        m
+        for m in protected_models()
+        if m.rls_kind in ("tenant", "catalog", "membership", "invitation")
+    ]
 
 
 def cross_clinic_references() -> list[tuple[type[models.Model], models.Field]]:
@@ -205,4 +209,98 @@ ISOLATION_CHECKS = [
     check_insert_for_other_clinic_is_rejected,
     check_moving_a_row_to_other_clinic_is_rejected,
     check_without_context_nothing_is_visible_or_writable,
+]
+
+
+# --- people and their invitations ------------------------------------------------------------
+# A person is global and may be invited by any clinic, so the people layer gets its own
+# checks: an invitation reaches only its addressee and its own clinic, the addressee's path
+# to it reads and never writes, and inviting someone shows the inviting clinic nothing of
+# them until they accept.
+
+
+def _invitation_to(clinic, email: str):
+    from accounts.models import Invitation
+
+    with tenant_context(clinic):
+        return build(Invitation, email=email)
+
+
+def check_invitations_reach_only_their_addressee(clinic_a, clinic_b) -> None:
+    from accounts.models import Invitation
+    from tenants.context import user_context
+    from tenants.testing import create_user
+
+    person, stranger = create_user(), create_user()
+    to_person_a = _invitation_to(clinic_a, person.email)
+    to_person_b = _invitation_to(clinic_b, person.email)
+    to_someone_b = _invitation_to(clinic_b, "someone.else@example.com")
+    with user_context(person), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_invitation")
+        raw = _ids(cursor)
+        orm = set(Invitation.for_current_person.values_list("pk", flat=True))
+    assert raw == orm == {to_person_a.pk, to_person_b.pk}, (
+        "a person reads exactly the invitations addressed to them"
+    )
+    assert to_someone_b.pk not in raw
+    with user_context(stranger), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_invitation")
+        assert _ids(cursor) == set(), "a stranger reads no invitation"
+    # Within clinic A's context, acting as the person, clinic B's invitation to them stays
+    # out of clinic A's (ORM) view.
+    with tenant_context(clinic_a, user=person):
+        assert set(Invitation.objects.values_list("pk", flat=True)) == {to_person_a.pk}
+
+
+def check_the_addressee_path_never_writes(clinic_a, clinic_b) -> None:
+    from tenants.context import user_context
+    from tenants.testing import create_user
+
+    person = create_user()
+    invitation = _invitation_to(clinic_a, person.email)
+    with user_context(person), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_invitation SET role = 'owner', declined_at = now() WHERE id = %s",
+            [invitation.pk],
+        )
+        updated = cursor.rowcount
+        cursor.execute("DELETE FROM accounts_invitation WHERE id = %s", [invitation.pk])
+        deleted = cursor.rowcount
+    assert (updated, deleted) == (0, 0), "the addressee changed an invitation outside a clinic"
+    with user_context(person), pytest.raises(DatabaseError) as excinfo:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO accounts_invitation (id, tenant_id, email, role, first_name, "
+                "last_name, phone, secret_hash, created_at, expires_at, last_sent_at, "
+                "send_count) VALUES (%s, %s, %s, 'owner', '', '', '', 'x', now(), now(), "
+                "now(), 1)",
+                [uuid.uuid4(), clinic_b.pk, person.email],
+            )
+    assert "row-level security" in str(excinfo.value)
+
+
+def check_an_invited_person_stays_invisible_to_the_inviting_clinic(clinic_a, clinic_b) -> None:
+    """Clinic A invites a member of clinic B: nothing about that person (their membership,
+    their profile) becomes visible to clinic A until they accept."""
+    from accounts.models import Membership, User
+    from accounts.services import invitation_create
+    from tenants.testing import add_member
+
+    person = add_member(clinic_b, email="member.of.b@example.com", role="nurse").user
+    owner_a = clinic_a.owner
+    invitation_create(tenant=clinic_a, actor=owner_a, email=person.email, role="nurse")
+    with tenant_context(clinic_a, user=owner_a):
+        assert not Membership.objects.filter(user=person).exists()
+        # The admin's "people of this clinic" (tenants.admin_mixins.scoped_choices).
+        people = User.objects.filter(memberships__tenant_id=clinic_a.pk)
+        assert person.pk not in set(people.values_list("pk", flat=True))
+    with tenant_context(clinic_a), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM accounts_membership WHERE user_id = %s", [person.pk])
+        assert cursor.fetchone()[0] == 0
+
+
+PEOPLE_CHECKS = [
+    check_invitations_reach_only_their_addressee,
+    check_the_addressee_path_never_writes,
+    check_an_invited_person_stays_invisible_to_the_inviting_clinic,
 ]

@@ -16,6 +16,7 @@ import pytest
 from django.contrib import admin
 from django.db import models
 
+from accounts import models as accounts_models
 from accounts.models import Membership, User
 from tenants.admin_mixins import ScopedAdminMixin
 from tenants.audit import audit_record
@@ -24,7 +25,7 @@ from tenants.models import AuditEvent, Tenant
 from tenants.testing import build
 from tenants.tests.admin_helpers import AllQueries, log_in, staff
 
-CLINIC_KINDS = ("tenant", "catalog", "membership", "audit")
+CLINIC_KINDS = ("tenant", "catalog", "membership", "invitation", "audit")
 ADMIN_MODELS = sorted(
     (m for m in admin.site._registry if getattr(m, "rls_kind", None) in CLINIC_KINDS),
     key=lambda m: m._meta.label,
@@ -245,3 +246,43 @@ def test_admin_list_runs_a_constant_number_of_queries(model, owner, clinic_a):
     with AllQueries() as many:
         assert owner.get(url(model)).status_code == 200
     assert many.count == one.count, "\n".join(many.statements)
+
+
+# --- people and invitations ---------------------------------------------------------------------
+
+
+def test_admin_of_clinic_a_shows_nothing_of_a_person_it_only_invited(
+    owner, clinic_a, alice, clinic_b
+):
+    """A member of clinic B invited by clinic A: A's admin lists the invitation with what A
+    typed, and nothing of the person (not among A's people, not their name or activity)."""
+    from accounts.services import invitation_create
+    from tenants.testing import add_member
+
+    person = add_member(clinic_b, email="staff.of.b@example.com", role="nurse").user
+    User.objects.filter(pk=person.pk).update(first_name="Globalname", last_name="Ofb")
+    invitation_create(
+        tenant=clinic_a, actor=alice, email=person.email, role="nurse", first_name="Typed"
+    )
+    invitations = owner.get(url(accounts_models.Invitation)).content.decode()
+    assert person.email in invitations and "Typed" in invitations
+    assert "Globalname" not in invitations
+    people = listed(owner.get(url(User)))
+    assert person.pk not in people
+    assert owner.get(url(User, "change/", person.pk)).status_code == 404
+    for model in (Membership, accounts_models.Invitation):
+        assert "Globalname" not in owner.get(url(model)).content.decode()
+
+
+def test_admin_of_clinic_a_never_shows_clinic_b_invitation_to_its_own_owner(
+    owner, clinic_a, alice, clinic_b, charlie
+):
+    """Row-level security lets alice read invitations addressed to her in any clinic; in
+    clinic A's admin, clinic B's invitation to her is still clinic B's row."""
+    from accounts.services import invitation_create
+
+    theirs = invitation_create(tenant=clinic_b, actor=charlie, email=alice.email, role="nurse")
+    listing = owner.get(url(accounts_models.Invitation))
+    assert theirs.pk not in listed(listing)
+    assert_no_marks(listing, {str(theirs.pk), clinic_b.name}, "the invitation changelist")
+    assert owner.get(url(accounts_models.Invitation, "change/", theirs.pk)).status_code == 404

@@ -100,22 +100,30 @@ def test_create_tenant_makes_the_clinic_and_invites_its_owner(
             owner_first_name="Neha",
             plan="basic",
         )
-    assert "Created clinic green-valley-clinic" in out and "invited" in out
+    assert "Created clinic green-valley-clinic-" in out and "invited" in out
     with platform_access(reason="test"):
-        tenant = Tenant.objects.get(code="green-valley-clinic")
-        membership = Membership.objects.select_related("user").get(tenant=tenant)
+        tenant = Tenant.objects.get(code__startswith="green-valley-clinic-")
+        assert not Membership.objects.filter(tenant=tenant).exists()
+        invitation = Invitation.objects.get(tenant=tenant)
     assert tenant.plan == plans.BASIC and tenant.trial_ends_at is None
-    assert (membership.role, membership.is_active) == ("owner", False)
-    assert membership.user.email == "neha@greenvalley.example"
+    assert (invitation.role, invitation.email) == ("owner", "neha@greenvalley.example")
+    assert invitation.first_name == "Neha"
     assert [m.to for m in mailoutbox] == [["neha@greenvalley.example"]]
     [created] = events(action="tenant.created")
     assert created.tenant_id == tenant.pk and created.details["command"] == "create_tenant"
 
 
-def test_create_tenant_adds_an_existing_person_as_owner_at_once(live_db):
+def test_create_tenant_invites_an_existing_person_who_becomes_owner_by_accepting(live_db):
+    """Issue 12, item 1: a clinic made for someone still needs their consent."""
+    from accounts.services import invitation_accept_signed_in
+
     person = create_user("ravi@example.com")
     out = run("create_tenant", name="Sunrise", owner_email="ravi@example.com")
-    assert "existing account, added" in out
+    assert "ravi@example.com invited" in out
+    with platform_access(reason="test"):
+        assert not Membership.objects.filter(user=person).exists()
+        invitation = Invitation.objects.get(email="ravi@example.com")
+    invitation_accept_signed_in(user=person, invitation_id=invitation.pk)
     with platform_access(reason="test"):
         membership = Membership.objects.get(user=person)
     assert (membership.role, membership.is_active) == ("owner", True)

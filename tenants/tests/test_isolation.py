@@ -23,12 +23,15 @@ def test_suite_covers_the_clinic_models():
         "clinical.DentalProcedure",
         "clinical.DentalTemplate",
         "clinical.DentalAttachment",
+        "accounts.Invitation",
     } <= labels
     references = {f"{m._meta.label}.{f.name}" for m, f in REFERENCES}
     assert {
         "clinical.DentalObservation.prescription",
         "clinical.DentalProcedure.observation",
         "clinical.DentalAttachment.procedure",
+        "accounts.Invitation.membership",
+        "clinical.Doctor.invitation",
     } <= references
 
 
@@ -43,3 +46,8 @@ def test_two_clinic_isolation(check, model, clinic_a, clinic_b):
 )
 def test_cross_clinic_reference_rejected_by_database(model, field, clinic_a, clinic_b):
     isolation.check_cross_clinic_reference_is_rejected(model, field, clinic_a, clinic_b)
+
+
+@pytest.mark.parametrize("check", isolation.PEOPLE_CHECKS, ids=lambda c: c.__name__[6:])
+def test_people_and_invitations(check, clinic_a, clinic_b):
+    check(clinic_a, clinic_b)

@@ -47,8 +47,9 @@ CLINIC_TABLES = {m._meta.db_table for m in protected_models()}
 # not by the clinic's patients and visits, and the other clinics' rows are never read.
 CATALOG_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == "catalog"}
 # Columns that scope an index scan as well as the clinic column does: a primary key (one row),
-# and a membership looked up by the signed-in user (a person has a handful of memberships).
-SCOPE_COLUMNS = {"accounts_membership": ("user_id",)}
+# a membership looked up by the signed-in user (a person has a handful of memberships), and
+# the invitations addressed to the signed-in person's e-mail (a handful, in any clinic).
+SCOPE_COLUMNS = {"accounts_membership": ("user_id",), "accounts_invitation": ("email",)}
 
 
 def _walk(plan, parent=None):

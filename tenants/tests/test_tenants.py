@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import threading
 
 import pytest
@@ -30,11 +32,16 @@ def test_code_is_a_readable_slug_of_any_name(name, code):
     assert tenant_code_base(name) == code
 
 
-def test_same_name_gets_distinct_codes(db):
+def test_same_name_gets_distinct_codes_that_do_not_tell_the_name_was_taken(db):
+    """Issue 12, item 7: the first clinic with a name gets a suffix too, so a new clinic's
+    code does not reveal whether another clinic already has that name."""
     first = tenant_create(name="Smile Dental")
     second = tenant_create(name="Smile Dental")
-    assert first.code == "smile-dental"
-    assert second.code.startswith("smile-dental-") and second.code != first.code
+    alone = tenant_create(name="Unique Smiles Of Hubli")
+    for tenant, base in ((first, "smile-dental"), (second, "smile-dental")):
+        assert re.fullmatch(rf"{base}-[0-9a-f]{{6}}", tenant.code), tenant.code
+    assert re.fullmatch(r"unique-smiles-of-hubli-[0-9a-f]{6}", alone.code), alone.code
+    assert first.code != second.code
 
 
 def test_names_without_latin_letters_get_unique_codes(db):
@@ -61,7 +68,8 @@ def test_concurrent_signups_with_one_name_get_distinct_codes(live_db):
     for t in threads:
         t.join()
     assert errors == []
-    assert len(set(codes)) == 6 and "rush-hour-clinic" in codes
+    assert len(set(codes)) == 6
+    assert all(code.startswith("rush-hour-clinic-") for code in codes)
 
 
 def test_trial_clinic_gets_trial_limits_and_end(db):

@@ -7,18 +7,18 @@ from tenants.services import tenant_provision
 
 class Command(OpsCommand):
     help = (
-        "Create a clinic and its owner (for sales-led sign-ups and migrations). A new owner gets "
-        "an invitation e-mail with a one-time link to set a password; a person who already has "
-        "an account joins as owner at once. Prints the clinic's code, which the other "
-        "commands take. Example: create_tenant --name 'Green Valley Clinic' "
+        "Create a clinic and invite its owner (for sales-led sign-ups and migrations). The owner "
+        "gets an invitation e-mail with a one-time link and becomes the owner by accepting it "
+        "(a new person chooses a password there; someone with an account signs in first). "
+        "Prints the clinic's code, which the other commands take. Example: create_tenant --name 'Green Valley Clinic' "
         "--owner-email neha@greenvalley.example --plan basic"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True, help="The clinic's name.")
         parser.add_argument("--owner-email", required=True, help="The owner's e-mail address.")
-        parser.add_argument("--owner-first-name", default="", help="For a new person.")
-        parser.add_argument("--owner-last-name", default="", help="For a new person.")
+        parser.add_argument("--owner-first-name", default="", help="As typed by you; the person confirms it.")
+        parser.add_argument("--owner-last-name", default="", help="As typed by you; the person confirms it.")
         parser.add_argument(
             "--plan",
             default=plans.TRIAL,
@@ -30,7 +30,7 @@ class Command(OpsCommand):
         parser.add_argument("--address", default="", help="The clinic's address.")
 
     def handle(self, *args, **options):
-        tenant, membership, invitation = self.run_service(
+        tenant, invitation = self.run_service(
             tenant_provision,
             name=options["name"],
             owner_email=options["owner_email"],
@@ -47,10 +47,7 @@ class Command(OpsCommand):
         self.stdout.write(f"  plan:  {tenant.plan_info.name}")
         if tenant.trial_ends_at:
             self.stdout.write(f"  trial: ends {tenant.trial_ends_at:%Y-%m-%d}")
-        if invitation is not None:
-            self.stdout.write(
-                f"  owner: {membership.user.email} invited (link valid until "
-                f"{invitation.expires_at:%Y-%m-%d})"
-            )
-        else:
-            self.stdout.write(f"  owner: {membership.user.email} (existing account, added)")
+        self.stdout.write(
+            f"  owner: {invitation.email} invited (link valid until "
+            f"{invitation.expires_at:%Y-%m-%d})"
+        )
