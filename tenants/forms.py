@@ -7,6 +7,7 @@ from django import forms
 from accounts.forms import PASSWORD_HELP, MobileField, NewPasswordMixin, PageForm
 from clinic_saas.validators import normalize_phone
 from tenants import plans
+from tenants.billing import gst
 
 
 class PhoneField(forms.CharField):
@@ -117,10 +118,27 @@ class ClinicForm(PageForm):
     address = forms.CharField(
         label="Address", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    gstin = forms.CharField(
+        label="GSTIN",
+        max_length=15,
+        required=False,
+        help_text="If the clinic is registered for GST; printed on its invoices.",
+    )
+    billing_state = forms.ChoiceField(
+        label="State (for GST)",
+        required=False,
+        choices=[("", "—"), *gst.STATE_CHOICES],
+        help_text="Invoices charge CGST + SGST in the platform's state, IGST elsewhere.",
+    )
+
+    FIELDS = ("name", "email", "phone", "address", "gstin", "billing_state")
+
+    def clean_gstin(self) -> str:
+        return self.cleaned_data["gstin"].strip().upper()
 
     @classmethod
     def for_tenant(cls, tenant, data=None):
-        initial = {name: getattr(tenant, name) for name in ("name", "email", "phone", "address")}
+        initial = {name: getattr(tenant, name) for name in cls.FIELDS}
         return cls(data, initial=initial, prefix="clinic")
 
 

@@ -327,3 +327,18 @@ def test_a_past_due_clinic_is_read_only_and_told_to_pay(api, client, clinic):
     session_login(client, clinic.owner, clinic)
     page = client.get("/clinic/").content.decode()
     assert "An invoice is unpaid past its due date" in page
+
+
+def test_the_settings_page_takes_the_gstin_and_state_and_refuses_a_wrong_gstin(client, clinic):
+    session_login(client, clinic.owner, clinic)
+    details = {"clinic-name": "Asha Dental Care", "clinic-address": "Pune"}
+    response = client.post(
+        "/clinic/settings/",
+        {**details, "clinic-gstin": "27aapfu0939f1zv", "clinic-billing_state": "27"},
+    )
+    assert response["Location"] == "/clinic/settings/"
+    tenant = reload(clinic)
+    assert (tenant.gstin, tenant.billing_state) == ("27AAPFU0939F1ZV", "27")
+    response = client.post("/clinic/settings/", {**details, "clinic-gstin": "27AAPFU0939F1ZA"})
+    assert response.status_code == 400 and "check character is wrong" in response.content.decode()
+    assert reload(clinic).gstin == "27AAPFU0939F1ZV"

@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from tenants import plans
@@ -280,3 +282,24 @@ def test_a_refund_after_payment_is_recorded_and_the_paid_invoice_stays(clinic):
 def test_events_with_nothing_to_do_are_ignored(clinic):
     body = event("payment.authorized", payment={"id": "pay_x", "entity": "payment"})
     assert post(body).json() == {"status": "ignored"}
+
+
+def test_the_same_event_delivered_twice_at_once_pays_once(clinic):
+    invoice = checkout(clinic)
+    body = captured(invoice)
+    answers = []
+
+    def deliver():
+        try:
+            answers.append(post(body, event_id="evt_race").json()["status"])
+        finally:
+            for alias in connections:
+                connections[alias].close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["duplicate", "duplicate", "duplicate", "paid"]
+    assert state(clinic) == ("basic", ("paid",), 1, 1)
