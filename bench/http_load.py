@@ -21,10 +21,11 @@ What is measured
   The clinic throttle runs on every API request, with a rate (THROTTLE_CLINIC) high enough
   never to refuse one.
 * The tenant context: the backend (tenants/backend/base.py) prefixes
-  `SELECT set_config(...)` to the first statement of each transaction. In-process, with a
+  `SET LOCAL app.tenant_id = ...; SET LOCAL app.user_id = ...;` to the first statement of
+  each transaction. In-process, with a
   libpq protocol trace on the connection, one request of each endpoint through
   django.test.Client shows every round trip: the context rides on existing statements and
-  no set_config travels alone (goal: no extra round trip). Then one query is timed with the
+  no context statement travels alone (goal: no extra round trip). Then one query is timed with the
   prefix and without it (interleaved, median, ratio).
 
     python bench/http_load.py [--clinics 1000] [--patients 1000] [--rounds 5] [--seconds 10]
@@ -423,7 +424,7 @@ def check_same_sql(api: dict, bare: dict) -> None:
 
 
 def prefix_timings(clinic, *, rounds: int) -> list[list[str]]:
-    """The list's two queries, each timed with the set_config prefix and without it, inside
+    """The list's two queries, each timed with the context prefix and without it, inside
     one transaction: forgetting what was sent makes the backend send the prefix again."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -636,8 +637,8 @@ def report(args, where, database, checked, rounds, peaks, api_trace, bare_trace,
                 "endpoint",
                 "round trips",
                 "Django statements",
-                "with set_config prefix",
-                "set_config alone",
+                "with context prefix",
+                "context alone",
                 "health check SELECT 1",
             ],
         )
@@ -655,7 +656,7 @@ def report(args, where, database, checked, rounds, peaks, api_trace, bare_trace,
     )
     print()
     print(
-        f"One query with vs without the set_config prefix (median of {args.query_rounds} "
+        f"One query with vs without the context prefix (median of {args.query_rounds} "
         "interleaved, in one transaction):"
     )
     print(common.table(prefix_rows, ["query", "with ms", "without ms", "difference us", "ratio"]))

@@ -40,8 +40,11 @@ GOAL = 1.05
 
 def explain_times(cursor, query) -> tuple[float, float]:
     """PostgreSQL's planning and execution time of the query, in milliseconds."""
+    from tenants.backend.base import PREFIX_STATEMENTS
+
     cursor.execute(query.prefix + "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql)
-    cursor.nextset()
+    for _ in range(PREFIX_STATEMENTS):
+        cursor.nextset()
     plan = cursor.fetchone()[0]
     [root] = json.loads(plan) if isinstance(plan, str) else plan
     return root["Planning Time"], root["Execution Time"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 class Query:
     name: str  # the request and the statement's position in it
     sql: str  # without the context prefix
-    prefix: str  # the backend's set_config statement for this clinic and user
+    prefix: str  # the backend's SET LOCAL statements for this clinic and user
 
 
 def _requests(clinic_number: int, today) -> list[tuple[str, str]]:
@@ -125,7 +125,10 @@ def connect_admin():
 def run(cursor, query: Query) -> int:
     """Send the statement as the application does: the context prefix and the query in one
     round trip (one implicit transaction). Returns the number of rows."""
+    from tenants.backend.base import PREFIX_STATEMENTS
+
     cursor.execute(query.prefix + query.sql)
-    # The prefix's result comes first; the query's rows are the next result set.
-    cursor.nextset()
+    # The prefix's results come first; the query's rows are the result set after them.
+    for _ in range(PREFIX_STATEMENTS):
+        cursor.nextset()
     return len(cursor.fetchall())

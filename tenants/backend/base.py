@@ -43,7 +43,7 @@ class PlatformAccessRequired(RuntimeError):
 
 _SET_CONTEXT = "SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL app.user_id = '{user}'; "
 # How many statements the prefix adds: the cursor skips their results to reach the query's.
-_PREFIX_STATEMENTS = 2
+PREFIX_STATEMENTS = 2
 _SENT_CONTEXT = re.compile(
     r"^SET LOCAL app\.tenant_id = '[^']*'; SET LOCAL app\.user_id = '[^']*'; "
 )
@@ -144,7 +144,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             result = execute(sql, params, many, context)
         else:
             result = execute(prefix + sql, params, many, context)
-            for _ in range(_PREFIX_STATEMENTS):
+            for _ in range(PREFIX_STATEMENTS):
                 raw_cursor.nextset()
         if in_transaction:
             self._sent_context = wanted
