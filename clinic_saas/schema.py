@@ -6,6 +6,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers
 
 
@@ -26,7 +28,18 @@ ERROR_DESCRIPTIONS = {
     "403": "Not allowed for your role, or a plan limit was reached (`plan_limit_reached`).",
     "404": "Not found (also for another clinic's objects).",
     "429": "Too many requests or failed logins; try again later.",
+    "409": "`edit_conflict`: the record changed since the version named in If-Match; "
+    "nothing was saved.",
 }
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The record's ETag as last read: the change is made only if nobody changed "
+    "the record since (otherwise 409 `edit_conflict`). Without it the change is made.",
+)
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -53,12 +66,23 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")
         if getattr(view, "throttle_scope", None):
             codes.append("429")
+        if self._honours_if_match():
+            codes.append("409")
         for code in codes:
             if code not in responses:
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 response["description"] = ERROR_DESCRIPTIONS[code]
                 responses[code] = response
         return responses
+
+    def _honours_if_match(self) -> bool:
+        return getattr(self.view, "versioned", False) and self.method in ("PATCH", "PUT")
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._honours_if_match():
+            parameters = [*parameters, IF_MATCH]
+        return parameters
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         if field.read_only and _blank_in_model(field):

@@ -62,6 +62,7 @@ from clinical.services import (
 )
 from clinical.services.patients import PATIENT_FIELDS
 from clinical.services.practice import DOCTOR_EDITABLE_FIELDS
+from clinical.versions import row_version
 from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
 
@@ -205,10 +206,18 @@ class DoctorAdmin(ClinicOwnedAdmin):
 class PatientForm(forms.ModelForm):
     # Typed as people write it ("+91 98450 12345"); stored as ten digits by the service.
     mobile = forms.CharField(max_length=20)
+    # The version of the record the form was opened on (clinical.versions): saving over a
+    # change someone else made meanwhile is refused and said, instead of overwriting it.
+    row_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["row_version"].initial = row_version(Patient, self.instance.pk)
 
     def clean_mobile(self):
         try:
@@ -250,7 +259,7 @@ class PatientAdmin(ClinicOwnedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return PATIENT_FIELDS
-        return (*PATIENT_FIELDS, "created_at", "updated_at", "deleted_at")
+        return (*PATIENT_FIELDS, "row_version", "created_at", "updated_at", "deleted_at")
 
     def get_search_results(self, request, queryset, search_term):
         # The API's search: a mobile-number prefix uses the (tenant, mobile) index.
@@ -267,13 +276,18 @@ class PatientAdmin(ClinicOwnedAdmin):
             values = {k: v for k, v in values.items() if v is not None}
             patient = patient_create(tenant=request.tenant, actor=request.user, **values)
             obj.pk, obj.tenant_id, obj._state.adding = patient.pk, patient.tenant_id, False
-        elif form.changed_data:
-            patient_update(
-                tenant=request.tenant,
-                actor=request.user,
-                patient=Patient.objects.get(pk=obj.pk),
-                **_changes(form),
-            )
+        else:
+            changes = _changes(form)
+            # A new version alone (someone else saved) is no change of this editor's.
+            changes.pop("row_version", None)
+            if changes:
+                patient_update(
+                    tenant=request.tenant,
+                    actor=request.user,
+                    patient=Patient.objects.get(pk=obj.pk),
+                    expected_version=form.cleaned_data.get("row_version") or None,
+                    **changes,
+                )
 
     @admin.action(description="Delete (soft: history stays)", permissions=["operate"])
     def soft_delete(self, request, queryset):

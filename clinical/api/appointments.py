@@ -36,6 +36,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Clini
     """Appointments (APT-YYYYMMDD-NNNN): booking, status, rescheduling, free slots."""
 
     model = Appointment
+    versioned = True
     resource = "appointments"
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilter
@@ -75,6 +76,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Clini
             tenant=request.tenant,
             actor=request.user,
             appointment=self.get_object(),
+            expected_version=self.expected_version(request),
             **data.validated_data,
         )
         return self._answer(appointment)

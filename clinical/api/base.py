@@ -8,6 +8,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from clinic_saas.api import FilterBackend, OrderingFilter
 from clinic_saas.schema import ErrorSerializer
 from clinical.permissions import ClinicalPermission
+from clinical.versions import etag, row_version, versions_from_if_match
 from tenants.audit import audit_record
 from tenants.viewsets import IsClinicMember, TenantScopedViewSet
 
@@ -21,6 +22,26 @@ class ClinicalViewSet(TenantScopedViewSet):
     resource: str = ""
     # Set on custom @action()s: the matrix action they are (a name or {METHOD: name}).
     matrix_action = None
+    # Clinical records edited by several people (clinical.versions): every answer about one
+    # record carries its version as a strong ETag, and PATCH honours If-Match.
+    versioned = False
+
+    def expected_version(self, request):
+        """The versions If-Match accepts (None: the client sent no precondition)."""
+        return versions_from_if_match(request.headers.get("If-Match"))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        data = getattr(response, "data", None)
+        if (
+            self.versioned
+            and response.status_code in (200, 201)
+            and isinstance(data, dict)
+            and "id" in data
+        ):
+            version = row_version(self.model, data["id"])
+            if version is not None:
+                response["ETag"] = etag(version)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def audit_read(request, action: str, *, obj=None, patient_id=None, details=None) -> None:

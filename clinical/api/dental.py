@@ -106,6 +106,7 @@ class DentalObservationViewSet(_RecordViewSet):
     written for the observation's appointment links the open ones to it."""
 
     model = DentalObservation
+    versioned = True
     resource = "dental_observations"
     audit_name = "dental_observation"
     serializer_class = DentalObservationSerializer
@@ -140,6 +141,7 @@ class DentalObservationViewSet(_RecordViewSet):
             tenant=request.tenant,
             actor=request.user,
             observation=self.get_object(),
+            expected_version=self.expected_version(request),
             **data.validated_data,
         )
         return self._answer(observation)
@@ -159,6 +161,7 @@ class DentalProcedureViewSet(_RecordViewSet):
     in_progress → completed, or cancelled."""
 
     model = DentalProcedure
+    versioned = True
     resource = "dental_procedures"
     audit_name = "dental_procedure"
     serializer_class = DentalProcedureSerializer
@@ -197,6 +200,7 @@ class DentalProcedureViewSet(_RecordViewSet):
             tenant=request.tenant,
             actor=request.user,
             procedure=self.get_object(),
+            expected_version=self.expected_version(request),
             **data.validated_data,
         )
         return self._answer(procedure)

@@ -43,6 +43,7 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     read is recorded in the audit log."""
 
     model = Patient
+    versioned = True
     resource = "patients"
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
@@ -90,6 +91,7 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
             tenant=request.tenant,
             actor=request.user,
             patient=self.get_object(),
+            expected_version=self.expected_version(request),
             **data.validated_data,
         )
         return Response(PatientSerializer(patient).data)

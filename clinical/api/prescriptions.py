@@ -34,6 +34,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
     clinical staff, printable as HTML or PDF. Reads and prints are audited."""
 
     model = Prescription
+    versioned = True
     resource = "prescriptions"
     serializer_class = PrescriptionSerializer
     filterset_class = PrescriptionFilter
@@ -94,6 +95,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, ClinicalViewSet):
             tenant=request.tenant,
             actor=request.user,
             prescription=self.get_object(),
+            expected_version=self.expected_version(request),
             **data.validated_data,
         )
         return self._answer(prescription)

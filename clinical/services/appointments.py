@@ -25,6 +25,7 @@ from clinical.services.common import (
     get_in_clinic,
 )
 from clinical.services.numbering import next_number
+from clinical.versions import check_version
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -271,11 +272,16 @@ APPOINTMENT_EDITABLE_FIELDS = ("reason", "notes", "office_id")
 
 
 @transaction.atomic
-def appointment_update(*, tenant, actor, appointment: Appointment, **changes) -> Appointment:
+def appointment_update(
+    *, tenant, actor, appointment: Appointment, expected_version=None, **changes
+) -> Appointment:
     """Change the reason, notes or office of an appointment that has not started. The time
-    changes only by rescheduling."""
+    changes only by rescheduling.
+    `expected_version` (clinical.versions): the version the editor saw; another one is a 409
+    `edit_conflict` and nothing changes."""
     with tenant_context(tenant):
         appointment = _locked(appointment)
+        check_version(appointment, expected_version)
         if appointment.status not in Appointment.EDITABLE:
             raise ConflictError(
                 f"A {appointment.get_status_display().lower()} appointment cannot be changed.",

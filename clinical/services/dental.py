@@ -37,6 +37,7 @@ from clinical.services.common import (
     full_clean,
     get_in_clinic,
 )
+from clinical.versions import check_version
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -224,13 +225,16 @@ def dental_observation_create(
 
 @transaction.atomic
 def dental_observation_update(
-    *, tenant, actor, observation: DentalObservation, **changes
+    *, tenant, actor, observation: DentalObservation, expected_version=None, **changes
 ) -> DentalObservation:
     """Change a finding (any doctor of the clinic). `prescription_id` links it to one of the
-    patient's prescriptions, or unlinks it (null)."""
+    patient's prescriptions, or unlinks it (null).
+    `expected_version` (clinical.versions): the version the editor saw; another one is a 409
+    `edit_conflict` and nothing changes."""
     with tenant_context(tenant):
         acting_doctor(actor)
         observation = DentalObservation.objects.select_for_update().get(pk=observation.pk)
+        check_version(observation, expected_version)
         if "prescription_id" in changes:
             observation.prescription = _prescription(
                 changes.pop("prescription_id"), observation.patient, observation.appointment
@@ -345,13 +349,16 @@ def dental_procedure_create(
 
 @transaction.atomic
 def dental_procedure_update(
-    *, tenant, actor, procedure: DentalProcedure, **changes
+    *, tenant, actor, procedure: DentalProcedure, expected_version=None, **changes
 ) -> DentalProcedure:
     """Change a planned or running procedure; a completed or cancelled one keeps everything
-    but its notes and actual cost."""
+    but its notes and actual cost.
+    `expected_version` (clinical.versions): the version the editor saw; another one is a 409
+    `edit_conflict` and nothing changes."""
     with tenant_context(tenant):
         acting_doctor(actor)
         procedure = DentalProcedure.objects.select_for_update().get(pk=procedure.pk)
+        check_version(procedure, expected_version)
         if not procedure.is_open:
             closed = sorted(set(changes) - set(CLOSED_PROCEDURE_FIELDS))
             if closed:

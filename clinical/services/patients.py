@@ -27,6 +27,7 @@ from clinical.services.common import (
     full_clean,
     limit_reached,
 )
+from clinical.versions import check_version
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.services import tenant_lock
@@ -195,9 +196,13 @@ def patient_create(*, tenant, actor, first_name: str, mobile: str, **fields) -> 
 
 
 @transaction.atomic
-def patient_update(*, tenant, actor, patient: Patient, **changes) -> Patient:
+def patient_update(*, tenant, actor, patient: Patient, expected_version=None, **changes) -> Patient:
+    """Change a patient's record.
+    `expected_version` (clinical.versions): the version the editor saw; another one is a 409
+    `edit_conflict` and nothing changes."""
     with tenant_context(tenant):
         patient = Patient.objects.active().select_for_update().get(pk=patient.pk)
+        check_version(patient, expected_version)
         old_mobile, old_relationship = patient.mobile, patient.relationship_to_primary
         _prepare(patient, changes)
         moved = patient.mobile != old_mobile

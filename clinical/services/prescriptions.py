@@ -29,6 +29,7 @@ from clinical.services.dental import dental_observations_link_to_prescription
 from clinical.services.items import build_items
 from clinical.services.numbering import next_number
 from clinical.services.shortkeys import normalize_code, short_keys_visible_to
+from clinical.versions import check_version
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -228,11 +229,14 @@ def _locked(prescription: Prescription) -> Prescription:
 
 @transaction.atomic
 def prescription_update(
-    *, tenant, actor, prescription: Prescription, items=None, **changes
+    *, tenant, actor, prescription: Prescription, items=None, expected_version=None, **changes
 ) -> Prescription:
-    """Edit a draft or active prescription (its own doctor only); `items` replaces them."""
+    """Edit a draft or active prescription (its own doctor only); `items` replaces them.
+    `expected_version` (clinical.versions): the version the editor saw; another one is a 409
+    `edit_conflict` and nothing changes."""
     with tenant_context(tenant):
         prescription = _locked(prescription)
+        check_version(prescription, expected_version)
         _own(actor, prescription)
         if not prescription.is_editable:
             raise ConflictError(
