@@ -348,6 +348,15 @@ def recovery_codes_left(*, user: User) -> int:
 # --- setting it up and turning it off ---------------------------------------------------------
 
 
+def _notify(user: User, change: str) -> None:
+    """Tell the person by e-mail: when it was not them, their password is known to someone."""
+    from clinic_saas.email import send_templated_email
+
+    send_templated_email(
+        "two-factor-changed", to=user.email, context={"user": user, "change": change}
+    )
+
+
 @transaction.atomic
 def two_factor_setup_start(*, user: User) -> TOTPDevice:
     """A new, unconfirmed device (its secret goes into the authenticator app); it counts only
@@ -387,6 +396,7 @@ def two_factor_setup_confirm(*, user: User, code: str, request=None) -> list[str
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
     codes = recovery_codes_generate(user=user)
     audit_record(action="auth.two_factor_enabled", actor=user, request=request)
+    _notify(user, "turned on")
     return codes
 
 
@@ -414,6 +424,7 @@ def two_factor_disable(
         TOTPDevice.objects.filter(user_id=user.pk).delete()
         RecoveryCode.objects.filter(user_id=user.pk).delete()
     audit_record(action="auth.two_factor_disabled", actor=user, request=request)
+    _notify(user, "turned off")
 
 
 def recovery_codes_regenerate(*, user: User, code: str, request=None) -> list[str]:
@@ -492,4 +503,5 @@ def two_factor_reset(*, email: str, reason: str, actor: User | None = None) -> U
             reason=reason,
             details={"devices": devices, "recovery_codes": codes},
         )
+    _notify(user, "removed by the platform's support")
     return user

@@ -290,3 +290,17 @@ def test_a_doctor_cannot_change_the_requirement(api, clinic_a, bob):
         **bearer(bob, clinic_a),
     )
     assert response.status_code == 403
+
+
+def test_the_person_is_told_by_e_mail_when_it_is_turned_on_and_off(
+    clinic_a, bob, mailoutbox, django_capture_on_commit_callbacks
+):
+    from accounts.two_factor import two_factor_disable
+
+    with django_capture_on_commit_callbacks(execute=True):
+        enable_two_factor(bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        two_factor_disable(user=bob, membership=membership_of(bob, clinic_a), code=fresh_code(bob))
+    assert [m.to for m in mailoutbox] == [[bob.email], [bob.email]]
+    assert "turned on" in mailoutbox[0].subject and "turned off" in mailoutbox[1].subject
+    assert "/password-reset/" in mailoutbox[1].body
