@@ -4,6 +4,8 @@ billing service (the same as the commands and webhooks)."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
@@ -79,9 +81,7 @@ class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
             method=data["method"],
             reference=data["reference"],
             amount=data["amount"],
-            received_at=timezone.make_aware(
-                timezone.datetime.combine(data["received_on"], timezone.datetime.min.time())
-            ),
+            received_at=timezone.make_aware(datetime.combine(data["received_on"], time())),
             note=data["note"],
         ),
     )

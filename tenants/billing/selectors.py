@@ -38,15 +38,16 @@ def plan_page_billing(tenant) -> dict:
 
 def billing_states(tenant_ids) -> dict:
     """Per clinic: payable invoices (count, amount, earliest due date). Platform access only."""
+    tenant_ids = list(tenant_ids)
     rows = (
-        Invoice.objects.filter(tenant_id__in=list(tenant_ids), status__in=Invoice.PAYABLE)
+        Invoice.objects.filter(tenant_id__in=tenant_ids, status__in=Invoice.PAYABLE)
         .values("tenant_id")
         .annotate(count=Count("pk"), amount=Sum("total"), due=Min("due_date"))
     )
     overdue = set(
-        Invoice.objects.filter(
-            tenant_id__in=list(tenant_ids), status=Invoice.Status.OVERDUE
-        ).values_list("tenant_id", flat=True)
+        Invoice.objects.filter(tenant_id__in=tenant_ids, status=Invoice.Status.OVERDUE).values_list(
+            "tenant_id", flat=True
+        )
     )
     return {
         row["tenant_id"]: {

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfReader
 
 from tenants import plans
@@ -108,10 +110,6 @@ def test_a_doctor_cannot_read_the_clinics_invoices(api, clinic):
 
 
 def test_the_owner_starts_a_manual_checkout_even_when_read_only(api, live_db):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     lapsed = create_clinic(trial_ends_at=timezone.now() - timedelta(days=1), status="expired")
     headers = bearer(lapsed.owner, lapsed)
     body = api.post("/api/v1/tenants/plan", {"plan": "basic"}, format="json", **headers).json()
@@ -296,6 +294,12 @@ def test_billing_run_command_and_tenants_json_show_the_billing_state(clinic, oth
     assert mine["unpaid_invoices"] == 1 and mine["unpaid_amount"] == "3538.82"
     assert mine["monthly_price_inr"] == "2999" and mine["paid_until"] is not None
     assert theirs["unpaid_invoices"] == 0 and theirs["paid_until"] is None
+    assert mine["overdue"] is False
+    later = (timezone.localdate() + timedelta(days=30)).isoformat()
+    assert f"read-only (unpaid): {clinic.code}" in run("billing_run", date=later)
+    rows = {row["code"]: row for row in json.loads(run("tenants", json=True))}
+    assert rows[clinic.code]["billing"]["overdue"] is True
+    assert rows[clinic.code]["status"] == "past_due"
 
 
 def test_the_owner_sets_the_clinics_gstin_and_state_through_the_api(api, clinic):
