@@ -41,7 +41,9 @@ def start_clinic_session(request, membership) -> None:
 
 def _next_url(request, default: str = "/clinic/") -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() reads anything else without a slash as a view
+    # name to reverse, and an unknown one was a 500 (found by clinic_saas' form fuzz test).
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
