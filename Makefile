@@ -4,27 +4,42 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# Two install stamps: `make run` needs only the runtime requirements (no Playwright, no test
+# tools); `make test`, `lint` and `bench` add the development ones.
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address in e-mailed links and printed URLs: where `make run` serves.
+SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test lint format db-stop db-status bench clean
+.PHONY: install install-runtime run test lint format db-stop db-status bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUNTIME_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.runtime-*
+	@touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+install-runtime: $(RUNTIME_STAMP)
+
 install: $(STAMP)
 
 # Starts the embedded PostgreSQL (or uses DATABASE_URL), migrates, loads the demo clinics
-# (idempotent) and serves on http://$(HOST):$(PORT).
-run: install
+# (idempotent) and serves on http://$(HOST):$(PORT), with the e-mail worker (send_outbox)
+# running beside the server and stopped with it. E-mails print to this terminal.
+run: install-runtime
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py seed_demo
+	DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py send_outbox & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

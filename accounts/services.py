@@ -364,10 +364,16 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
     audit_record(action="auth.password_changed", actor=user)
 
 
+@transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Send a reset link when the account exists; the caller answers the same either way."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    """Queue a reset link when the account exists, and a "no account uses this address"
+    notice when it does not. Both paths do the same work (one read, one e-mail rendered and
+    queued in the outbox, nothing sent during the request), so neither the answer nor its
+    timing tells whether an account exists."""
+    address = normalize_email(email)
+    user = User.objects.filter(email=address, is_active=True).first()
     if user is None or not user.has_usable_password():
+        send_templated_email("password-reset-unknown", to=address, context={"email": address})
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)

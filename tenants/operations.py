@@ -188,6 +188,42 @@ class RevokeWrites(_SQLOperation):
         return f"Make {self.model_name} append-only"
 
 
+class LimitRuntimeGrants(_SQLOperation):
+    """Give the runtime role only the grants tenants.dbroles.RUNTIME_LIMITED_TABLES lists for
+    this table (the e-mail outbox: INSERT, and SELECT on its progress columns). Reversed, the
+    default DML grants come back."""
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"model_name": self.model_name}
+
+    def _run(self, schema_editor, state, app_label, forwards: bool):
+        from tenants import dbroles
+
+        model = state.apps.get_model(app_label, self.model_name)
+        if not self._allowed(schema_editor, app_label, model):
+            return
+        table = model._meta.db_table
+        role = settings.DATABASES["default"]["USER"]
+        raw = schema_editor.connection.connection
+        if forwards:
+            statements = [s.as_string(raw) for s in dbroles.limited_grants_sql(table, role)]
+        else:
+            statements = [f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO "{role}"']
+        self._execute(schema_editor, statements)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, to_state, app_label, forwards=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, from_state, app_label, forwards=False)
+
+    def describe(self):
+        return f"Limit the runtime role's grants on {self.model_name}"
+
+
 @contextmanager
 def migration_tenant_context(schema_editor, tenant_id):
     """Run a data migration's queries for one clinic (RunPython code).

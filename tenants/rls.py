@@ -131,6 +131,18 @@ def policies_for(
             Policy("clinic_append", "INSERT", None, mine_or_none),
             Policy("clinic_isolation", "ALL", mine, mine_or_none, restrictive=True),
         ]
+    if kind == "outbox":
+        # The e-mail outbox (tenants.outbox), a platform table: any code may queue an e-mail
+        # for its own clinic or for none (a password reset has no clinic). Column privileges
+        # let the runtime role read only the queue's progress (status and times: the backlog),
+        # never a recipient, a clinic or a message, and it has no UPDATE or DELETE privilege.
+        # The worker reads and updates rows as the platform role, inside platform_access().
+        mine_or_none = f"(tenant_id IS NULL OR {mine})"
+        return [
+            Policy("clinic_enqueue", "INSERT", None, mine_or_none),
+            Policy("clinic_progress", "SELECT", "true", None),
+            Policy("clinic_isolation", "ALL", "true", mine_or_none, restrictive=True),
+        ]
     raise ValueError(f"Unknown row-level security kind {kind!r}.")
 
 
@@ -142,6 +154,7 @@ POLICY_KINDS = (
     "audit",
     "personal",
     "invitation",
+    "outbox",
 )
 
 
@@ -172,7 +185,7 @@ def enable_sql(table: str, kind: str) -> list[str]:
     ]
     statements += _drop_clinic_policies_sql(table)
     statements += [policy.create_sql(table) for policy in policies_for(kind)]
-    if tenant_column(kind) == "tenant_id" and kind != "audit":
+    if tenant_column(kind) == "tenant_id" and kind not in ("audit", "outbox"):
         # The target of composite foreign keys, and the index for "all rows of a clinic".
         name = tenant_unique_name(table)
         statements.append(
@@ -186,7 +199,7 @@ def enable_sql(table: str, kind: str) -> list[str]:
 
 def disable_sql(table: str, kind: str) -> list[str]:
     statements = _drop_clinic_policies_sql(table)
-    if tenant_column(kind) == "tenant_id" and kind != "audit":
+    if tenant_column(kind) == "tenant_id" and kind not in ("audit", "outbox"):
         statements.append(
             f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{tenant_unique_name(table)}"'
         )

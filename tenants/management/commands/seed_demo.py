@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tenants.demo import DEMO_PASSWORD, demo_seed
@@ -24,4 +25,10 @@ class Command(BaseCommand):
                 role = "owner" if person.role.startswith("admin") else person.role
                 self.stdout.write(f"    {person.email:<24} {role}")
         self.stdout.write("")
-        self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/  Admin: /admin/")
+        site = settings.SITE_URL
+        self.stdout.write(f"Site: {site}/  API docs: {site}/api/docs/  Admin: {site}/admin/")
+        self.stdout.write(
+            "E-mails (invitations, verification, password reset) are queued in the outbox and "
+            "sent by `manage.py send_outbox`, which `make run` runs beside the server; in "
+            "development they are printed to this terminal (EMAIL_URL=consolemail://)."
+        )

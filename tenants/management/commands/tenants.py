@@ -9,6 +9,7 @@ from tenants import plans
 from tenants.billing.selectors import billing_states
 from tenants.management.ops import OpsCommand
 from tenants.models import Tenant
+from tenants.outbox import outbox_counts_by_clinic
 from tenants.platform import platform_access
 from tenants.selectors import tenants_with_usage
 
@@ -34,8 +35,9 @@ def _billing_state(tenant: Tenant, unpaid: dict | None) -> dict:
 class Command(OpsCommand):
     help = (
         "List the clinics with plan, status, trial end and usage against the plan's limits "
-        "(doctors, patients, active members). --json prints the same as JSON for scripts, "
-        "with each clinic's billing state (paid until, unpaid invoices). "
+        "(doctors, patients, active members) and the clinic's failed e-mails (pending ones too "
+        "in --json; `send_outbox --failed` lists them). --json prints JSON for scripts. "
+        "--json also gives each clinic's billing state (paid until, unpaid invoices). "
         "Reading every clinic is platform access, recorded in the audit log."
     )
 
@@ -53,7 +55,17 @@ class Command(OpsCommand):
         if not rows:
             self.stdout.write("No clinics.")
             return
-        header = ("code", "name", "plan", "status", "trial ends", "doctors", "patients", "members")
+        header = (
+            "code",
+            "name",
+            "plan",
+            "status",
+            "trial ends",
+            "doctors",
+            "patients",
+            "members",
+            "failed e-mails",
+        )
         table = [header] + [
             (
                 r["code"],
@@ -64,6 +76,7 @@ class Command(OpsCommand):
                 _usage(r["doctors"]["current"], r["doctors"]["max"]),
                 _usage(r["patients"]["current"], r["patients"]["max"]),
                 f"{r['members']:,}",
+                f"{r['emails']['failed']:,}",
             )
             for r in rows
         ]
@@ -85,6 +98,9 @@ class Command(OpsCommand):
             if options.get("search"):
                 term = options["search"]
                 queryset = queryset.filter(Q(name__icontains=term) | Q(code__icontains=term))
+            # E-mails waiting or given up on, per clinic (tenants.outbox); the failed ones are
+            # listed by `manage.py send_outbox --failed`.
+            emails = outbox_counts_by_clinic()
             queryset = list(queryset)
             # Unpaid invoices per clinic (tenants.billing): count, amount, earliest due date.
             unpaid = billing_states(t.pk for t in queryset)
@@ -101,6 +117,7 @@ class Command(OpsCommand):
                     "members": t.user_count,
                     "created_at": t.created_at.isoformat(),
                     "billing": _billing_state(t, unpaid.get(t.pk)),
+                    "emails": emails.get(t.pk, {"pending": 0, "failed": 0}),
                 }
                 for t in queryset
             ]
