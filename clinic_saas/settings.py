@@ -400,6 +400,8 @@ SPECTACULAR_SETTINGS = {
         "PrescriptionStatusEnum": "clinical.models.prescriptions.Prescription.Status",
         "NewPrescriptionStatusEnum": ["draft", "active"],
         "DentalProcedureStatusEnum": "clinical.models.dental.DentalProcedure.Status",
+        # The plan codes: a tenant's plan, an invoice's, a plan request's (tenants.billing).
+        "PlanEnum": "tenants.plans.PLAN_CHOICES",
     },
 }
 
