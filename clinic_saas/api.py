@@ -109,7 +109,7 @@ class FilterBackend(DjangoFilterBackend):
         # the schema says boolean, so only "true" and "false" are one.
         not_boolean = {
             name: ['Must be "true" or "false".']
-            for name in _boolean_filters(view)
+            for name in self._boolean_filters(view, queryset)
             for value in request.query_params.getlist(name)
             if value not in ("true", "false")
         }
@@ -117,16 +117,16 @@ class FilterBackend(DjangoFilterBackend):
             raise exceptions.ValidationError(not_boolean)
         return super().filter_queryset(request, queryset, view)
 
-
-def _boolean_filters(view) -> list[str]:
-    filterset_class = getattr(view, "filterset_class", None)
-    if filterset_class is None:
-        return []
-    return [
-        name
-        for name, declared in filterset_class.base_filters.items()
-        if isinstance(declared, django_filters.BooleanFilter)
-    ]
+    def _boolean_filters(self, view, queryset) -> list[str]:
+        # The view's filterset_class, or the one django-filter builds from filterset_fields.
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return []
+        return [
+            name
+            for name, declared in filterset_class.base_filters.items()
+            if isinstance(declared, django_filters.BooleanFilter)
+        ]
 
 
 class OrderingFilter(filters.OrderingFilter):
@@ -186,6 +186,28 @@ class Pagination(PageNumberPagination):
         return size
 
 
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as flat keys: {"items[1].dosage": ["This field is required."]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and prefix):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(v, dict | list) for v in detail):
+            flat[prefix or "non_field_errors"] = [str(v) for v in detail]
+        else:
+            for index, value in enumerate(detail):
+                if value:
+                    flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
 def _flatten(data) -> list[str]:
     if isinstance(data, dict):
         return [m for value in data.values() for m in _flatten(value)]
@@ -232,7 +254,9 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        # Nested errors (a list's third item, a nested object) as flat keys, so every body
+        # has the documented shape {field: [messages]}: {"office_ids[3]": [...]}.
+        errors = flatten_errors(exc.detail)
         non_field = errors.get("non_field_errors")
         response.data = {
             "code": "invalid",

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from clinical import dental_chart as charts
@@ -178,6 +179,11 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
 
     def _summary(self, request, fmt: str):
         patient = self.get_object()
+        # The page's form may send an empty date for "no bound"; the API's schema says a
+        # date, so an empty one is a 400 here (leave the parameter out instead).
+        empty = [name for name in ("from", "to") if request.query_params.get(name) == ""]
+        if empty:
+            raise ValidationError({name: ["Enter a date as YYYY-MM-DD."] for name in empty})
         start, end = charts.parse_date_range(
             request.query_params.get("from"), request.query_params.get("to")
         )

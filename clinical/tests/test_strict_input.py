@@ -135,3 +135,32 @@ def test_an_empty_page_size_is_a_400(api, clinic_a, alice):
     response = api.get("/api/v1/patients?page_size=", **h(alice, clinic_a))
     assert response.status_code == 400
     assert "page_size" in response.json()["errors"]
+
+
+def test_a_boolean_filter_from_filterset_fields_is_strict_too(api, clinic_a, alice):
+    response = api.get("/api/v1/tenants/offices?is_primary=-1", **h(alice, clinic_a))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"is_primary": ['Must be "true" or "false".']}
+
+
+def test_an_empty_case_summary_date_is_a_400(api, clinic_a, bob, dentist, patient):
+    for suffix in ("", "pdf/"):
+        response = api.get(
+            f"/api/v1/patients/{patient.pk}/case-summary/{suffix}?to=", **h(bob, clinic_a)
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"to": ["Enter a date as YYYY-MM-DD."]}
+
+
+def test_nested_field_errors_are_flat_keys_as_documented(api, clinic_a, alice):
+    body = {
+        "first_name": "Imran",
+        "last_name": "Shaikh",
+        "email": "imran@asha.example",
+        "license_number": "KA-7788",
+        "specialization": "Paediatrics",
+        "office_ids": ["6a2fbc30-d64b-45da-aa59-bc4764c48948", "not-a-uuid"],
+    }
+    response = api.post("/api/v1/tenants/doctors", body, format="json", **h(alice, clinic_a))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"office_ids[1]": ["Must be a valid UUID."]}
