@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import math
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_parameters, get_client_username
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 from django.shortcuts import render
 from rest_framework.throttling import BaseThrottle
@@ -50,3 +54,38 @@ def lockout_response(request, original_response=None, credentials=None):
         response = render(request, "accounts/locked_out.html", {"detail": detail}, status=429)
     response["Retry-After"] = str(lockout_retry_after())
     return response
+
+
+class DatabaseHandler(AxesDatabaseHandler):
+    """django-axes' database handler, except that it never deletes rows itself.
+
+    The runtime role may not DELETE from axes_accessattempt (issue 12, item 5): a foothold in
+    it must not be able to lift lockouts or erase the trace of an attack. Resetting a
+    person's failures after a successful login, and removing expired records, go through the
+    credentials functions, which check the application's key (accounts.credentials).
+    """
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        from accounts import credentials as credential_store
+
+        username = get_client_username(request, credentials)
+        count = 0
+        for parameters in get_client_parameters(
+            username, request.axes_ip_address, request.axes_user_agent, request, credentials
+        ):
+            if set(parameters) - {"username", "ip_address"}:
+                # Only the lockout parameters this project uses are supported by the function.
+                raise ImproperlyConfigured(
+                    "accounts.axes.DatabaseHandler supports lockouts by username and IP only."
+                )
+            count += credential_store.failed_logins_reset(
+                username=parameters.get("username"), ip_address=parameters.get("ip_address")
+            )
+        return count
+
+    def clean_expired_user_attempts(self, request=None, credentials=None) -> int:
+        from accounts import credentials as credential_store
+
+        if settings.AXES_COOLOFF_TIME is None:
+            return 0
+        return credential_store.failed_logins_expire(before=get_cool_off_threshold(request))

@@ -106,6 +106,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.__dict__["_password_hash"] = encoded
         self.__dict__["_password_changed"] = True
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # The hash is not a column of this table: reloading drops the cached one, so the
+        # next read fetches it again.
+        if fields is None or "password" in fields:
+            self.__dict__.pop("_password_hash", None)
+            self.__dict__.pop("_password_changed", None)
+        if fields is not None:
+            fields = [name for name in fields if name != "password"]
+            if not fields:
+                return
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)

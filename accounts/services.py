@@ -148,8 +148,9 @@ def user_staff_set(*, user: User, actor: User | None, is_staff: bool) -> User:
             code="operator_account",
         )
     if user.is_staff != is_staff:
-        User.objects.filter(pk=user.pk).update(is_staff=is_staff)
+        # Through the credentials function: the runtime role cannot write the flag itself.
         user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
         audit_record(
             action="user.staff_granted" if is_staff else "user.staff_revoked",
             actor=actor,

@@ -421,6 +421,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # address by sending one. DRF's throttles (NUM_PROXIES, above) and django-axes read the same
 # value through one function (accounts.axes.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.axes.client_ip"
+# The runtime database role may not delete failed-login records; this handler resets and
+# expires them through the credentials functions (accounts.credentials).
+AXES_HANDLER = "accounts.axes.DatabaseHandler"
 
 # --- Two-factor sign-in (accounts.two_factor) ---------------------------------------------
 # Owners, admins and platform operators must use two-factor sign-in once this many days have
@@ -443,6 +446,8 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are stored by a digest of their key: reading django_session signs nobody in.
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 X_FRAME_OPTIONS = "DENY"
 

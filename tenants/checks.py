@@ -10,7 +10,10 @@ checks. It compares what PostgreSQL actually has with what the models say it sho
 * every table with a `tenant_id` column is one of those tables;
 * no view without `security_invoker`, no materialised view, no SECURITY DEFINER function;
 * the runtime role is not a superuser, cannot bypass row-level security, owns no clinic
-  table and is not a member of the role that owns them.
+  table and is not a member of the role that owns them;
+* what the runtime role may not do to people (issue 12, item 5; tenants.dbroles): no
+  privilege on the password hashes, admin flags guarded, no deleting failed-login records,
+  refresh tokens stored as digests, and the credentials functions exactly as installed.
 
 The expected policy text is produced by PostgreSQL itself: the expected policies are created
 on a temporary copy of each table inside a transaction that is rolled back, so the
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
-from tenants import rls
+from tenants import dbroles, rls
 from tenants.scoping import CatalogForeignKey, TenantForeignKey
 
 
@@ -292,6 +295,10 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
         "SELECT proname FROM pg_proc WHERE prosecdef "
         "AND pronamespace = current_schema()::regnamespace",
     ):
+        if name in dbroles.DEFINER_FUNCTIONS:
+            # The credentials functions expose no clinic rows; their exact bodies, owner and
+            # grants are verified by dbroles.people_problems().
+            continue
         problems.append(f"{name}(): SECURITY DEFINER function runs as its owner")
     return problems
 
@@ -351,14 +358,39 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
                 cursor, settings.DATABASES["default"]["USER"], tables
             )
             problems += _limited_grant_problems(cursor, settings.DATABASES["default"]["USER"])
+            problems += _people_problems(cursor)
         transaction.set_rollback(True, using=alias)
     return problems
+
+
+def _people_problems(cursor) -> list[str]:
+    # What the runtime role may not do to people, tokens and failed logins (issue 12, item 5).
+    return dbroles.people_problems(
+        cursor,
+        runtime=settings.DATABASES["default"]["USER"],
+        platform=settings.DATABASES["platform"]["USER"],
+    )
 
 
 def runtime_role_problems(alias: str = "default") -> list[str]:
     tables = [m._meta.db_table for m in protected_models()]
     with connections[alias].cursor() as cursor:
-        return _runtime_role_problems(cursor, settings.DATABASES[alias]["USER"], tables)
+        problems = _runtime_role_problems(cursor, settings.DATABASES[alias]["USER"], tables)
+        return problems + _people_problems(cursor)
+
+
+def credentials_key_problems(alias: str = "default") -> list[str]:
+    """The credentials functions refuse a key the database does not know: after SECRET_KEY
+    changed, logins would fail until `migrate` stores the new key's digest."""
+    from accounts.credentials import key_is_installed
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('clinic_credentials_check(text)')")
+        if cursor.fetchone()[0] is None:
+            return []
+    if key_is_installed(alias):
+        return []
+    return ["the database does not know this SECRET_KEY's credentials key: run manage.py migrate"]
 
 
 # --- system checks ----------------------------------------------------------------------------
@@ -376,6 +408,8 @@ def check_runtime_role(app_configs=None, **kwargs):
                 id="tenants.W001",
             )
         ]
+    # The credentials key is checked when a server starts (assert_runtime_role_safe), not
+    # here: `migrate` runs these checks, and it is what installs the key.
     return [Error(problem, id="tenants.E002") for problem in problems]
 
 
@@ -404,7 +438,7 @@ def assert_runtime_role_safe() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        problems = runtime_role_problems()
+        problems = runtime_role_problems() + credentials_key_problems()
     except DatabaseError as exc:
         # The database may come up after the server; /healthz reports it meanwhile.
         logging.getLogger(__name__).warning("Could not verify the runtime role yet: %s", exc)

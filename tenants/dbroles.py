@@ -230,3 +230,297 @@ def conninfo_from_url(url: str) -> str:
         key, _, value = item.partition("=")
         params[key] = unquote(value)
     return psycopg.conninfo.make_conninfo(**params)
+
+
+# --- people: what the runtime role may not do ---------------------------------------------------
+#
+# Issue 12, item 5. A foothold in the runtime role (SQL injection, say) must not turn into a
+# platform operator, into every member's tokens, or into password hashes. The runtime role keeps
+# its ordinary privileges on `accounts_user`, but:
+#
+# * password hashes live in `accounts_password`, on which it has no privilege at all; the
+#   application reads and writes them through SECURITY DEFINER functions that first check the
+#   application's *credentials key*, a secret derived from SECRET_KEY that the database stores
+#   only as a digest, in a table the runtime role cannot read either. Knowing the runtime
+#   role's SQL is not enough to call them; running the application's code is;
+# * `is_staff` and `is_superuser` change only through such a function, or as a role that
+#   bypasses row-level security (the platform role): a trigger refuses anything else, whatever
+#   the column privileges;
+# * it may not DELETE or TRUNCATE django-axes' failed-login records (a function resets them
+#   after a successful login, with the same key);
+# * refresh tokens are stored as a digest (a trigger rewrites whatever is written), and
+#   sessions by a digest of their key (accounts.sessions).
+#
+# `people_sql()` is run by the accounts migration and `install_credentials_key()` by every
+# `migrate` (tenants' command), so a changed SECRET_KEY is picked up at the next deployment;
+# `people_problems()` is what check_rls and the start-up check verify.
+
+CREDENTIALS_KEY_TABLE = "clinic_credentials_key"
+PASSWORD_TABLE = "accounts_password"
+USER_TABLE = "accounts_user"
+TOKEN_TABLE = "token_blacklist_outstandingtoken"
+AXES_ATTEMPT_TABLE = "axes_accessattempt"
+_KEY_CONTEXT = b"clinic-saas: database credentials key, v1"
+DIGEST_PREFIX = "sha256:"
+
+
+def credentials_key(secret_key: str) -> str:
+    """The secret the application proves it holds when it touches credentials in SQL."""
+    import hmac
+
+    return hmac.new(secret_key.encode(), _KEY_CONTEXT, "sha256").hexdigest()
+
+
+def credentials_key_digest(secret_key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(credentials_key(secret_key).encode()).hexdigest()
+
+
+_CHECK_KEY = "PERFORM clinic_credentials_check(p_key);"
+
+# name -> (arguments, return type, volatility, body). SECURITY DEFINER, owned by the owner
+# role, `search_path` pinned, EXECUTE revoked from PUBLIC. check_rls compares each body with
+# this text, so a changed function is reported like a changed policy.
+DEFINER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
+    "clinic_credentials_check": (
+        "p_key text",
+        "void",
+        "STABLE",
+        "BEGIN IF p_key IS NULL OR NOT EXISTS (SELECT 1 FROM clinic_credentials_key k "
+        "WHERE k.digest = encode(sha256(convert_to(p_key, 'UTF8')), 'hex')) THEN "
+        "RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', "
+        "MESSAGE = 'this needs the application''s credentials key'; END IF; END",
+    ),
+    "clinic_password_hash": (
+        "p_key text, p_user uuid",
+        "text",
+        "STABLE",
+        f"BEGIN {_CHECK_KEY} "
+        "RETURN (SELECT p.password FROM accounts_password p WHERE p.user_id = p_user); END",
+    ),
+    "clinic_password_set": (
+        "p_key text, p_user uuid, p_hash text",
+        "void",
+        "VOLATILE",
+        f"BEGIN {_CHECK_KEY} "
+        "INSERT INTO accounts_password (user_id, password) VALUES (p_user, p_hash) "
+        "ON CONFLICT (user_id) DO UPDATE SET password = EXCLUDED.password; END",
+    ),
+    "clinic_user_flags_set": (
+        "p_key text, p_user uuid, p_is_staff boolean, p_is_superuser boolean",
+        "void",
+        "VOLATILE",
+        f"BEGIN {_CHECK_KEY} "
+        "UPDATE accounts_user SET is_staff = p_is_staff, is_superuser = p_is_superuser "
+        "WHERE id = p_user; END",
+    ),
+    "clinic_axes_reset": (
+        "p_key text, p_username text, p_ip_address text",
+        "integer",
+        "VOLATILE",
+        f"DECLARE n integer; BEGIN {_CHECK_KEY} "
+        "IF p_username IS NULL AND p_ip_address IS NULL THEN RETURN 0; END IF; "
+        "DELETE FROM axes_accessattemptexpiration e USING axes_accessattempt a "
+        "WHERE e.access_attempt_id = a.id "
+        "AND (p_username IS NULL OR a.username = p_username) "
+        "AND (p_ip_address IS NULL OR a.ip_address = p_ip_address::inet); "
+        "DELETE FROM axes_accessattempt a WHERE (p_username IS NULL OR a.username = p_username) "
+        "AND (p_ip_address IS NULL OR a.ip_address = p_ip_address::inet); "
+        "GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END",
+    ),
+    "clinic_axes_expire": (
+        "p_key text, p_before timestamptz",
+        "integer",
+        "VOLATILE",
+        f"DECLARE n integer; BEGIN {_CHECK_KEY} "
+        "DELETE FROM axes_accessattemptexpiration e USING axes_accessattempt a "
+        "WHERE e.access_attempt_id = a.id AND a.attempt_time <= p_before; "
+        "DELETE FROM axes_accessattempt a WHERE a.attempt_time <= p_before; "
+        "GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END",
+    ),
+}
+
+# Trigger functions (SECURITY INVOKER): name -> body.
+TRIGGER_FUNCTIONS: dict[str, str] = {
+    # Admin access is granted by the platform role (BYPASSRLS), by the table's owner (the
+    # SECURITY DEFINER functions above run as the owner, migrations too), and nobody else.
+    "clinic_user_flags_guard": (
+        "BEGIN IF (TG_OP = 'INSERT' AND (NEW.is_staff OR NEW.is_superuser)) OR "
+        "(TG_OP = 'UPDATE' AND (NEW.is_staff IS DISTINCT FROM OLD.is_staff "
+        "OR NEW.is_superuser IS DISTINCT FROM OLD.is_superuser)) THEN "
+        "IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND "
+        "(r.rolbypassrls OR r.oid = (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID))) "
+        "THEN RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', "
+        "MESSAGE = 'is_staff and is_superuser change only through the platform role'; "
+        "END IF; END IF; RETURN NEW; END"
+    ),
+    # Whatever writes an outstanding refresh token (simplejwt's for_user and blacklist()),
+    # the table keeps only its digest: reading it gives nothing that authenticates.
+    "clinic_token_digest": (
+        "BEGIN IF NEW.token IS NOT NULL AND NEW.token NOT LIKE 'sha256:%' THEN "
+        "NEW.token := 'sha256:' || encode(sha256(convert_to(NEW.token, 'UTF8')), 'hex'); "
+        "END IF; RETURN NEW; END"
+    ),
+}
+
+# table -> (trigger name, timing and events, function)
+TRIGGERS: dict[str, tuple[str, str, str]] = {
+    USER_TABLE: ("accounts_user_flags_guard", "BEFORE INSERT OR UPDATE", "clinic_user_flags_guard"),
+    TOKEN_TABLE: (
+        "token_blacklist_outstandingtoken_digest",
+        "BEFORE INSERT OR UPDATE",
+        "clinic_token_digest",
+    ),
+}
+
+_SEARCH_PATH = "SET search_path = pg_catalog, public"
+
+
+def _definer_sql(name: str) -> str:
+    args, returns, volatility, body = DEFINER_FUNCTIONS[name]
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql "
+        f"{volatility} SECURITY DEFINER {_SEARCH_PATH} AS $fn${body}$fn$"
+    )
+
+
+def _trigger_function_sql(name: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        f"SECURITY INVOKER {_SEARCH_PATH} AS $fn${TRIGGER_FUNCTIONS[name]}$fn$"
+    )
+
+
+def people_sql(*, runtime: str, platform: str) -> list[str]:
+    """The statements that put the rules above in place (idempotent; run as the owner)."""
+    q = sql_identifier
+    both = f"{q(runtime)}, {q(platform)}"
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {CREDENTIALS_KEY_TABLE} ("
+        "id boolean PRIMARY KEY DEFAULT true CHECK (id), digest text NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {PASSWORD_TABLE} ("
+        f"user_id uuid PRIMARY KEY REFERENCES {USER_TABLE} (id) ON DELETE CASCADE, "
+        "password varchar(128) NOT NULL)",
+        # The owner's default privileges granted DML on these new tables: take all of it back.
+        # The platform role keeps SELECT: backups (pg_dump) run as it and must carry the
+        # hashes; it is a separate login that no runtime SQL can reach.
+        f"REVOKE ALL ON {CREDENTIALS_KEY_TABLE}, {PASSWORD_TABLE} FROM PUBLIC, {both}",
+        f"GRANT SELECT ON {CREDENTIALS_KEY_TABLE}, {PASSWORD_TABLE} TO {q(platform)}",
+        f"REVOKE DELETE, TRUNCATE ON {AXES_ATTEMPT_TABLE} FROM {q(runtime)}",
+    ]
+    for name in DEFINER_FUNCTIONS:
+        statements.append(_definer_sql(name))
+        args = DEFINER_FUNCTIONS[name][0]
+        signature = f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
+        statements.append(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+        statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {both}")
+    for name in TRIGGER_FUNCTIONS:
+        statements.append(_trigger_function_sql(name))
+    for table, (trigger, events, function) in TRIGGERS.items():
+        statements.append(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"')
+        statements.append(
+            f'CREATE TRIGGER "{trigger}" {events} ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def install_credentials_key(cursor, secret_key: str) -> bool:
+    """Store the digest of this SECRET_KEY's credentials key (as the owner role). Returns
+    False when the table does not exist yet (before the migration that creates it)."""
+    cursor.execute("SELECT to_regclass(%s)", [CREDENTIALS_KEY_TABLE])
+    if cursor.fetchone()[0] is None:
+        return False
+    cursor.execute(
+        f"INSERT INTO {CREDENTIALS_KEY_TABLE} (id, digest) VALUES (true, %s) "
+        "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest",
+        [credentials_key_digest(secret_key)],
+    )
+    return True
+
+
+_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+
+
+def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
+    """Every way the live database departs from the rules above (empty: all good). Before the
+    migration that installs them has run, there is nothing to check yet."""
+
+    def one(query, params=None):
+        cursor.execute(query, params)
+        return cursor.fetchone()
+
+    if one("SELECT to_regclass(%s)", [PASSWORD_TABLE])[0] is None:
+        if one("SELECT to_regclass(%s)", [USER_TABLE])[0] is None:
+            return []
+        has_password = one(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'password' "
+            "AND NOT attisdropped",
+            [USER_TABLE],
+        )
+        return [f"{USER_TABLE}.password holds the hashes where the runtime role reads them"] * bool(
+            has_password
+        )
+    problems = []
+    if one(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'password' "
+        "AND NOT attisdropped",
+        [USER_TABLE],
+    ):
+        problems.append(f"{USER_TABLE}.password holds hashes the runtime role can read")
+    for role, allowed in ((runtime, ()), (platform, ("SELECT",))):
+        for table in (PASSWORD_TABLE, CREDENTIALS_KEY_TABLE):
+            for privilege in _PRIVILEGES.split(", "):
+                if privilege in allowed:
+                    continue
+                if one("SELECT has_table_privilege(%s, %s, %s)", [role, table, privilege])[0]:
+                    problems.append(f"role {role} has {privilege} on {table}")
+    for privilege in ("DELETE", "TRUNCATE"):
+        if one(
+            "SELECT to_regclass(%s) IS NOT NULL AND has_table_privilege(%s, %s, %s)",
+            [AXES_ATTEMPT_TABLE, runtime, AXES_ATTEMPT_TABLE, privilege],
+        )[0]:
+            problems.append(f"runtime role {runtime} may {privilege} {AXES_ATTEMPT_TABLE}")
+    cursor.execute(
+        "SELECT p.proname, p.prosrc, p.prosecdef, p.proconfig, p.proowner::regrole::text, "
+        "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
+        "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(%s)",
+        [list(DEFINER_FUNCTIONS) + list(TRIGGER_FUNCTIONS)],
+    )
+    found = {row[0]: row[1:] for row in cursor.fetchall()}
+    table_owner = one(
+        "SELECT relowner::regrole::text FROM pg_class WHERE oid = %s::regclass", [USER_TABLE]
+    )[0]
+    for name in list(DEFINER_FUNCTIONS) + list(TRIGGER_FUNCTIONS):
+        if name not in found:
+            problems.append(f"{name}(): missing")
+            continue
+        source, definer, config, owner, public = found[name]
+        expected_definer = name in DEFINER_FUNCTIONS
+        expected_source = (
+            DEFINER_FUNCTIONS[name][3] if expected_definer else TRIGGER_FUNCTIONS[name]
+        )
+        if source != expected_source:
+            problems.append(f"{name}(): its body differs from tenants.dbroles")
+        if definer != expected_definer:
+            problems.append(f"{name}(): SECURITY {'DEFINER' if definer else 'INVOKER'}")
+        if not any(str(item).startswith("search_path=") for item in config or []):
+            problems.append(f"{name}(): search_path is not pinned")
+        if owner != table_owner:
+            problems.append(f"{name}(): owned by {owner}, not by {table_owner}")
+        if expected_definer and public:
+            problems.append(f"{name}(): PUBLIC may execute it")
+    for table, (trigger, _events, function) in TRIGGERS.items():
+        row = one(
+            "SELECT t.tgenabled, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass(%s) AND t.tgname = %s",
+            [table, trigger],
+        )
+        if row is None or row[0] == "D" or row[1] != function:
+            problems.append(f"{table}: trigger {trigger} is missing or disabled")
+    return problems

@@ -15,15 +15,14 @@ def test_new_passwords_are_hashed_with_argon2id(db):
 
 
 def test_a_legacy_hash_is_upgraded_at_login(api, clinic_a, alice):
-    User.objects.filter(pk=alice.pk).update(
-        password=make_password(TEST_PASSWORD, hasher="pbkdf2_sha256")
-    )
+    # The hash lives in accounts_password (issue 12, item 5): save() stores it there.
+    alice.password = make_password(TEST_PASSWORD, hasher="pbkdf2_sha256")
+    alice.save(update_fields=["password"])
     response = api.post(
         "/api/v1/auth/token", {"email": alice.email, "password": TEST_PASSWORD}, format="json"
     )
     assert response.status_code == 200
-    alice.refresh_from_db()
-    assert alice.password.startswith("argon2$argon2id$")
+    assert User.objects.get(pk=alice.pk).password.startswith("argon2$argon2id$")
 
 
 @pytest.mark.parametrize("password", ["short1", "password123", "1234567890123", "qwertyuiop"])

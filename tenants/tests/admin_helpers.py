@@ -12,8 +12,10 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def staff(user) -> User:
-    User.objects.filter(pk=user.pk).update(is_staff=True)
+    # The runtime role cannot write the flag with a plain UPDATE (issue 12, item 5): save()
+    # sends it through the credentials function.
     user.is_staff = True
+    user.save(update_fields=["is_staff"])
     return user
 
 

@@ -30,6 +30,15 @@ class Command(migrate.Command):
         super().handle(*args, **options)
         if options["plan"] or options["check_unapplied"] or options.get("prune"):
             return
+        # The credentials functions check a key derived from SECRET_KEY (tenants.dbroles);
+        # storing its digest at every migrate picks up a changed SECRET_KEY.
+        from django.conf import settings
+        from django.db import connections
+
+        from tenants.dbroles import install_credentials_key
+
+        with connections[options["database"]].cursor() as cursor:
+            install_credentials_key(cursor, settings.SECRET_KEY)
         problems = inspect_database("default")
         if problems:
             for problem in problems:
