@@ -264,6 +264,10 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-in"
+# Django ships no en-IN formats (it would show US dates, "Jan. 5, 2027"): ours are dd/mm/yyyy
+# and lakh grouping (clinic_saas/formats/en_IN). Prints choose their own language
+# (clinical/languages.py).
+FORMAT_MODULE_PATH = ["clinic_saas.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 
 from clinic_saas.errors import ApplicationError
 from clinic_saas.validators import normalize_indian_mobile
+from clinical.languages import print_languages
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -38,6 +39,7 @@ from clinical.models import (
     Prescription,
     PrescriptionItem,
     PrescriptionPrint,
+    PrintTemplate,
     ShortKey,
     ShortKeyItem,
 )
@@ -62,6 +64,14 @@ from clinical.services import (
 )
 from clinical.services.patients import PATIENT_FIELDS
 from clinical.services.practice import DOCTOR_EDITABLE_FIELDS
+from clinical.services.printing import (
+    EDITABLE_FIELDS as PRINT_TEMPLATE_FIELDS,
+)
+from clinical.services.printing import (
+    print_template_create,
+    print_template_delete,
+    print_template_update,
+)
 from clinical.versions import row_version
 from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
@@ -206,6 +216,9 @@ class DoctorAdmin(ClinicOwnedAdmin):
 class PatientForm(forms.ModelForm):
     # Typed as people write it ("+91 98450 12345"); stored as ten digits by the service.
     mobile = forms.CharField(max_length=20)
+    print_language = forms.ChoiceField(
+        required=False, choices=lambda: [("", "The clinic's"), *print_languages()]
+    )
     # The version of the record the form was opened on (clinical.versions): saving over a
     # change someone else made meanwhile is refused and said, instead of overwriting it.
     row_version = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -544,3 +557,84 @@ class DentalAttachmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
     def get_queryset(self, request):
         return dental_records_with_details(super().get_queryset(request))
+
+
+# --- print templates --------------------------------------------------------------------------
+
+
+class PrintTemplateForm(forms.ModelForm):
+    language = forms.ChoiceField(required=False)
+
+    class Meta:
+        model = PrintTemplate
+        fields = ("office", "doctor", *PRINT_TEMPLATE_FIELDS, "logo", "signature")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", "English (default)"), *print_languages()]
+        for name in ("logo", "signature"):
+            if name in self.fields:
+                self.fields[name].help_text = "JPEG or PNG, at most 1 MB."
+
+
+@admin.register(PrintTemplate)
+class PrintTemplateAdmin(ClinicOwnedAdmin):
+    """The clinic's letterheads, through the print template services (images sniffed and
+    size-limited, stored under the clinic's prefix). The image fields show the stored name
+    only; the images themselves are served by the API to members of the clinic."""
+
+    form = PrintTemplateForm
+    clinic_permissions = frozenset({"view", "add", "change", "delete"})
+    list_display = ("name", "scope", "office", "doctor", "paper_size", "orientation", "language")
+    list_filter = ("paper_size", "orientation")
+    search_fields = ("name", "header_title")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        # The office and the doctor by key, not by a join of two clinic tables.
+        return super().get_queryset(request).prefetch_related("office", "doctor__user")
+
+    def get_fields(self, request, obj=None):
+        fields = [*PRINT_TEMPLATE_FIELDS, "logo", "signature"]
+        return ["office", "doctor", *fields] if obj is None else ["scope", *fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(["scope"] if obj else [])]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        images, removed = {}, {}
+        for name in ("logo", "signature"):
+            value = data.get(name)
+            if value is False:
+                removed[f"remove_{name}"] = True
+            elif name in form.changed_data and hasattr(value, "content_type"):
+                images[name] = value
+        if not change:
+            fields = {n: data[n] for n in PRINT_TEMPLATE_FIELDS if data.get(n) is not None}
+            template = print_template_create(
+                tenant=request.tenant,
+                actor=request.user,
+                office_id=data["office"].pk if data.get("office") else None,
+                doctor_id=data["doctor"].pk if data.get("doctor") else None,
+                **images,
+                **fields,
+            )
+            obj.pk, obj.tenant_id, obj._state.adding = template.pk, template.tenant_id, False
+        else:
+            changes = {n: data[n] for n in form.changed_data if n in PRINT_TEMPLATE_FIELDS}
+            print_template_update(
+                tenant=request.tenant,
+                actor=request.user,
+                template=PrintTemplate.objects.get(pk=obj.pk),
+                **images,
+                **removed,
+                **changes,
+            )
+
+    def delete_model(self, request, obj):
+        print_template_delete(tenant=request.tenant, actor=request.user, template=obj)
+
+    def delete_queryset(self, request, queryset):
+        for template in queryset:
+            print_template_delete(tenant=request.tenant, actor=request.user, template=template)

@@ -1,6 +1,8 @@
 """Clinical demo records for the demo clinics (see tenants.demo): doctors' fees and weekly
-availability, patients with a family, short keys, appointments and prescriptions, and for the
-dental practice a filled-in dental chart (findings, a treatment plan, completed work).
+availability, patients with a family, short keys, appointments and prescriptions, for the
+dental practice a filled-in dental chart (findings, a treatment plan, completed work), and
+for both a letterhead with a logo and a signature (the family clinic also has a Hindi-named
+and a Tamil-named patient with prescriptions).
 
 Everything goes through the same services as the API, so the demo data obeys the same rules
 (families, no past bookings, no overlaps, doctors prescribing as themselves).
@@ -9,6 +11,8 @@ Everything goes through the same services as the API, so the demo data obeys the
 from __future__ import annotations
 
 import datetime
+import io
+import math
 from decimal import Decimal
 
 from django.utils import timezone
@@ -291,6 +295,7 @@ def seed_clinic(*, tenant, kind: str) -> None:
             )
     if kind == "dental":
         seed_dental_chart(tenant=tenant)
+    seed_print_demo(tenant=tenant, kind=kind)
 
 
 # (tooth, surface, condition, severity, treatment required, days ago, notes)
@@ -391,4 +396,143 @@ def seed_dental_chart(*, tenant) -> bool:
                 severity="mild" if condition == "caries" else "",
                 treatment_required=condition == "caries",
             )
+    return True
+
+
+# --- printing: a letterhead, and patients who read Hindi and Tamil ----------------------------
+
+# (first name, last name, mobile, gender, date of birth, print language, complaint, diagnosis,
+# advice, instructions of the first medicine)
+DEMO_INDIAN_PATIENTS = [
+    (
+        "अनीता",
+        "शर्मा",
+        "9810012345",
+        "female",
+        "1984-06-14",
+        "hi",
+        "तीन दिन से बुखार और गले में दर्द",
+        "Acute viral pharyngitis (तीव्र ग्रसनीशोथ)",
+        "गुनगुने नमक के पानी से गरारे करें। खूब पानी पिएं।",
+        "खाना खाने के बाद",
+    ),
+    (
+        "கவிதா",
+        "செல்வி",
+        "9841012345",
+        "female",
+        "1991-02-03",
+        "",
+        "இரண்டு நாட்களாக காய்ச்சல்",
+        "Viral fever (வைரஸ் காய்ச்சல்)",
+        "ஓய்வு எடுக்கவும்; வெந்நீர் அருந்தவும்.",
+        "சாப்பிட்ட பிறகு",
+    ),
+]
+
+
+def _demo_logo(initials: str) -> bytes:
+    """A simple logo drawn here (no image is shipped): a cross and the clinic's initials."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from clinical.pdf import FONT_DIR
+
+    image = Image.new("RGB", (360, 360), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((10, 10, 350, 350), radius=60, fill="#1d4e89")
+    draw.rectangle((150, 50, 210, 190), fill="white")
+    draw.rectangle((110, 90, 250, 150), fill="white")
+    font = ImageFont.truetype(str(FONT_DIR / "NotoSans-Bold.ttf"), 96)
+    draw.text((180, 270), initials, font=font, fill="white", anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _demo_signature() -> bytes:
+    """A scribbled signature, drawn as a pen would: a few joined loops and a flourish."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 180), "white")
+    draw = ImageDraw.Draw(image)
+    points = []
+    for step in range(0, 420):
+        t = step / 420
+        x = 40 + 460 * t
+        y = 95 - 45 * math.sin(t * math.pi * 7) * (1 - t * 0.6) - 20 * math.sin(t * math.pi)
+        points.append((x, y))
+    draw.line(points, fill="#0b2a66", width=6, joint="curve")
+    draw.line([(60, 140), (300, 128), (540, 138)], fill="#0b2a66", width=4, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def seed_print_demo(*, tenant, kind: str) -> bool:
+    """The clinic's letterhead (logo, registration number, the doctor's signature) and, for
+    the family clinic, a Hindi-named patient who reads Hindi and a Tamil-named patient, each
+    with a prescription. Idempotent: does nothing when the clinic has a print template.
+    Answers whether it created them."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.models import Membership, Role
+    from clinical.models import PrintTemplate
+    from clinical.services.printing import print_template_create
+
+    with tenant_context(tenant):
+        if PrintTemplate.objects.exists():
+            return False
+        owner = Membership.objects.select_related("user").get(role=Role.OWNER).user
+        doctor = Doctor.objects.select_related("user").order_by("created_at").first()
+        medicines = [_medicine(*spec) for spec in DEMO_MEDICINES[kind]]
+    initials = "".join(word[0] for word in tenant.name.split()[:2]).upper()
+    print_template_create(
+        tenant=tenant,
+        actor=owner,
+        name=f"{tenant.name} letterhead",
+        registration_number="GSTIN 29AABCA1234D1Z5" if kind == "dental" else "KMC/CE/2019/0457",
+        footer_text="Timings: Mon–Sat 9 am to 7 pm · Emergencies: call the clinic",
+        logo=SimpleUploadedFile("logo.png", _demo_logo(initials), content_type="image/png"),
+        signature=SimpleUploadedFile("signature.png", _demo_signature(), "image/png"),
+    )
+    if kind != "general":
+        return True
+    for (first, last, mobile, gender, born, language, complaint, diagnosis, advice,
+         instruction) in DEMO_INDIAN_PATIENTS:  # fmt: skip
+        patient = patient_create(
+            tenant=tenant,
+            actor=owner,
+            first_name=first,
+            last_name=last,
+            mobile=mobile,
+            gender=gender,
+            date_of_birth=datetime.date.fromisoformat(born),
+            print_language=language,
+        )
+        prescription_create(
+            tenant=tenant,
+            actor=doctor.user,
+            patient_id=patient.pk,
+            chief_complaint=complaint,
+            diagnosis=diagnosis,
+            instructions=advice,
+            follow_up_date=_clinic_days(4)[-1],
+            items=[
+                {
+                    "medicine_id": medicines[0].pk,
+                    "dosage": "1 tablet",
+                    "frequency": "1-1-1",
+                    "duration": "3 days",
+                    "instructions": instruction,
+                },
+                {
+                    "medicine_id": medicines[1].pk,
+                    "dosage": "1 tablet",
+                    "frequency": "0-0-1",
+                    "duration": "5 days",
+                    "instructions": instruction,
+                },
+            ],
+            status="active",
+        )
     return True

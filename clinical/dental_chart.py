@@ -27,6 +27,7 @@ from clinical.models import (
     PrescriptionItem,
 )
 from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurface, tooth_kind
+from clinical.print_templates import letterhead, template_for, template_language
 from clinical.printing import document_response, print_language, render_html
 from clinical.services.common import field_error
 from tenants.context import tenant_context
@@ -191,7 +192,7 @@ def chart_print_context(chart: dict, *, tenant, for_pdf: bool = False) -> dict:
             }
             for c in ConditionType
         ],
-        "language": print_language(patient=patient, clinic=clinic),
+        "language": print_language(patient=patient, default=template_language(template_for())),
         "for_pdf": for_pdf,
         "printed_at": timezone.localtime(),
     }
@@ -283,6 +284,8 @@ def case_summary(*, tenant, patient, date_from, date_to) -> dict:
             .order_by("created_at")
         )
         clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
+        template = template_for()
+        head = letterhead(template=template, clinic=clinic)
     estimated = sum((p.estimated_cost or 0 for p in procedures if p.status != "cancelled"), 0)
     paid = sum((p.actual_cost or 0 for p in procedures if p.status == "completed"), 0)
     return {
@@ -298,7 +301,8 @@ def case_summary(*, tenant, patient, date_from, date_to) -> dict:
         "estimated_total": estimated,
         "actual_total": paid,
         "printed_at": timezone.localtime(),
-        "language": print_language(patient=patient, clinic=clinic),
+        "letterhead": head,
+        "language": print_language(patient=patient, default=head["language"]),
     }
 
 

@@ -21,8 +21,8 @@ its code point instead ("[U+738B]").
 from __future__ import annotations
 
 import io
-import logging
 import unicodedata
+import warnings
 from bisect import bisect_right
 from functools import cache
 from pathlib import Path
@@ -32,8 +32,8 @@ from fpdf import FPDF
 from fpdf.enums import PDFResourceType, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
-# fontTools logs every table of every font it subsets at INFO: a dozen lines per PDF.
-logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+# fpdf2 warns on every A5 page that it corrected A5's size in 2.8.5; the size is right.
+warnings.filterwarnings("ignore", message="Dimensions for page format A5", module="fpdf")
 
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "fonts" / "noto"
 
@@ -283,6 +283,7 @@ class Document(FPDF):
         """A row of labelled values (Patient, Age / Gender, Date, …) in equal columns."""
         pairs = [(self.prepare(label), self.prepare(value) or "—") for label, value in pairs]
         self.set_font(LATIN, "", self.base_size)
+        self.set_text_color(*INK)
         with self.table(
             borders_layout=TableBordersLayout.NONE,
             text_align="LEFT",
@@ -310,6 +311,7 @@ class Document(FPDF):
         self.set_line_width(0.2)
         size = self.base_size - 0.5
         self.set_font(LATIN, "", size)
+        self.set_text_color(*INK)
         with self.table(
             col_widths=widths,
             text_align="LEFT",
@@ -334,8 +336,9 @@ class Document(FPDF):
                     row.cell(text, style=FontFace(family=font_for(text), emphasis="", size_pt=size))
         self.ln(1)
 
-    def image_bytes(self, data: bytes, *, width=None, height=None, x=None, y=None):
-        self.image(io.BytesIO(data), x=x, y=y, w=width or 0, h=height or 0)
+    def image_bytes(self, data: bytes, *, width: float, height: float, x=None, y=None):
+        """An image scaled to fit a width x height box (mm), its aspect kept."""
+        self.image(io.BytesIO(data), x=x, y=y, w=width, h=height, keep_aspect_ratio=True)
 
     # Page furniture -------------------------------------------------------------------------
 

@@ -15,6 +15,11 @@ from clinical.formats import format_date, format_datetime, format_inr
 from clinical.pdf import ACCENT, MUTED, Document
 
 
+def _gender(patient) -> str:
+    gender = patient.get_gender_display()
+    return _(gender) if gender else "—"
+
+
 def _document(letterhead: dict, *, title: str, language: str, footer: str) -> Document:
     return Document(
         paper=letterhead.get("paper", "a4"),
@@ -34,7 +39,7 @@ def _header(doc: Document, letterhead: dict, *, doctor_block: bool) -> None:
     text_x = left
     logo = letterhead.get("logo")
     if logo:
-        doc.image_bytes(logo, x=left, y=top, height=18)
+        doc.image_bytes(logo, x=left, y=top, width=20, height=18)
         text_x = left + 22
     width = doc.w - doc.r_margin - text_x
     if doctor_block and letterhead.get("doctor_name"):
@@ -101,7 +106,7 @@ def _signature(doc: Document, letterhead: dict) -> None:
     x = doc.w - doc.r_margin - width
     signature = letterhead.get("signature")
     if signature:
-        doc.image_bytes(signature, x=x + 8, y=doc.get_y(), height=14)
+        doc.image_bytes(signature, x=x, y=doc.get_y(), width=width, height=14)
         doc.ln(15)
     else:
         doc.ln(10)
@@ -160,7 +165,7 @@ def _prescription_pdf(context: dict, *, language: str) -> bytes:
             (_("Patient"), patient.full_name),
             (
                 _("Age / Gender"),
-                f"{age if age is not None else '—'} / {patient.get_gender_display() or '—'}",
+                f"{age if age is not None else '—'} / {_gender(patient)}",
             ),
             (_("Date"), format_date(rx.visit_date)),
             (_("Prescription No."), rx.prescription_number),
@@ -282,7 +287,7 @@ def _case_summary_pdf(summary: dict, *, language: str) -> bytes:
             (_("Patient"), patient.full_name),
             (
                 _("Age / Gender"),
-                f"{age if age is not None else '—'} / {patient.get_gender_display() or '—'}",
+                f"{age if age is not None else '—'} / {_gender(patient)}",
             ),
             (_("Date of birth"), format_date(patient.date_of_birth) or "—"),
             (

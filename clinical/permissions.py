@@ -105,6 +105,13 @@ MATRIX: dict[str, dict[str, dict[str, Rule]]] = {
         "create": _row(Y, Y, Y, Y, N),
         "delete": _row(Y, Y, Y, N, N),
     },
+    # The clinic's letterheads: no patient data, read by all; set up by owners and admins.
+    "print_templates": {
+        "read": _row(Y, Y, Y, Y, Y),
+        "create": _row(Y, Y, N, N, N),
+        "update": _row(Y, Y, N, N, N),
+        "delete": _row(Y, Y, N, N, N),
+    },
 }
 
 # DRF's standard actions and the matrix action they are.

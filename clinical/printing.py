@@ -32,6 +32,7 @@ from clinical.models import (
     PrescriptionItem,
     PrescriptionPrint,
 )
+from clinical.print_templates import letterhead, preview_context, template_for, template_language
 from clinical.services.prescriptions import prescription_print_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -58,23 +59,11 @@ def prescription_for_print(*, tenant, pk) -> Prescription:
         )
 
 
-# The sections of a prescription that a print template can hide; all show by default.
-DEFAULT_SECTIONS = {
-    "header": True,
-    "doctor": True,
-    "chief_complaint": True,
-    "diagnosis": True,
-    "generic_names": True,
-    "dental": True,
-    "advice": True,
-    "follow_up": True,
-    "signature": True,
-}
-
-
 def _letterhead(prescription: Prescription, tenant) -> dict:
-    """Where the patient was seen: the appointment's office, else the doctor's first office,
-    else the clinic's primary office, else the clinic's own details."""
+    """The letterhead of the print template that applies (the doctor's, else the office's,
+    else the clinic's, else the built-in one), for the office where the patient was seen:
+    the appointment's office, else the doctor's first office, else the clinic's primary
+    office, else the clinic's own details."""
     office = prescription.appointment.office if prescription.appointment else None
     if office is None:
         links = list(prescription.doctor.office_links.all())
@@ -82,33 +71,14 @@ def _letterhead(prescription: Prescription, tenant) -> dict:
     if office is None:
         office = Office.objects.filter(is_active=True).order_by("-is_primary", "name").first()
     clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
-    doctor = prescription.doctor
-    return {
-        "clinic": clinic,
-        "office": office,
-        "title": clinic.name,
-        "subtitle": office.name if office and office.name != clinic.name else "",
-        "address": (office.address if office and office.address else clinic.address),
-        "phone": (office.phone if office and office.phone else clinic.phone),
-        "email": clinic.email,
-        "registration_number": "",
-        "doctor_name": f"Dr. {doctor.user.get_full_name()}",
-        "doctor_qualification": doctor.qualification,
-        "doctor_specialization": doctor.specialization,
-        "doctor_registration": doctor.license_number,
-        "footer_text": "",
-        "show": dict(DEFAULT_SECTIONS),
-    }
+    template = template_for(doctor=prescription.doctor, office=office)
+    return letterhead(template=template, clinic=clinic, office=office, doctor=prescription.doctor)
 
 
-def print_language(*, patient=None, clinic=None) -> str:
-    """The language a print is in: the patient's choice, else the clinic's default, else
-    English."""
-    for owner in (patient, clinic):
-        language = getattr(owner, "print_language", "") if owner is not None else ""
-        if language:
-            return language
-    return "en"
+def print_language(*, patient=None, default: str = "") -> str:
+    """The language a print is in: the patient's choice, else the template's (the clinic's
+    default), else English."""
+    return getattr(patient, "print_language", "") or default or "en"
 
 
 # A specialization containing one of these is dental: dentistry, dental surgery and the
@@ -151,7 +121,7 @@ def print_context(prescription: Prescription, *, tenant, for_pdf: bool = False) 
         "rx": prescription,
         "letterhead": letterhead,
         "show": letterhead["show"],
-        "language": print_language(patient=patient, clinic=letterhead["clinic"]),
+        "language": print_language(patient=patient, default=letterhead["language"]),
         "patient": patient,
         "patient_age": patient.age_on(prescription.visit_date),
         "doctor": doctor,
@@ -178,6 +148,20 @@ def render_prescription_pdf(prescription: Prescription, *, tenant) -> bytes:
 
     context = print_context(prescription, tenant=tenant, for_pdf=True)
     return prescription_pdf(context, language=context["language"])
+
+
+def render_preview(template, *, tenant, fmt: str) -> bytes | str:
+    """A print template applied to sample data, as the HTML page or the PDF."""
+    with tenant_context(tenant):
+        clinic = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
+        context = preview_context(
+            template=template, clinic=clinic, language=template_language(template) or "en"
+        )
+    if fmt == "pdf":
+        from clinical.pdf_documents import prescription_pdf
+
+        return prescription_pdf({**context, "for_pdf": True}, language=context["language"])
+    return render_html(TEMPLATE, context)
 
 
 def pdf_filename(prescription: Prescription) -> str:

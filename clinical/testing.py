@@ -17,8 +17,10 @@ from clinical.models import (
     Doctor,
     DoctorAvailability,
     Medicine,
+    Office,
     Patient,
     Prescription,
+    PrintTemplate,
 )
 from clinical.models.dental import ALL_TEETH
 from tenants.testing import build, register_builder
@@ -138,6 +140,16 @@ def build_attachment(**fields):
     fields.setdefault("size", 1)
     fields.setdefault("original_name", "xray.png")
     return DentalAttachment.objects.create(**fields)
+
+
+@register_builder(PrintTemplate)
+def build_print_template(**fields):
+    """An office's template (a fresh office each time: one template per scope), unless a
+    scope is given."""
+    if fields.get("office") is None and fields.get("doctor") is None:
+        fields["office"] = build(Office, name=f"Branch {next(_n)}")
+    fields.setdefault("name", f"Letterhead {next(_n)}")
+    return PrintTemplate.objects.create(**fields)
 
 
 FIRST_NAMES = ["Aarav", "Diya", "Ishaan", "Kavya", "Rohan", "Saanvi", "Vihaan", "Anaya"]

@@ -1,5 +1,5 @@
 """The clinical API under /api/v1/ (doctors, patients, medicines, short keys, appointments,
-prescriptions, dental records). Paths work with and without a trailing slash."""
+prescriptions, dental records, print templates). Paths work with and without a trailing slash."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from clinical.api.doctors import DoctorViewSet
 from clinical.api.medicines import MedicineViewSet
 from clinical.api.patients import PatientViewSet
 from clinical.api.prescriptions import PrescriptionViewSet
+from clinical.api.printing import PrintTemplateViewSet
 from clinical.api.shortkeys import ShortKeyViewSet
 
 router = SimpleRouter()
@@ -30,5 +31,6 @@ router.register("dental/observations", DentalObservationViewSet, basename="denta
 router.register("dental/procedures", DentalProcedureViewSet, basename="dental-procedure")
 router.register("dental/templates", DentalTemplateViewSet, basename="dental-template")
 router.register("dental/attachments", DentalAttachmentViewSet, basename="dental-attachment")
+router.register("print-templates", PrintTemplateViewSet, basename="print-template")
 
 urlpatterns = router.urls

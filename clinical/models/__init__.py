@@ -16,6 +16,7 @@ from clinical.models.medicines import Medicine
 from clinical.models.patients import Patient, PatientQuerySet
 from clinical.models.practice import Doctor, DoctorAvailability, DoctorOffice, Office
 from clinical.models.prescriptions import Prescription, PrescriptionItem, PrescriptionPrint
+from clinical.models.printing import PrintTemplate
 from clinical.models.shortkeys import ShortKey, ShortKeyItem
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Prescription",
     "PrescriptionItem",
     "PrescriptionPrint",
+    "PrintTemplate",
     "ShortKey",
     "ShortKeyItem",
 ]

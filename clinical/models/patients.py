@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinical.languages import validate_print_language
 from tenants.models import TenantManager, TenantOwnedModel, TenantQuerySet
 
 # A family shares one mobile number; at most this many active patients per number.
@@ -55,6 +56,10 @@ class Patient(TenantOwnedModel):
     # one `self` a family may have.
     relationship_to_primary = models.CharField(
         max_length=20, choices=Relationship.choices, default=Relationship.OTHER
+    )
+    # The language of this patient's prints; empty: the clinic's (its print template's).
+    print_language = models.CharField(
+        max_length=10, blank=True, validators=[validate_print_language]
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -28,6 +28,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "notes",
             "emergency_contact",
             "relationship_to_primary",
+            "print_language",
             "created_at",
             "updated_at",
         ]
@@ -53,6 +54,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "notes": instance.notes,
             "emergency_contact": instance.emergency_contact,
             "relationship_to_primary": instance.relationship_to_primary,
+            "print_language": instance.print_language,
             "created_at": _DATETIME.to_representation(instance.created_at),
             "updated_at": _DATETIME.to_representation(instance.updated_at),
         }
@@ -79,6 +81,9 @@ class FamilyMemberInputSerializer(InputSerializer):
         allow_null=True,
         help_text="Omit for the first patient of a mobile number (it becomes `self`); "
         "required for every further family member.",
+    )
+    print_language = text(
+        10, help_text="The language of this patient's prints (en, hi, …); empty: the clinic's."
     )
 
 

@@ -46,6 +46,7 @@ PATIENT_FIELDS = (
     "notes",
     "emergency_contact",
     "relationship_to_primary",
+    "print_language",
 )
 OLDEST_AGE_YEARS = 130
 

@@ -57,7 +57,7 @@ def test_demo_clinics_have_records_and_a_printable_prescription(live_db, api):
     # The family clinic's nurse reads and prints its prescriptions too.
     nurse = _login(api, "joseph@demo.clinic")
     listed = api.get("/api/v1/prescriptions/", **nurse).json()
-    assert listed["count"] == 2
+    assert listed["count"] == 4  # two of them for the Hindi- and Tamil-named patients
     printed = api.get(f"/api/v1/prescriptions/{listed['results'][0]['id']}/print/", **nurse)
     assert printed.status_code == 200 and "Sunrise Family Clinic" in printed.content.decode()
 
@@ -115,3 +115,31 @@ def test_a_dental_practice_seeded_before_the_dental_records_gets_its_chart(live_
     assert "Asha Dental Care: dental chart added" in out.getvalue()
     with tenant_context(clinic):
         assert DentalObservation.objects.exists()
+
+
+def test_the_demo_prints_a_letterhead_and_hindi_and_tamil_names_shaped(live_db, api):
+    from clinical.models import PrintTemplate
+    from clinical.pdf import FONT_DIR
+    from clinical.tests.pdf_glyphs import contains_shaped, text_layer
+
+    call_command("seed_demo", stdout=io.StringIO())
+    nurse = _login(api, "joseph@demo.clinic")
+    clinic = _clinic_of(User.objects.get(email="joseph@demo.clinic"))
+    with tenant_context(clinic):
+        template = PrintTemplate.objects.get()
+        assert template.logo.name and template.signature.name
+        rxs = {
+            rx.patient.first_name: rx
+            for rx in Prescription.objects.filter(patient__first_name__in=["अनीता", "கவிதா"])
+        }
+    for first, name, script, label in (
+        ("अनीता", "अनीता शर्मा", "Devanagari", "पर्चा"),  # she reads Hindi: Hindi labels
+        ("கவிதா", "கவிதா செல்வி", "Tamil", "Prescription"),
+    ):
+        response = api.get(f"/api/v1/prescriptions/{rxs[first].pk}/pdf/", **nurse)
+        assert response.status_code == 200
+        text = " ".join(text_layer(response.content).split())
+        assert name in text and label in text
+        assert contains_shaped(response.content, FONT_DIR / f"NotoSans{script}-Bold.ttf", name)
+        images = [i for p in PdfReader(io.BytesIO(response.content)).pages for i in p.images]
+        assert len(images) == 2  # logo and signature

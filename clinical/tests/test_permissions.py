@@ -24,8 +24,10 @@ from clinical.models import (
     DentalTemplate,
     Doctor,
     Medicine,
+    Office,
     Patient,
     Prescription,
+    PrintTemplate,
     ShortKey,
 )
 from clinical.permissions import MATRIX, ROLES, Rule, matrix_action, matrix_markdown, rule_for
@@ -114,6 +116,21 @@ def _procedure(w: World) -> DentalProcedure:
 def _stored_attachment(w: World) -> DentalAttachment:
     name = default_storage.save(f"{w.clinic.pk}/dental/matrix.png", ContentFile(PNG))
     return w.build(DentalAttachment, observation=_observation(w), file=name)
+
+
+def _office_template(w: World) -> PrintTemplate:
+    """A print template of a fresh office (one template per office may exist)."""
+    office = w.build(Office, name=f"Branch {next(_n)}")
+    return w.build(PrintTemplate, office=office, name=f"Letterhead {next(_n)}")
+
+
+def _stored_logo(w: World) -> PrintTemplate:
+    template = _office_template(w)
+    template.logo = default_storage.save(f"{w.clinic.pk}/print/matrix.png", ContentFile(PNG))
+    template.logo_content_type = "image/png"
+    with tenant_context(w.clinic):
+        template.save()
+    return template
 
 
 def _upload(w: World) -> dict:
@@ -315,6 +332,24 @@ EXERCISES = {
     ("dental_attachments", "delete"): lambda api, w, role, hd: api.delete(
         f"/api/v1/dental/attachments/{_stored_attachment(w).pk}", **hd
     ),
+    ("print_templates", "read"): lambda api, w, role, hd: api.get(
+        f"/api/v1/print-templates/{_office_template(w).pk}", **hd
+    ),
+    ("print_templates", "create"): lambda api, w, role, hd: api.post(
+        "/api/v1/print-templates",
+        {"name": "Branch letterhead", "office_id": str(w.build(Office, name=f"B{next(_n)}").pk)},
+        format="json",
+        **hd,
+    ),
+    ("print_templates", "update"): lambda api, w, role, hd: api.patch(
+        f"/api/v1/print-templates/{_office_template(w).pk}",
+        {"footer_text": "Open 9 to 5"},
+        format="json",
+        **hd,
+    ),
+    ("print_templates", "delete"): lambda api, w, role, hd: api.delete(
+        f"/api/v1/print-templates/{_office_template(w).pk}", **hd
+    ),
 }
 # Further routes that map onto an action of the matrix: they are checked the same way.
 EXTRA_ROUTES = {
@@ -348,6 +383,12 @@ EXTRA_ROUTES = {
     ),
     ("dental_attachments", "read", "download"): lambda api, w, role, hd: api.get(
         f"/api/v1/dental/attachments/{_stored_attachment(w).pk}/download", **hd
+    ),
+    ("print_templates", "read", "preview"): lambda api, w, role, hd: api.get(
+        f"/api/v1/print-templates/{_office_template(w).pk}/preview", **hd
+    ),
+    ("print_templates", "read", "logo"): lambda api, w, role, hd: api.get(
+        f"/api/v1/print-templates/{_stored_logo(w).pk}/logo", **hd
     ),
 }
 CASES = [(r, a, "", f) for (r, a), f in EXERCISES.items()] + [

@@ -46,6 +46,7 @@ def test_the_suite_covers_the_registered_clinic_models():
         "clinical.DentalProcedure",
         "clinical.DentalTemplate",
         "clinical.DentalAttachment",
+        "clinical.PrintTemplate",
     } <= labels
 
 

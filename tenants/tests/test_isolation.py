@@ -23,6 +23,7 @@ def test_suite_covers_the_clinic_models():
         "clinical.DentalProcedure",
         "clinical.DentalTemplate",
         "clinical.DentalAttachment",
+        "clinical.PrintTemplate",
         "accounts.Invitation",
     } <= labels
     references = {f"{m._meta.label}.{f.name}" for m, f in REFERENCES}
@@ -30,6 +31,8 @@ def test_suite_covers_the_clinic_models():
         "clinical.DentalObservation.prescription",
         "clinical.DentalProcedure.observation",
         "clinical.DentalAttachment.procedure",
+        "clinical.PrintTemplate.office",
+        "clinical.PrintTemplate.doctor",
         "accounts.Invitation.membership",
         "clinical.Doctor.invitation",
     } <= references
