@@ -171,9 +171,6 @@ def _seed_one(spec: DemoClinic, write) -> None:
         # Clinics seeded before print templates existed get their letterhead now.
         if clinical_demo.seed_print_demo(tenant=memberships_of(owner)[0].tenant, kind=spec.kind):
             write(f"  {spec.name}: letterhead added")
-        # Clinics seeded before print templates existed get their letterhead now.
-        if clinical_demo.seed_print_demo(tenant=memberships_of(owner)[0].tenant, kind=spec.kind):
-            write(f"  {spec.name}: letterhead added")
     else:
         _create_clinic(spec)
         write(f"  {spec.name}: created")
