@@ -70,5 +70,14 @@ class Migration(migrations.Migration):
         migrations.RunPython(forwards, backwards),
         # The column goes; its hashes were copied to accounts_password above. (Reversed, the
         # column comes back empty first and backwards() fills it again.)
-        migrations.RemoveField(model_name="user", name="password"),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField(model_name="user", name="password")],
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE accounts_user DROP COLUMN password",
+                    "ALTER TABLE accounts_user ADD COLUMN password varchar(128) NOT NULL "
+                    "DEFAULT ''; ALTER TABLE accounts_user ALTER COLUMN password DROP DEFAULT",
+                )
+            ],
+        ),
     ]

@@ -140,15 +140,23 @@ class _SchemaEditor:
 def run_data_migration() -> None:
     """Run the data migration's function as `migrate` would: as the owner role, with the
     historical models (plain managers) of its place in the migration graph."""
+    from django.core.management import call_command
     from django.db import transaction
     from django.db.migrations.loader import MigrationLoader
 
     name = "0005_invitations_without_people"
-    owner = connections["owner"]
-    state = MigrationLoader(owner).project_state(("accounts", name))
-    migration = importlib.import_module(f"accounts.migrations.{name}")
-    with transaction.atomic(using="owner"):
-        migration.forwards(state.apps, _SchemaEditor(owner))
+    # Later migrations changed the schema its historical models read (0006 moved the
+    # password hashes out of accounts_user): take the database back to this migration's
+    # place in the graph for the run, and forward again afterwards.
+    call_command("migrate", "accounts", name, verbosity=0)
+    try:
+        owner = connections["owner"]
+        state = MigrationLoader(owner).project_state(("accounts", name))
+        migration = importlib.import_module(f"accounts.migrations.{name}")
+        with transaction.atomic(using="owner"):
+            migration.forwards(state.apps, _SchemaEditor(owner))
+    finally:
+        call_command("migrate", "accounts", verbosity=0)
 
 
 def _old_style_squat(clinic_x, clinic_y):
