@@ -118,7 +118,8 @@ class PaymentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 @admin.register(PaymentEvent)
 class PaymentEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
-    clinic_permissions = frozenset()
+    clinic_permissions = frozenset({"view"})
+    clinic_roles = frozenset({Role.OWNER})
     list_display = ("received_at", "provider", "event_type", "event_id", "outcome", "invoice")
     list_filter = ("provider", "event_type", "outcome")
     search_fields = ("=event_id",)
