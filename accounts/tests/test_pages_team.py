@@ -79,9 +79,7 @@ def test_team_uses_a_constant_number_of_queries(
     few = count()
     for n in range(4):
         add_doctor(clinic_a, f"doc{n}@example.com", f"LIC-{n}")
-        invitation_create(
-            tenant=clinic_a, actor=alice, email=f"nurse{n}@example.com", role="nurse"
-        )
+        invitation_create(tenant=clinic_a, actor=alice, email=f"nurse{n}@example.com", role="nurse")
     assert count() == few
 
 

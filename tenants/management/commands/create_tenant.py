@@ -10,15 +10,19 @@ class Command(OpsCommand):
         "Create a clinic and invite its owner (for sales-led sign-ups and migrations). The owner "
         "gets an invitation e-mail with a one-time link and becomes the owner by accepting it "
         "(a new person chooses a password there; someone with an account signs in first). "
-        "Prints the clinic's code, which the other commands take. Example: create_tenant --name 'Green Valley Clinic' "
-        "--owner-email neha@greenvalley.example --plan basic"
+        "Prints the clinic's code, which the other commands take. Example: create_tenant "
+        "--name 'Green Valley Clinic' --owner-email neha@greenvalley.example --plan basic"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True, help="The clinic's name.")
         parser.add_argument("--owner-email", required=True, help="The owner's e-mail address.")
-        parser.add_argument("--owner-first-name", default="", help="As typed by you; the person confirms it.")
-        parser.add_argument("--owner-last-name", default="", help="As typed by you; the person confirms it.")
+        parser.add_argument(
+            "--owner-first-name", default="", help="As typed by you; the person confirms it."
+        )
+        parser.add_argument(
+            "--owner-last-name", default="", help="As typed by you; the person confirms it."
+        )
         parser.add_argument(
             "--plan",
             default=plans.TRIAL,
