@@ -94,8 +94,13 @@ def make_source(name: str, scale: float, *, seed: int = 1) -> dict[str, int]:
     counts["doctors"] = FULL["doctors"]
     with psycopg.connect(dbroles.conninfo_from_url(source_url(name))) as conn:
         sample.create_schema(conn)
+        # A clinic code of its own per source: its people are new here (not invited).
         sample.generate(
-            conn, **counts, seed=seed, progress=lambda text: print(f"  generated {text}")
+            conn,
+            **counts,
+            clinics=(f"LEGACY_{seed:03d}",),
+            seed=seed,
+            progress=lambda text: print(f"  generated {text}"),
         )
     return counts
 
@@ -107,7 +112,7 @@ def cpu_of(out: str) -> tuple[float, float]:
     return float(client), float(server)
 
 
-def run_import(source: str, *extra: str) -> tuple[float, str]:
+def run_import(source: str, seed: int, *extra: str) -> tuple[float, str]:
     with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
         report = handle.name
     args = [
@@ -118,7 +123,7 @@ def run_import(source: str, *extra: str) -> tuple[float, str]:
         "--source",
         source_url(source),
         "--owner-email",
-        "admin@legacy-001.example",
+        f"admin@legacy-{seed:03d}.example",
         "--plan",
         "premium",
         "--report",
@@ -161,7 +166,7 @@ def main() -> None:
         counts = make_source(SOURCE, scale, seed=len(rows) + 1)
         generated = time.perf_counter() - start
         # Each size into a clinic of its own: the whole source's import starts empty too.
-        seconds, out = run_import(SOURCE, "--name", f"Legacy {label}")
+        seconds, out = run_import(SOURCE, len(rows) + 1, "--name", f"Legacy {label}")
         client, server = cpu_of(out)
         whole = (seconds, client, server)
         peaks.append(peak_mb())
@@ -181,7 +186,7 @@ def main() -> None:
                 f"{peaks[-1]:.0f} MB",
             ]
         )
-    again, out = run_import(SOURCE, "--name", "Legacy whole")
+    again, out = run_import(SOURCE, len(rows), "--name", "Legacy whole")
     client, server = cpu_of(out)
     rows.append(
         ["whole, again", "", "", "", "", "", f"{again:.1f} s", f"{client:.1f} + {server:.1f} s"]

@@ -105,6 +105,11 @@ def import_users(ctx) -> None:
                 report.new("users")
                 report.change("users", row["id"], f"{email}: existing account, joined as owner")
                 continue
+            pending = _open_invitation(email)
+            if pending is not None:  # invited by a previous run, not accepted yet
+                ctx.invited[row["id"]] = pending
+                report.existing("users")
+                continue
             _invite(ctx, row, email, new_role)
             continue
         hashed, why = convert.password(row["hashed_password"])
@@ -142,6 +147,15 @@ def import_users(ctx) -> None:
         if owner not in members:
             Membership.objects.create(user_id=owner, role=Role.OWNER, is_active=True)
             report.note(f"{ctx.owner_email} (an existing account) joined as the owner.")
+
+
+def _open_invitation(email: str):
+    from accounts.models import Invitation
+
+    invitations = Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None)
+    if hasattr(Invitation, "declined_at"):
+        invitations = invitations.filter(declined_at=None)
+    return invitations.order_by("-created_at").first()
 
 
 def _invite(ctx, row, email: str, role: str) -> None:

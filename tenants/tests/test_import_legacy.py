@@ -244,6 +244,9 @@ def test_a_second_run_adds_only_what_is_new(source):
     again = run(source)
     assert "Imported into the existing clinic Legacy Clinic" in again
     assert summary(again, "patients") == [0, 30, 0, 0]
+    # The people and doctors are recognised too (two users are never members: see users).
+    assert summary(again, "users") == [0, 6, 2, 0]
+    assert summary(again, "doctors") == [0, 3, 0, 0]
     source.sql(
         "INSERT INTO patients (mobile_number, first_name, id, last_name, date_of_birth, gender) "
         "VALUES ('9700000001', 'Newcomer', gen_random_uuid(), 'X', '2000-01-01', 'other')"
@@ -323,6 +326,9 @@ def test_a_person_with_an_account_here_is_invited_through_the_invitation_service
     assert [(c["email"], c["role"]) for c in calls] == [("nurse@legacy-001.example", "nurse")]
     assert calls[0]["tenant"] == clinic()
     assert "already has an account here: invited as nurse" in out
+    again = run(source)
+    assert len(calls) == 1  # a second run does not invite again: the invitation is open
+    assert summary(again, "users") == [0, 6, 2, 0]
 
 
 def test_refusals_come_before_any_write(source):
