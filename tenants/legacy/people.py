@@ -152,10 +152,11 @@ def import_users(ctx) -> None:
 def _open_invitation(email: str):
     from accounts.models import Invitation
 
-    invitations = Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None)
-    if hasattr(Invitation, "declined_at"):
-        invitations = invitations.filter(declined_at=None)
-    return invitations.order_by("-created_at").first()
+    return (
+        Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None, declined_at=None)
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def _invite(ctx, row, email: str, role: str) -> None:
@@ -173,12 +174,8 @@ def _invite(ctx, row, email: str, role: str) -> None:
         "last_name": (row["last_name"] or "")[:100],
     }
     try:
-        if hasattr(services, "invitation_create"):
-            # A platform import invites a whole staff at once: no per-clinic e-mail limit.
-            invitation = services.invitation_create(**kwargs, enforce_limits=False)
-        else:  # the service as it was before invitations stood apart from people
-            membership, invitation = services.member_invite(**kwargs)
-            ctx.users[row["id"]] = membership.user_id
+        # A platform import invites a whole staff at once: no per-clinic e-mail limit.
+        invitation = services.invitation_create(**kwargs, enforce_limits=False)
     except ApplicationError as exc:
         ctx.report.skip("users", row["id"], f"{email}: not invited: {exc.detail}")
         return
@@ -251,7 +248,7 @@ def import_doctors(ctx) -> None:
             is_active=bool(row["is_active"]),
             created_at=convert.aware(row["created_at"]),
         )
-        if invitation is not None and hasattr(Doctor, "invitation"):
+        if invitation is not None:
             # The profile hangs on the invitation until the person accepts it.
             doctor.invitation_id = invitation.pk
         try:

@@ -309,26 +309,41 @@ def test_a_person_with_an_account_here_is_invited_through_the_invitation_service
     source, monkeypatch
 ):
     from accounts import services
+    from accounts.models import Invitation
 
     create_clinic("Other Clinic", owner_email="nurse@legacy-001.example")
+    create_clinic("Third Clinic", owner_email="doctor1@legacy-001.example")
     calls = []
-    # The service as issue 12 rewrites it, or as it was before.
-    name = "invitation_create" if hasattr(services, "invitation_create") else "member_invite"
-    real = getattr(services, name)
+    real = services.invitation_create
 
     def spy(**kwargs):
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, name, spy)
+    monkeypatch.setattr(services, "invitation_create", spy)
     source.build()
     out = run(source)
-    assert [(c["email"], c["role"]) for c in calls] == [("nurse@legacy-001.example", "nurse")]
-    assert calls[0]["tenant"] == clinic()
+    tenant = clinic()
+    assert sorted((c["email"], c["role"]) for c in calls) == [
+        ("doctor1@legacy-001.example", "doctor"),
+        ("nurse@legacy-001.example", "nurse"),
+    ]
+    assert all(c["tenant"] == tenant for c in calls)
     assert "already has an account here: invited as nurse" in out
+    with tenant_context(tenant):
+        # No membership before they accept (consent); the invitations are open.
+        members = set(Membership.objects.values_list("user__email", flat=True))
+        assert not members & {"nurse@legacy-001.example", "doctor1@legacy-001.example"}
+        invited = Invitation.objects.get(email="doctor1@legacy-001.example")
+        assert invited.accepted_at is None
+        # The doctor's profile and history stay the clinic's, waiting on the invitation.
+        doctor = Doctor.objects.get(invitation=invited)
+        assert doctor.user_id is None
+        assert Appointment.objects.filter(doctor=doctor).exists()
     again = run(source)
-    assert len(calls) == 1  # a second run does not invite again: the invitation is open
+    assert len(calls) == 2  # a second run does not invite again: the invitations are open
     assert summary(again, "users") == [0, 6, 2, 0]
+    assert summary(again, "doctors") == [0, 3, 0, 0]
 
 
 def test_refusals_come_before_any_write(source):
