@@ -16,9 +16,9 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/tenants/", include("tenants.urls")),
+    path("api/v1/billing/", include("tenants.billing.urls")),
     # The earlier mobile clients' login, refresh and logout (tenants.compat), before the
     # project's own auth routes.
-    path("api/v1/billing/", include("tenants.billing.urls")),
     path("api/v1/auth/", include("tenants.compat_urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include("tenants.audit_urls")),
