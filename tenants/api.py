@@ -14,9 +14,9 @@ from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from clinical.models import Doctor, DoctorOffice, Office
 from clinical.services import doctor_invite, office_create, office_update
+from tenants import plans, serializers
 from tenants.billing import serializers as billing_serializers
 from tenants.billing.services import plan_request
-from tenants import plans, serializers
 from tenants.context import tenant_context
 from tenants.selectors import tenant_limits
 from tenants.services import clinic_register, tenant_update
@@ -145,9 +145,9 @@ class PlanView(TenantAPIView):
         tags=["tenants"],
     )
     def post(self, request):
-        data = serializers.PlanChangeSerializer(data=request.data)
         """Ask for another plan. An upgrade answers 202 with the invoice to pay (the plan
         changes when it is paid); a downgrade is scheduled for the end of the paid period."""
+        data = serializers.PlanChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = plan_request(tenant=request.tenant, actor=request.user, **data.validated_data)
         body = billing_serializers.PlanRequestSerializer(result, context={"request": request})
