@@ -412,9 +412,7 @@ def test_expired_trial_reads_but_refuses_writes_with_402(api, expired_clinic):
     assert limits["is_expired"] is True and limits["doctors"]["can_add"] is False
 
 
-def test_owner_of_expired_clinic_can_ask_for_a_plan_but_stays_read_only_until_paid(
-    api, live_db
-):
+def test_owner_of_expired_clinic_can_ask_for_a_plan_but_stays_read_only_until_paid(api, live_db):
     expired = create_clinic(trial_ends_at=timezone.now() - timedelta(days=1), status="expired")
     headers = bearer(expired.owner, expired)
     response = api.post("/api/v1/tenants/plan", {"plan": "premium"}, format="json", **headers)
