@@ -137,6 +137,28 @@ def _attach_an_xray(clinic):
         )
 
 
+def _letterhead_images(clinic):
+    """A logo and a signature on the clinic's print template, so their endpoints serve."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from clinical.models import PrintTemplate
+    from clinical.services.printing import print_template_update
+
+    def png():
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 20), "navy").save(buffer, format="PNG")
+        return SimpleUploadedFile("image.png", buffer.getvalue(), content_type="image/png")
+
+    with tenant_context(clinic, user=clinic.owner):
+        for template in PrintTemplate.objects.all():
+            print_template_update(
+                tenant=clinic, actor=clinic.owner, template=template, logo=png(), signature=png()
+            )
+
+
 def _fill_every_other_table(clinic, medicine):
     """One row in each clinic table the bulk fill left empty, so detail endpoints have an
     object to show (the builders make valid rows of any tenant-owned model)."""
@@ -180,6 +202,7 @@ def clinics(django_db_setup, django_db_blocker, tmp_path_factory):
         for clinic in made:
             _fill(clinic)
         _attach_an_xray(made[0])
+        _letterhead_images(made[0])
         # The owner role may ANALYZE (policies do not apply to statistics).
         with connections["owner"].cursor() as cursor:
             for table in sorted(CLINIC_TABLES):
