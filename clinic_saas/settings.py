@@ -60,7 +60,8 @@ if not SECRET_KEY:
             "Set SECRET_KEY (see .env.example); DEBUG is off, and TESTING=1 does not allow "
             "the public development key."
         )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789abcdef"
+    else:
+        SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789abcdef"
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS",
@@ -516,4 +517,3 @@ BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)  # unpaid renewal 
 RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="")
 RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="")
 RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="")
-
