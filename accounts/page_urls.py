@@ -14,9 +14,7 @@ urlpatterns = [
     path("login/two-factor/setup/", two_factor_views.login_setup, name="login-two-factor-setup"),
     path("logout/", views.logout_view, name="log-out"),
     path("account/", views.account, name="account"),
-    path(
-        "account/two-factor/", two_factor_views.account_two_factor, name="account-two-factor"
-    ),
+    path("account/two-factor/", two_factor_views.account_two_factor, name="account-two-factor"),
     path("password-reset/", views.password_reset_request, name="forgot-password"),
     path("password-reset/sent/", views.password_reset_sent, name="forgot-password-sent"),
     path("reset/<str:uid>/<str:token>/", views.password_reset_confirm, name="reset-password"),
