@@ -4,31 +4,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+# One flattening for every error body: the API's exception handler uses the same function.
+from clinic_saas.api import flatten_errors
 from clinic_saas.fields import StrictInputMixin
 from tenants.serializers import PhoneField  # noqa: F401  (re-exported for the clinical forms)
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as flat keys: {"items[1].dosage": ["This field is required."]},
-    so every error body has the documented shape {field: [messages]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            if isinstance(key, int):
-                name = f"{prefix}[{key}]"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_errors(value, name))
-    elif isinstance(detail, list):
-        if all(not isinstance(v, dict | list) for v in detail):
-            flat[prefix or "non_field_errors"] = [str(v) for v in detail]
-        else:
-            for index, value in enumerate(detail):
-                if value:
-                    flat.update(flatten_errors(value, f"{prefix}[{index}]"))
-    else:
-        flat[prefix or "non_field_errors"] = [str(detail)]
-    return flat
 
 
 class FlatErrorsMixin:
