@@ -269,6 +269,26 @@ def _numbers_in_use(ctx, model, field: str) -> set:
     )
 
 
+def _visit_keys(ctx, row, where, *, column: str, prefix: str, used: set):
+    """(patient, doctor, number) of an earlier appointment or prescription, or None after
+    reporting why the row is skipped: its patient or doctor was not imported, or its number
+    (`APT<date><count>` / `RX<date><count>`) is malformed or already used in the clinic."""
+    patient = row["patient_uuid"] if row["patient_uuid"] in ctx.patients else None
+    doctor = ctx.id("doctors", row["doctor_id"])
+    if patient is None or doctor not in ctx.doctors:
+        ctx.report.skip(*where, "its patient or doctor was not imported")
+        return None
+    number, day, count = convert.number(row[column], prefix)
+    if number is None:
+        ctx.report.skip(*where, f"number {row[column]!r} is not {prefix}<date><count>")
+        return None
+    if number in used:
+        ctx.report.skip(*where, f"number {number} is already used in the clinic")
+        return None
+    ctx.count_number(prefix, day, count)
+    return patient, doctor, number
+
+
 def import_appointments(ctx) -> None:
     from clinical.models import Appointment
 
@@ -286,19 +306,10 @@ def import_appointments(ctx) -> None:
         if appointment_id in ctx.appointments:
             report.existing("appointments")
             continue
-        patient = row["patient_uuid"] if row["patient_uuid"] in ctx.patients else None
-        doctor = ctx.id("doctors", row["doctor_id"])
-        if patient is None or doctor not in ctx.doctors:
-            report.skip(*where, "its patient or doctor was not imported")
+        checked = _visit_keys(ctx, row, where, column="appointment_number", prefix="APT", used=used)
+        if checked is None:
             continue
-        number, day, count = convert.number(row["appointment_number"], "APT")
-        if number is None:
-            report.skip(*where, f"number {row['appointment_number']!r} is not APT<date><count>")
-            continue
-        if number in used:
-            report.skip(*where, f"number {number} is already used in the clinic")
-            continue
-        ctx.count_number("APT", day, count)
+        patient, doctor, number = checked
         office = None
         if row["office_id"]:
             office = ctx.offices.get(str(row["office_id"]))
@@ -369,19 +380,10 @@ def import_prescriptions(ctx) -> None:
         if prescription_id in ctx.prescriptions:
             report.existing("prescriptions")
             continue
-        patient = row["patient_uuid"] if row["patient_uuid"] in ctx.patients else None
-        doctor = ctx.id("doctors", row["doctor_id"])
-        if patient is None or doctor not in ctx.doctors:
-            report.skip(*where, "its patient or doctor was not imported")
+        checked = _visit_keys(ctx, row, where, column="prescription_number", prefix="RX", used=used)
+        if checked is None:
             continue
-        number, day, count = convert.number(row["prescription_number"], "RX")
-        if number is None:
-            report.skip(*where, f"number {row['prescription_number']!r} is not RX<date><count>")
-            continue
-        if number in used:
-            report.skip(*where, f"number {number} is already used in the clinic")
-            continue
-        ctx.count_number("RX", day, count)
+        patient, doctor, number = checked
         appointment = None
         if row["appointment_id"]:
             appointment = ctx.id("appointments", row["appointment_id"])
