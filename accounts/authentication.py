@@ -1,12 +1,45 @@
-"""API authentication: a valid JWT *and* a live membership in the clinic it names."""
+"""Authentication: the API's JWT (a valid token *and* a live membership in the clinic it
+names) and the session backend that loads the signed-in person.
+
+People are under row-level security (tenants.rls, kind "people"): a person is readable by
+the runtime role only in their own context or in a clinic they are a member of. A session's
+or a token's person is therefore always loaded in that person's own context, before any
+clinic is known.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+from django.contrib.auth.backends import ModelBackend
+from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.selectors import membership_for_token
+from accounts.selectors import membership_for_token, person_by_id
+from tenants.context import person_context
+
+# What Django's login() stores in the session, and looks up again on every request.
+SESSION_BACKEND = "accounts.authentication.PersonBackend"
+
+
+class PersonBackend(ModelBackend):
+    """Django's model backend, with the person read under row-level security: by e-mail
+    through the narrow path at login (`UserManager.get_by_natural_key`), by id in the
+    person's own context for every request of a session (`get_user`)."""
+
+    def get_user(self, user_id):
+        user = person_by_id(user_id)
+        return user if self.user_can_authenticate(user) else None
+
+
+def update_last_login(sender, user, **kwargs):
+    """Django's own receiver saves `last_login` in whatever context the login runs in (none,
+    on the login page), where the person's row is not visible: write it as the person."""
+    user.last_login = timezone.now()
+    with person_context(user.pk):
+        type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
 
 
 class TenantJWTAuthentication(JWTAuthentication):
@@ -40,6 +73,18 @@ class TenantJWTAuthentication(JWTAuthentication):
         request._request.tenant = membership.tenant
         request._request.membership = membership
         return user, token
+
+    def get_user(self, validated_token):
+        # simplejwt reads the person with no context, where row-level security hides every
+        # person: read them as themself.
+        try:
+            user_id = uuid.UUID(str(validated_token[api_settings.USER_ID_CLAIM]))
+        except KeyError:
+            return super().get_user(validated_token)  # its own "no user claim" error
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise AuthenticationFailed("User not found", code="user_not_found") from exc
+        with person_context(user_id):
+            return super().get_user(validated_token)
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'

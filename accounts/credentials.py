@@ -73,6 +73,19 @@ def user_flags_store(user, *, is_staff: bool, is_superuser: bool) -> None:
     )
 
 
+def person_id_by_email(email: str):
+    """The id of the person whose e-mail is exactly this address (case-insensitive), or None.
+
+    People are under row-level security, and a login or a password reset has nobody to act
+    as yet: this is the one narrow way to find a person by e-mail (one id for one address,
+    never a list, never by prefix). accounts.selectors.person_by_email then reads the row in
+    that person's own context.
+    """
+    from accounts.models import User
+
+    return _call(User, "SELECT clinic_person_by_email(%s, %s)", [email], write=False)
+
+
 def failed_logins_reset(*, username: str | None, ip_address: str | None) -> int:
     from axes.models import AccessAttempt
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from tenants.context import current
+from tenants.context import current, person_context
 from tenants.scoping import TenantForeignKey, TenantManager, TenantOwnedModel, refuse_when_run
 
 
@@ -28,7 +28,15 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(email=normalize_email(username))
+        # Login (ModelBackend.authenticate) finds the person here, before anybody is acting
+        # as them: through the narrow by-e-mail path, since people are under row-level
+        # security.
+        from accounts.selectors import person_by_email
+
+        user = person_by_email(username)
+        if user is None:
+            raise self.model.DoesNotExist(f"No person with the e-mail {username!r}.")
+        return user
 
     def _create(self, email, password, **extra):
         if not email:
@@ -55,7 +63,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     functions read and write (accounts.credentials), and `is_staff`/`is_superuser` change only
     through those functions or the platform role. `password` is therefore a property backed
     by that table, and `save()` sends a changed hash or changed flags through the functions.
+
+    Row-level security ("people", tenants.rls): the runtime role sees a person only when
+    acting as that person, or in the context of a clinic the person has a membership in; only
+    the person themself writes the row. Look-ups by e-mail go through
+    `accounts.selectors.person_by_email`.
     """
+
+    rls_kind = "people"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
@@ -146,7 +161,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             kwargs["update_fields"] = update_fields - {"password", "is_staff", "is_superuser"}
         self.is_staff, self.is_superuser = stored
         try:
-            super().save(*args, **kwargs)
+            if self._state.adding and not current().platform:
+                # A new person's row is written as that person (sign-up, accepting an
+                # invitation): the people policy lets the runtime role write only its own row.
+                with person_context(self.pk):
+                    super().save(*args, **kwargs)
+            else:
+                super().save(*args, **kwargs)
         finally:
             self.is_staff, self.is_superuser = wanted
         from accounts import credentials

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 from django.db.models import F
 
 from accounts.models import Membership
-from tenants.context import person_context, tenant_context, user_context
+from tenants.context import current, person_context, tenant_context, user_context
 from tenants.models import Tenant
 
 
@@ -55,12 +56,17 @@ def membership_for_token(*, user_id, tenant_id) -> Membership | None:
 def memberships_of(user) -> list[Membership]:
     """Every active membership of the person, most recently used first (clinic switcher)."""
     with user_context(user):
-        return list(
+        memberships = list(
             Membership.for_current_user.select_related("tenant")
             .filter(is_active=True)
             .exclude(tenant__status=Tenant.Status.CANCELLED)
             .order_by(F("last_used_at").desc(nulls_last=True), "created_at")
         )
+    for membership in memberships:
+        # The person is at hand; loading them again later, in no context, would find nobody
+        # (people are under row-level security).
+        membership.user = user
+    return memberships
 
 
 # --- people by e-mail and their own invitations ---------------------------------------------
@@ -69,17 +75,50 @@ def memberships_of(user) -> list[Membership]:
 def person_by_email(email: str):
     """The person (User) who owns this e-mail address, or None.
 
-    Every look-up of a person by e-mail goes through here (sign-up, accepting an invitation,
-    the legacy import), so there is one narrow path to reroute when people are put under
-    row-level security. Inviting an address never calls it: the inviting clinic must not
-    learn whether an account exists.
+    Every look-up of a person by e-mail goes through here (login through the auth backend's
+    natural key, password reset, sign-up, accepting an invitation, the legacy import,
+    operators' commands). People are under row-level security and nobody is acting as the
+    person yet, so the id comes from the key-checked definer function (one id for one exact
+    address, accounts.credentials.person_id_by_email) and the row is read in that person's
+    own context, which the policy allows. Inviting an address never calls it: the inviting
+    clinic must not learn whether an account exists.
     """
+    from accounts import credentials
     from accounts.models import User, normalize_email
 
     email = normalize_email(email)
     if not email:
         return None
-    return User.objects.filter(email=email).first()
+    # An unknown address reads too (the nil id, nobody's): both answers send the same
+    # statements, so neither their number nor their timing tells whether an account exists.
+    user_id = credentials.person_id_by_email(email)
+    return person_by_id(user_id or uuid.UUID(int=0), model=User)
+
+
+def person_by_id(user_id, *, model=None):
+    """The person with this id, read in their own context (a session's or a token's user, a
+    reset link's), or None. Inside platform_access() the platform role reads it directly."""
+    from accounts.models import User
+
+    model = model or User
+    try:
+        user_id = uuid.UUID(str(user_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    with as_person(user_id):
+        return model._default_manager.filter(pk=user_id).first()
+
+
+@contextmanager
+def as_person(user):
+    """Act as this person (no clinic) for reads and writes of their own row: people are under
+    row-level security. Inside platform_access() nothing changes (the platform role sees
+    everybody, and its work must stay in its own transaction)."""
+    if current().platform:
+        yield
+        return
+    with person_context(user):
+        yield
 
 
 def _open_invitations_of(user):

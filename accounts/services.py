@@ -25,7 +25,13 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.invitation_limits import invitation_send_check
 from accounts.models import ADMIN_ROLES, Invitation, Membership, Role, User, normalize_email
-from accounts.selectors import active_membership, memberships_of
+from accounts.selectors import (
+    active_membership,
+    as_person,
+    memberships_of,
+    person_by_email,
+    person_by_id,
+)
 from clinic_saas.email import send_templated_email
 from clinic_saas.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from tenants.audit import audit_record
@@ -128,8 +134,9 @@ def email_taken_error() -> ApplicationError:
 def tokens_revoke_all(*, user: User) -> None:
     """Every token of the person stops working: access tokens through the version claim,
     refresh tokens through the blacklist as well."""
-    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
-    user.refresh_from_db(fields=["token_version"])
+    with as_person(user):  # only the person writes their own row (people's row-level security)
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        user.refresh_from_db(fields=["token_version"])
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
@@ -372,8 +379,8 @@ def password_reset_request(*, email: str) -> None:
     queued in the outbox, nothing sent during the request), so neither the answer nor its
     timing tells whether an account exists."""
     address = normalize_email(email)
-    user = User.objects.filter(email=address, is_active=True).first()
-    if user is None or not user.has_usable_password():
+    user = person_by_email(address)
+    if user is None or not user.is_active or not user.has_usable_password():
         send_templated_email("password-reset-unknown", to=address, context={"email": address})
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -390,7 +397,8 @@ def _user_from_uid(uid: str) -> User | None:
         pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
     except (TypeError, ValueError, OverflowError):
         return None
-    return User.objects.filter(pk=pk, is_active=True).first()
+    user = person_by_id(pk)
+    return user if user is not None and user.is_active else None
 
 
 def password_reset_link_valid(*, uid: str, token: str) -> bool:
@@ -433,14 +441,17 @@ def email_verification_confirm(*, token: str) -> User:
         data = signing.loads(
             token, salt=EMAIL_VERIFICATION_SALT, max_age=EMAIL_VERIFICATION_MAX_AGE
         )
-        user = User.objects.get(pk=uuid.UUID(data["user"]), email=data["email"])
+        user = person_by_id(uuid.UUID(data["user"]))
+        if user is None or user.email != data["email"]:
+            raise User.DoesNotExist
     except (signing.BadSignature, KeyError, ValueError, TypeError, User.DoesNotExist) as exc:
         raise ApplicationError(
             "This verification link is invalid or has expired.", code="invalid_token"
         ) from exc
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
-        user.save(update_fields=["email_verified_at"])
+        with as_person(user):
+            user.save(update_fields=["email_verified_at"])
     return user
 
 
@@ -737,8 +748,6 @@ def invitation_accept(
     signs in first and accepts from their invitations (`invitation_accept_signed_in`), so
     their second factor and lockouts apply. Only the holder of the secret link learns this.
     """
-    from accounts.selectors import person_by_email
-
     invitation = _invitation_from_token(token)
     if person_by_email(invitation.email) is not None:
         raise ApplicationError(
@@ -755,8 +764,9 @@ def invitation_accept(
             last_name=(last_name or "").strip() or invitation.last_name,
             phone=invitation.phone if phone is None else phone,
         )
-        User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
-        user.refresh_from_db()
+        with as_person(user):
+            User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
+            user.refresh_from_db()
         return _invitation_join(invitation=invitation, user=user)
 
 
@@ -969,8 +979,8 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     )
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidToken("This refresh token is invalid, expired or already used.")
-    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
-    if user is None or token.get("ver") != user.token_version:
+    user = person_by_id(token.get("user_id"))
+    if user is None or not user.is_active or token.get("ver") != user.token_version:
         raise InvalidToken("This refresh token was revoked; log in again.", code="token_revoked")
     membership = active_membership(user=user, tenant_id=token.get("tenant_id"))
     if membership is None:

@@ -73,7 +73,7 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
             request=request, user_id=pending["user"], otp=otp, setup_code=setup_code
         )
         request.session.pop(PENDING_KEY, None)
-        django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        django_login(request, user, backend="accounts.authentication.PersonBackend")
         request.session.pop(SESSION_TENANT_KEY, None)
         codes = getattr(user, "new_recovery_codes", None)
     else:

@@ -29,7 +29,7 @@ from tenants.pages import call_service, throttle_posts
 
 # The password was checked by `auth_login` (through django-axes); Django's login() only
 # needs to know which backend can load the person again on the next request.
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SESSION_BACKEND = "accounts.authentication.PersonBackend"
 PASSWORD_FIELDS = {"password": "password1", "new_password": "password1"}
 
 

@@ -36,7 +36,12 @@ def build_doctor(**fields):
 
     n = next(_n)
     if "user" not in fields:
+        # A doctor with a person is a member of the clinic, as accepting the invitation makes
+        # them: people are under row-level security, and a clinic sees only its members.
+        from accounts.models import Membership
+
         fields["user"] = create_user()
+        Membership.objects.create(user=fields["user"], role="doctor")
     fields.setdefault("license_number", f"LIC-B{n:05d}")
     fields.setdefault("specialization", "General Medicine")
     return Doctor.objects.create(**fields)

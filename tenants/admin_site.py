@@ -256,7 +256,7 @@ class ClinicAdminSite(admin.AdminSite):
                 # commit with the request (a wrong password or a wrong code).
                 form.add_error(None, exc.detail)
             else:
-                django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                django_login(request, user, backend="accounts.authentication.PersonBackend")
                 request.session.pop(SESSION_TENANT_KEY, None)
                 if user.second_factor.verified:
                     request.session[SESSION_VERIFIED_KEY] = True

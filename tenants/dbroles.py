@@ -341,6 +341,52 @@ DEFINER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
     ),
 }
 
+# People under row-level security (issue 12, item 5; accounts/migrations/0007_people_rls.py).
+# `accounts_user` is filtered for everybody, its owner included (FORCE), so the functions that
+# must find a person nobody is acting as yet (login, password reset and sign-up look a person
+# up by e-mail) or change another person's admin flags (an operator granting access) raise
+# `app.people_lookup` for the one statement that needs it and put it back: the people policy
+# lets the table's owner through only with that flag (tenants.rls.PEOPLE_LOOKUP_FLAG), and
+# the runtime role, which can set the flag too, is never the owner. (A `SET` clause on the
+# function would be tidier, but PostgreSQL lets only a superuser attach a custom setting to
+# a function.) The by-e-mail function answers one id for one exact, case-insensitive address:
+# `=` has no wildcards and nothing returns a list, so it cannot enumerate people; the row
+# itself is then read in that person's own context (accounts.selectors.person_by_email).
+_LOOKUP_ON = (
+    "prev := current_setting('app.people_lookup', true); "
+    "PERFORM set_config('app.people_lookup', 'on', true);"
+)
+_LOOKUP_OFF = "PERFORM set_config('app.people_lookup', coalesce(prev, ''), true);"
+PEOPLE_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
+    "clinic_person_by_email": (
+        "p_key text, p_email text",
+        "uuid",
+        "VOLATILE",
+        f"DECLARE prev text; found uuid; BEGIN {_CHECK_KEY} "
+        "IF p_email IS NULL OR p_email = '' THEN RETURN NULL; END IF; "
+        f"{_LOOKUP_ON} "
+        "found := (SELECT u.id FROM accounts_user u WHERE lower(u.email) = lower(p_email)); "
+        f"{_LOOKUP_OFF} RETURN found; END",
+    ),
+    # Replaces the version of accounts/0006: the same update, which now needs the flag.
+    "clinic_user_flags_set": (
+        "p_key text, p_user uuid, p_is_staff boolean, p_is_superuser boolean",
+        "void",
+        "VOLATILE",
+        f"DECLARE prev text; BEGIN {_CHECK_KEY} {_LOOKUP_ON} "
+        "UPDATE accounts_user SET is_staff = p_is_staff, is_superuser = p_is_superuser "
+        f"WHERE id = p_user; {_LOOKUP_OFF} END",
+    ),
+}
+# The migration that put people under row-level security: the checks expect the functions
+# above only once it is applied (before that, `migrate` must still be able to run).
+PEOPLE_RLS_MIGRATION = ("accounts", "0007_people_rls")
+
+
+def all_definer_functions() -> dict[str, tuple[str, str, str, str]]:
+    return {**DEFINER_FUNCTIONS, **PEOPLE_FUNCTIONS}
+
+
 # Trigger functions (SECURITY INVOKER): name -> body.
 TRIGGER_FUNCTIONS: dict[str, str] = {
     # Admin access is granted by the platform role (BYPASSRLS), by the table's owner (the
@@ -377,12 +423,30 @@ TRIGGERS: dict[str, tuple[str, str, str]] = {
 _SEARCH_PATH = "SET search_path = pg_catalog, public"
 
 
-def _definer_sql(name: str) -> str:
-    args, returns, volatility, body = DEFINER_FUNCTIONS[name]
+def _definer_sql(name: str, functions: dict | None = None) -> str:
+    args, returns, volatility, body = (functions or DEFINER_FUNCTIONS)[name]
     return (
         f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql "
         f"{volatility} SECURITY DEFINER {_SEARCH_PATH} AS $fn${body}$fn$"
     )
+
+
+def _signature(name: str) -> str:
+    args = all_definer_functions()[name][0]
+    return f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
+
+
+def people_rls_sql(*, runtime: str, platform: str) -> list[str]:
+    """The functions people's row-level security needs (idempotent; run as the owner): the
+    by-e-mail look-up, and the flags function again, now raising the look-up flag."""
+    q = sql_identifier
+    both = f"{q(runtime)}, {q(platform)}"
+    statements = []
+    for name in PEOPLE_FUNCTIONS:
+        statements.append(_definer_sql(name, PEOPLE_FUNCTIONS))
+        statements.append(f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC")
+        statements.append(f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {both}")
+    return statements
 
 
 def _trigger_function_sql(name: str) -> str:
@@ -411,10 +475,8 @@ def people_sql(*, runtime: str, platform: str) -> list[str]:
     ]
     for name in DEFINER_FUNCTIONS:
         statements.append(_definer_sql(name))
-        args = DEFINER_FUNCTIONS[name][0]
-        signature = f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
-        statements.append(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
-        statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {both}")
+        statements.append(f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC")
+        statements.append(f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {both}")
     for name in TRIGGER_FUNCTIONS:
         statements.append(_trigger_function_sql(name))
     for table, (trigger, events, function) in TRIGGERS.items():
@@ -478,25 +540,28 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
             [AXES_ATTEMPT_TABLE, runtime, AXES_ATTEMPT_TABLE, privilege],
         )[0]:
             problems.append(f"runtime role {runtime} may {privilege} {AXES_ATTEMPT_TABLE}")
+    people_rls = people_rls_applied(cursor)
+    definers = all_definer_functions() if people_rls else DEFINER_FUNCTIONS
     cursor.execute(
         "SELECT p.proname, p.prosrc, p.prosecdef, p.proconfig, p.proowner::regrole::text, "
         "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
         "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(%s)",
-        [list(DEFINER_FUNCTIONS) + list(TRIGGER_FUNCTIONS)],
+        [list(definers) + list(TRIGGER_FUNCTIONS)],
     )
     found = {row[0]: row[1:] for row in cursor.fetchall()}
     table_owner = one(
         "SELECT relowner::regrole::text FROM pg_class WHERE oid = %s::regclass", [USER_TABLE]
     )[0]
-    for name in list(DEFINER_FUNCTIONS) + list(TRIGGER_FUNCTIONS):
+    if people_rls:
+        problems += _people_rls_problems(cursor, runtime=runtime, platform=platform)
+    for name in list(definers) + list(TRIGGER_FUNCTIONS):
         if name not in found:
             problems.append(f"{name}(): missing")
             continue
         source, definer, config, owner, public = found[name]
-        expected_definer = name in DEFINER_FUNCTIONS
-        expected_source = (
-            DEFINER_FUNCTIONS[name][3] if expected_definer else TRIGGER_FUNCTIONS[name]
-        )
+        expected_definer = name in definers
+        expected_source = definers[name][3] if expected_definer else TRIGGER_FUNCTIONS[name]
+
         if source != expected_source:
             problems.append(f"{name}(): its body differs from tenants.dbroles")
         if definer != expected_definer:
@@ -515,4 +580,51 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
         )
         if row is None or row[0] == "D" or row[1] != function:
             problems.append(f"{table}: trigger {trigger} is missing or disabled")
+    return problems
+
+
+def people_rls_applied(cursor) -> bool:
+    """Whether the migration that put people under row-level security has been applied."""
+    cursor.execute(
+        "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+        "django_migrations WHERE app = %s AND name = %s)",
+        list(PEOPLE_RLS_MIGRATION),
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def _people_rls_problems(cursor, *, runtime: str, platform: str) -> list[str]:
+    """People's row-level security as the start-up check sees it: enabled and forced, its
+    policies present (check_rls compares their text as well), and the by-e-mail function
+    executable by the application's roles only."""
+    from tenants import rls
+
+    problems = []
+    cursor.execute(
+        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+        [USER_TABLE],
+    )
+    enabled, forced = cursor.fetchone()
+    if not enabled:
+        problems.append(f"{USER_TABLE}: row-level security is not enabled")
+    if not forced:
+        problems.append(f"{USER_TABLE}: row-level security is not forced (the owner bypasses it)")
+    cursor.execute(
+        "SELECT policyname FROM pg_policies WHERE schemaname = current_schema() AND tablename = %s",
+        [USER_TABLE],
+    )
+    present = {row[0] for row in cursor.fetchall()}
+    for policy in rls.policies_for("people"):
+        if policy.name not in present:
+            problems.append(f"{USER_TABLE}: policy {policy.name} is missing")
+    for name in PEOPLE_FUNCTIONS:
+        cursor.execute("SELECT to_regprocedure(%s)", [_signature(name)])
+        if cursor.fetchone()[0] is None:
+            continue  # reported as missing with the others
+        for role in (runtime, platform):
+            cursor.execute(
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, _signature(name)]
+            )
+            if not cursor.fetchone()[0]:
+                problems.append(f"{name}(): role {role} may not execute it")
     return problems

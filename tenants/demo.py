@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import memberships_of
+from accounts.selectors import as_person, memberships_of, person_by_email
 from accounts.services import invitation_accept, invitation_create
 from clinic_saas.email import emails_suppressed
 from clinical import demo as clinical_demo
@@ -118,7 +118,8 @@ def _create_clinic(spec: DemoClinic):
         qualification=owner.qualification,
         experience_years=12 if owner.license_number else None,
     )
-    User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
+    with as_person(user):  # only the person writes their own row (row-level security)
+        User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
     for index, person in enumerate(spec.staff, start=2):
         if person.role == "doctor":
             doctor = doctor_invite(
@@ -160,7 +161,7 @@ def demo_seed(*, write=print) -> list[tuple[str, list[DemoStaff]]]:
 
 
 def _seed_one(spec: DemoClinic, write) -> None:
-    owner = User.objects.filter(email=spec.owner.email).first()
+    owner = person_by_email(spec.owner.email)
     if owner is not None and memberships_of(owner):
         write(f"  {spec.name}: already there")
         if spec.kind == "dental":

@@ -97,6 +97,8 @@ def policies_for(
             Policy("clinic_own_rows", "ALL", own, own),
             Policy("clinic_isolation", "ALL", own, own, restrictive=True),
         ]
+    if kind == "people":
+        return _people_policies(membership_table, user_table)
     if kind == "tenant_root":
         this_clinic = _same_clinic("id")
         member_of = (
@@ -146,6 +148,57 @@ def policies_for(
     raise ValueError(f"Unknown row-level security kind {kind!r}.")
 
 
+# The people table's own definer gate: true only inside the credentials functions that look a
+# person up by e-mail or set their admin flags (tenants.dbroles.PEOPLE_FUNCTIONS). Those run as
+# the table's owner, whom FORCE row-level security filters too, and set this flag for their
+# own duration (a `SET` clause of the function). Either half alone opens nothing: the runtime
+# role can set the flag but is never the owner, and the owner (migrations) does not set it.
+PEOPLE_LOOKUP_FLAG = "app.people_lookup"
+
+
+def _people_definer_gate(user_table: str) -> str:
+    return (
+        f"(current_setting('{PEOPLE_LOOKUP_FLAG}', true) = 'on' AND current_user = "
+        f"(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
+        f"WHERE c.oid = '{user_table}'::regclass))"
+    )
+
+
+def _people_policies(membership_table: str, user_table: str) -> list[Policy]:
+    """People (`accounts_user`, global identities): a person is visible to code acting as
+    that person, and to a clinic's context when they have a membership in that clinic
+    (active or not: deactivated members stay on the team page and on the records they
+    wrote). Invitees are not: until they accept, the clinic sees only what it typed (issue
+    12, item 1), so the database must not tell it whether the address has an account.
+
+    Only the person themself writes their row (sign-up inserts it under the new person's
+    own id); a clinic reads its members and changes nothing about them. The membership
+    sub-select is not recursive (the memberships' policies never read people).
+    """
+    own = f"id = {CURRENT_USER}"
+    # The clinic's member ids, read once per statement (an InitPlan over the memberships'
+    # (tenant_id, user_id) index), then a cheap array test per person. A hashed `id IN (...)`
+    # is charged its whole build again in every inner loop of a nested-loop join, which
+    # pushed the planner into reading every person on the platform instead.
+    members = (
+        f"id = ANY (ARRAY(SELECT m.user_id FROM {membership_table} m "
+        f"WHERE m.tenant_id = {CURRENT_TENANT}))"
+    )
+    gate = _people_definer_gate(user_table)
+    return [
+        Policy("clinic_self", "ALL", own, own),
+        Policy("clinic_members", "SELECT", members, None),
+        Policy("clinic_people_lookup", "ALL", gate, gate),
+        Policy(
+            "clinic_isolation",
+            "ALL",
+            f"({own} OR {members} OR {gate})",
+            f"({own} OR {gate})",
+            restrictive=True,
+        ),
+    ]
+
+
 POLICY_KINDS = (
     "tenant",
     "catalog",
@@ -155,6 +208,7 @@ POLICY_KINDS = (
     "personal",
     "invitation",
     "outbox",
+    "people",
 )
 
 
@@ -162,7 +216,7 @@ def tenant_column(kind: str) -> str:
     """The column that bounds a table's rows: the clinic's id, or the person's for "personal"."""
     if kind == "personal":
         return "user_id"
-    return "id" if kind.startswith("tenant_root") else "tenant_id"
+    return "id" if kind.startswith("tenant_root") or kind == "people" else "tenant_id"
 
 
 def constraint_name(table: str, suffix: str) -> str:

@@ -15,6 +15,7 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
+from accounts.selectors import person_by_email, person_by_id
 from accounts.services import invitation_create, invitation_revoke
 from clinical.models import Doctor
 from tenants.context import tenant_context
@@ -54,11 +55,11 @@ def test_an_invited_then_revoked_address_can_still_sign_up_and_reset(
         last_name="Name",
     )
     invitation_revoke(tenant=clinic_a, actor=alice, invitation=invitation)
-    assert not User.objects.filter(email=VICTIM).exists()
+    assert person_by_email(VICTIM) is None
 
     response = register(api)
     assert response.status_code == 201, response.json()
-    person = User.objects.get(email=VICTIM)
+    person = person_by_email(VICTIM)
     assert (person.first_name, person.last_name) == ("Real", "Owner")
     with django_capture_on_commit_callbacks(execute=True):
         reset = api.post("/api/v1/auth/password-reset", {"email": VICTIM}, format="json")
@@ -77,7 +78,7 @@ def test_a_pending_invitation_does_not_block_sign_up_and_waits_for_the_person(ap
     )
     response = register(api)
     assert response.status_code == 201, response.json()
-    person = User.objects.get(email=VICTIM)
+    person = person_by_email(VICTIM)
     headers = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['access_token']}"}
     [pending] = api.get("/api/v1/auth/invitations", **headers).json()
     assert pending["tenant_name"] == clinic_a.name
@@ -185,8 +186,8 @@ def test_the_migration_turns_squatted_people_back_into_invitations(live_db):
     victim, invitation, doctor = _old_style_squat(clinic_x, clinic_y)
     run_data_migration()
 
-    assert not User.objects.filter(email=VICTIM).exists()
-    assert User.objects.filter(pk=keeper.owner.pk).exists()
+    assert person_by_email(VICTIM) is None
+    assert person_by_id(keeper.owner.pk) is not None
     with tenant_context(clinic_x):
         kept = Invitation.objects.get(pk=invitation.pk)
         assert kept.membership_id is None and kept.is_pending
@@ -214,6 +215,6 @@ def test_migration_leaves_people_who_chose_a_password_alone(live_db):
             membership=Membership.objects.get(user=member),
         )
     run_data_migration()
-    assert User.objects.filter(pk=member.pk).exists()
+    assert person_by_id(member.pk) is not None
     with tenant_context(clinic):
         assert Membership.objects.get(user=member).is_active

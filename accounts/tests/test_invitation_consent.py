@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Invitation, Membership, User
+from accounts.selectors import as_person, person_by_email, person_by_id
 from accounts.services import invitation_create, invitation_revoke
 from clinical.models import Doctor
 from clinical.services import doctor_invite
@@ -42,10 +43,11 @@ def doctor_body(email: str, **overrides) -> dict:
 @pytest.fixture
 def charlie_profile(charlie):
     """Charlie's own global profile: none of it may reach clinic A before he accepts."""
-    User.objects.filter(pk=charlie.pk).update(
-        first_name="Charlie", last_name="Secretname", phone="9999988888"
-    )
-    charlie.refresh_from_db()
+    with as_person(charlie):
+        User.objects.filter(pk=charlie.pk).update(
+            first_name="Charlie", last_name="Secretname", phone="9999988888"
+        )
+        charlie.refresh_from_db()
     return charlie
 
 
@@ -130,11 +132,10 @@ def test_an_invite_does_the_same_work_for_an_existing_account_and_a_new_address(
 
 
 def test_an_invitation_creates_no_person_and_no_membership(clinic_a, alice, charlie_profile):
-    people = User.objects.count()
     invitation_create(tenant=clinic_a, actor=alice, email="brand.new@example.com", role="nurse")
     invitation_create(tenant=clinic_a, actor=alice, email=charlie_profile.email, role="nurse")
-    assert User.objects.count() == people
-    assert not User.objects.filter(email="brand.new@example.com").exists()
+    assert person_by_email("brand.new@example.com") is None
+    assert person_by_email(charlie_profile.email).first_name == "Charlie"
     assert _memberships_of(clinic_a, charlie_profile) == []
     with tenant_context(clinic_a):
         assert Invitation.objects.filter(membership__isnull=True).count() == 2
@@ -208,7 +209,7 @@ def test_a_new_person_accepts_through_the_link_and_their_own_name_shows(api, cli
         format="json",
     )
     assert response.status_code == 200, response.json()
-    person = User.objects.get(email="imran@example.com")
+    person = person_by_email("imran@example.com")
     assert person.check_password("Jasmine-Court-31") and person.email_verified_at is not None
     [membership] = _memberships_of(clinic_a, person)
     assert membership.is_active and membership.role == "doctor"
@@ -237,7 +238,7 @@ def test_an_existing_person_must_sign_in_and_then_accepts_from_their_invitations
         format="json",
     )
     assert refused.status_code == 409 and refused.json()["code"] == "sign_in_required"
-    assert User.objects.get(pk=charlie_profile.pk).check_password(TEST_PASSWORD)
+    assert person_by_id(charlie_profile.pk).check_password(TEST_PASSWORD)
     page = client.get(f"/invite/{token}/").content.decode()
     assert "Log in to accept" in page and 'name="password1"' not in page
 

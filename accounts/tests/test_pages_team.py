@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, User
+from accounts.models import Invitation, Membership
+from accounts.selectors import person_by_email
 from accounts.services import invitation_create
 from clinical.models import Doctor
 from clinical.services import doctor_profile_create, office_create
@@ -108,7 +109,7 @@ def test_owner_invites_a_doctor_who_gets_an_email(
     # No person and no membership until Imran accepts; the clinic keeps what it typed.
     assert doctor.user_id is None and doctor.phone == "9900990099"
     assert doctor.invitation.email == "imran@example.com"
-    assert not User.objects.filter(email="imran@example.com").exists()
+    assert person_by_email("imran@example.com") is None
     [mail] = mailoutbox
     assert mail.to == ["imran@example.com"] and "/invite/" in mail.body
     page = owner_client.get("/clinic/team/").content.decode()
@@ -133,7 +134,7 @@ def test_duplicate_licence_is_a_field_error_and_nothing_is_left_behind(owner_cli
     response = owner_client.post("/clinic/team/invite-doctor/", doctor_form())
     assert response.status_code == 400
     assert "Already registered in this clinic." in response.content.decode()
-    assert not User.objects.filter(email="imran@example.com").exists()
+    assert person_by_email("imran@example.com") is None
 
 
 def test_the_doctor_limit_is_enforced_with_an_upgrade_link(owner_client, clinic_a, mailoutbox):
@@ -146,7 +147,7 @@ def test_the_doctor_limit_is_enforced_with_an_upgrade_link(owner_client, clinic_
     page = response.content.decode()
     assert "The Trial plan allows 5 doctors; upgrade the plan to add more." in page
     assert 'href="/clinic/plan/"' in page and "Upgrade the plan" in page
-    assert not User.objects.filter(email="imran@example.com").exists()
+    assert person_by_email("imran@example.com") is None
     assert mailoutbox == []
 
 
@@ -177,7 +178,7 @@ def test_owner_invites_a_staff_member(
         invitation = Invitation.objects.get(email="meena@example.com")
     assert invitation.role == "receptionist" and invitation.membership_id is None
     assert (invitation.first_name, invitation.last_name) == ("Meena", "Pillai")
-    assert not User.objects.filter(email="meena@example.com").exists()
+    assert person_by_email("meena@example.com") is None
     assert mailoutbox[0].to == ["meena@example.com"]
 
 
@@ -193,7 +194,7 @@ def test_staff_cannot_be_invited_as_owner_or_doctor(owner_client, clinic_a):
             },
         )
         assert response.status_code == 400
-    assert not User.objects.filter(email="x@example.com").exists()
+    assert person_by_email("x@example.com") is None
 
 
 def test_inviting_someone_already_in_the_clinic_is_refused(owner_client, clinic_a, bob):
@@ -217,7 +218,7 @@ def test_inviting_someone_already_in_the_clinic_is_refused(owner_client, clinic_
 def test_doctors_cannot_invite(client, clinic_a, bob, url):
     session_login(client, bob, clinic_a)
     assert client.post(url, doctor_form()).status_code == 403
-    assert not User.objects.filter(email="imran@example.com").exists()
+    assert person_by_email("imran@example.com") is None
 
 
 # --- invitations: resend and revoke ---------------------------------------------------------
@@ -378,7 +379,7 @@ def test_a_read_only_clinic_refuses_team_changes_and_says_what_to_do(client, exp
     response = client.post("/clinic/team/invite-doctor/", doctor_form())
     assert response.status_code == 402
     assert "Choose a plan" in response.content.decode()
-    assert not User.objects.filter(email="imran@example.com").exists()
+    assert person_by_email("imran@example.com") is None
 
 
 def test_a_suspended_clinic_is_read_only_too(client, db):

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import User
+from accounts.selectors import as_person, person_by_id
 from accounts.sessions import key_digest
 from tenants.checks import inspect_database
 from tenants.context import no_tenant
@@ -45,22 +45,33 @@ def refused(sql: str, params=None) -> str:
 
 
 def test_it_cannot_make_anyone_an_operator_or_admin(alice):
+    # With nobody in context the person is not even visible (people's row-level security).
+    assert (
+        as_runtime_role(
+            "UPDATE accounts_user SET is_superuser = true WHERE id = %s RETURNING id", [alice.pk]
+        )
+        == []
+    )
+    # Acting as the victim, who may write their own row, the flags are still refused.
     for column in ("is_superuser", "is_staff"):
-        message = refused(f"UPDATE accounts_user SET {column} = true WHERE id = %s", [alice.pk])
+        message = refused(
+            "SELECT set_config('app.user_id', %s, true); "
+            f"UPDATE accounts_user SET {column} = true WHERE id = %s",
+            [str(alice.pk), alice.pk],
+        )
         assert "change only through the platform role" in message
-    # Acting as the victim changes nothing.
-    refused(
-        "SELECT set_config('app.user_id', %s, true); "
-        "UPDATE accounts_user SET is_superuser = true WHERE id = %s",
-        [str(alice.pk), alice.pk],
-    )
     # Nor can it create an operator of its own.
-    refused(
+    new_id = "6d0c2a4e-0000-4000-8000-000000000001"
+    message = refused(
+        "SELECT set_config('app.user_id', %s, true); "
         "INSERT INTO accounts_user (id, email, first_name, last_name, phone, is_active, "
-        "is_staff, is_superuser, token_version, date_joined) VALUES (gen_random_uuid(), "
-        "'mallory@example.com', '', '', '', true, true, true, 1, now())"
+        "is_staff, is_superuser, token_version, date_joined) VALUES (%s, "
+        "'mallory@example.com', '', '', '', true, true, true, 1, now())",
+        [new_id, new_id],
     )
-    alice.refresh_from_db()
+    assert "change only through the platform role" in message
+    with as_person(alice):
+        alice.refresh_from_db()
     assert (alice.is_staff, alice.is_superuser) == (False, False)
 
 
@@ -69,8 +80,8 @@ def test_the_application_still_grants_admin_access_through_its_narrow_path(alice
 
     operator = create_user("ops@platform.example", is_staff=True, is_superuser=True)
     user_staff_set(user=alice, actor=operator, is_staff=True)
-    assert User.objects.get(pk=alice.pk).is_staff is True
-    assert User.objects.get(pk=operator.pk).is_superuser is True
+    assert person_by_id(alice.pk).is_staff is True
+    assert person_by_id(operator.pk).is_superuser is True
     # The function behind it needs the application's key, which the database never holds.
     message = refused("SELECT clinic_user_flags_set(%s, %s, true, true)", ["guessed-key", alice.pk])
     assert "credentials key" in message

@@ -8,7 +8,7 @@ import io
 from django.core.management import call_command
 from pypdf import PdfReader
 
-from accounts.models import User
+from accounts.selectors import person_by_email
 from clinical.models import (
     Appointment,
     DentalObservation,
@@ -37,7 +37,7 @@ def _login(api, email):
 
 def test_demo_clinics_have_records_and_a_printable_prescription(live_db, api):
     call_command("seed_demo", stdout=io.StringIO())
-    asha = User.objects.get(email="asha@demo.clinic")
+    asha = person_by_email("asha@demo.clinic")
     clinic = membership_of(asha, _clinic_of(asha)).tenant
     with tenant_context(clinic):
         assert Doctor.objects.count() == 2
@@ -70,7 +70,7 @@ def _clinic_of(user):
 
 def test_the_dental_practice_has_a_filled_in_chart_and_seeding_again_adds_nothing(live_db, api):
     call_command("seed_demo", stdout=io.StringIO())
-    asha = User.objects.get(email="asha@demo.clinic")
+    asha = person_by_email("asha@demo.clinic")
     clinic = membership_of(asha, _clinic_of(asha)).tenant
     with tenant_context(clinic):
         arjun = Patient.objects.get(first_name="Arjun", last_name="Menon")
@@ -105,7 +105,7 @@ def test_the_dental_practice_has_a_filled_in_chart_and_seeding_again_adds_nothin
 
 def test_a_dental_practice_seeded_before_the_dental_records_gets_its_chart(live_db):
     call_command("seed_demo", stdout=io.StringIO())
-    asha = User.objects.get(email="asha@demo.clinic")
+    asha = person_by_email("asha@demo.clinic")
     clinic = membership_of(asha, _clinic_of(asha)).tenant
     with tenant_context(clinic):
         DentalProcedure.objects.all().delete()
@@ -124,7 +124,7 @@ def test_the_demo_prints_a_letterhead_and_hindi_and_tamil_names_shaped(live_db, 
 
     call_command("seed_demo", stdout=io.StringIO())
     nurse = _login(api, "joseph@demo.clinic")
-    clinic = _clinic_of(User.objects.get(email="joseph@demo.clinic"))
+    clinic = _clinic_of(person_by_email("joseph@demo.clinic"))
     with tenant_context(clinic):
         template = PrintTemplate.objects.get()
         assert template.logo.name and template.signature.name

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from tenants.middleware import SESSION_TENANT_KEY
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "accounts.authentication.PersonBackend"
 
 
 def staff(user) -> User:

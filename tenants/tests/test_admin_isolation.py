@@ -18,6 +18,7 @@ from django.db import models
 
 from accounts import models as accounts_models
 from accounts.models import Membership, User
+from accounts.selectors import as_person
 from tenants.admin_mixins import ScopedAdminMixin
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -261,7 +262,8 @@ def test_admin_of_clinic_a_shows_nothing_of_a_person_it_only_invited(
     from tenants.testing import add_member
 
     person = add_member(clinic_b, email="staff.of.b@example.com", role="nurse").user
-    User.objects.filter(pk=person.pk).update(first_name="Globalname", last_name="Ofb")
+    with as_person(person):
+        User.objects.filter(pk=person.pk).update(first_name="Globalname", last_name="Ofb")
     invitation_create(
         tenant=clinic_a, actor=alice, email=person.email, role="nurse", first_name="Typed"
     )

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from accounts.models import User
+from accounts.selectors import as_person, person_by_id
 from clinical.models import Doctor, DoctorOffice, Office
 from tenants.compat import role_permissions
 from tenants.context import tenant_context
@@ -134,7 +135,8 @@ def test_wrong_password_and_unknown_email_answer_as_the_earlier_api(api, alice):
 
 def test_an_inactive_person_answers_as_a_wrong_password(api, clinic_a):
     member = add_member(clinic_a, email="gone@asha.example", role="nurse")
-    User.objects.filter(pk=member.user_id).update(is_active=False)
+    with as_person(member.user_id):
+        User.objects.filter(pk=member.user_id).update(is_active=False)
     answer = EarlierApp(api).login("gone@asha.example", TEST_PASSWORD)
     assert answer.status_code == 401 and answer.json() == INCORRECT
 
@@ -173,7 +175,7 @@ def test_a_bcrypt_password_signs_in_and_is_upgraded_to_argon2(api, clinic_a):
     member.user.save(update_fields=["password"])
     answer = EarlierApp(api).login("earlier@asha.example", "Earlier-Password-1")
     assert answer.status_code == 200, answer.content
-    assert User.objects.get(pk=member.user_id).password.startswith("argon2")
+    assert person_by_id(member.user_id).password.startswith("argon2")
 
 
 def test_permissions_come_from_the_role_matrix(api, clinic_a):

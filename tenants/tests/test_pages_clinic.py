@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.selectors import memberships_of
+from accounts.selectors import memberships_of, person_by_email
 from clinical.models import Doctor, Office, Patient
 from clinical.services import doctor_profile_create, office_create
 from tenants import charts
@@ -62,7 +61,7 @@ def test_signup_creates_the_clinic_logs_in_and_lands_on_the_dashboard(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/signup/", signup_form())
     assert response.status_code == 302 and response["Location"] == "/clinic/"
-    user = User.objects.get(email="neha@greenvalley.example")
+    user = person_by_email("neha@greenvalley.example")
     [membership] = memberships_of(user)
     assert membership.role == "owner"
     assert client.session[SESSION_TENANT_KEY] == str(membership.tenant_id)
@@ -80,7 +79,7 @@ def test_signup_creates_the_clinic_logs_in_and_lands_on_the_dashboard(
 def test_signup_without_being_a_doctor_ignores_the_doctor_fields(client, db):
     response = client.post("/signup/", signup_form(also_doctor=None, license_number=""))
     assert response.status_code == 302
-    user = User.objects.get(email="neha@greenvalley.example")
+    user = person_by_email("neha@greenvalley.example")
     tenant_id = client.session[SESSION_TENANT_KEY]
     with tenant_context(tenant_id):
         assert not Doctor.objects.filter(user=user).exists()
@@ -98,7 +97,7 @@ def test_signup_errors_show_inline_and_keep_the_values(client, db):
     assert "The two passwords do not match." in page
     assert 'value="Green Valley Clinic"' in page and 'value="neha@greenvalley.example"' in page
     assert 'aria-invalid="true"' in page
-    assert not User.objects.filter(email="neha@greenvalley.example").exists()
+    assert person_by_email("neha@greenvalley.example") is None
 
 
 def test_signup_as_a_doctor_needs_the_licence(client, db):
@@ -106,7 +105,7 @@ def test_signup_as_a_doctor_needs_the_licence(client, db):
     page = response.content.decode()
     assert 'id="id_license_number_error"' in page
     assert "Required when the owner is also a doctor." in page
-    assert not User.objects.filter(email="neha@greenvalley.example").exists()
+    assert person_by_email("neha@greenvalley.example") is None
 
 
 def test_signup_refuses_a_weak_password_and_a_used_email(client, clinic_a, alice):
