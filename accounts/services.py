@@ -189,10 +189,22 @@ def user_active_set(*, user: User, actor: User | None, is_active: bool) -> User:
 
 
 def auth_login(
-    *, request, email: str, password: str, tenant_id=None, otp: str | None = None
-) -> Membership:
+    *,
+    request,
+    email: str,
+    password: str,
+    tenant_id=None,
+    otp: str | None = None,
+    invitations_only: bool = False,
+) -> Membership | User:
     """Check the credentials (with django-axes brute-force protection), pick the clinic (the
     one asked for, or the most recently used) and check the second factor.
+
+    A person in no active clinic yet who has open invitations (an existing account invited
+    elsewhere, say) gets `no_clinic` from the API, whose tokens always act for a clinic. The
+    login page passes `invitations_only`: such a person is then signed in without a clinic,
+    far enough to accept or decline those invitations, and the answer is the person (with
+    `second_factor`) instead of a membership.
 
     Raises `accounts.two_factor.OTPRequired` / `OTPInvalid` / `OTPSetupRequired` when the
     person needs a code this call did not give (or gave wrongly); the login page continues
@@ -215,11 +227,46 @@ def auth_login(
     else:
         memberships = memberships_of(user)
         if not memberships:
+            if invitations_only and _has_open_invitations(user):
+                return _login_invitations_only(request=request, user=user, otp=otp)
             raise PermissionDeniedError(
                 "This account does not belong to any active clinic.", code="no_clinic"
             )
         membership = memberships[0]
     return _login_complete(request=request, user=user, membership=membership, otp=otp)
+
+
+def _has_open_invitations(user: User) -> bool:
+    from accounts.selectors import invitations_for_person
+
+    return bool(invitations_for_person(user=user))
+
+
+def _login_invitations_only(
+    *, request, user: User, otp: str | None, setup_code: str | None = None
+) -> User:
+    """Sign a person with no clinic in, with the same second-factor check as any sign-in
+    (no clinic's requirement applies: they belong to none yet), for their invitations only."""
+    from accounts.two_factor import two_factor_check, two_factor_setup_confirm
+
+    if setup_code is not None:
+        user.new_recovery_codes = two_factor_setup_confirm(
+            user=user, code=setup_code, request=request
+        )
+        status = two_factor_check(
+            request=request, user=user, code=None, door="clinic", just_enrolled=True
+        )
+    else:
+        status = two_factor_check(request=request, user=user, code=otp, door="clinic")
+    with user_context(user):
+        audit_record(
+            action="auth.login",
+            actor=user,
+            request=request,
+            details={"second_factor": status.verified, "clinic": None},
+        )
+    user.second_factor = status
+    return user
 
 
 def _login_complete(
@@ -258,12 +305,16 @@ def _login_complete(
 
 def auth_login_second_step(
     *, request, user_id, tenant_id, otp: str | None = None, setup_code: str | None = None
-) -> Membership:
+) -> Membership | User:
     """The login page's second step: the password was checked moments ago (the page keeps
     who in the session, never the password); check the code, or confirm a new device with
-    `setup_code`, and finish the sign-in."""
+    `setup_code`, and finish the sign-in. No clinic (`tenant_id` empty): the sign-in of a
+    person with open invitations only (see auth_login), answered with the person."""
     with user_context(user_id):
         user = User.objects.filter(pk=user_id, is_active=True).first()
+    without_clinic = user is not None and not tenant_id and not memberships_of(user)
+    if without_clinic and _has_open_invitations(user):
+        return _login_invitations_only(request=request, user=user, otp=otp, setup_code=setup_code)
     membership = active_membership(user=user, tenant_id=tenant_id) if user else None
     if membership is None:
         raise PermissionDeniedError(

@@ -77,9 +77,9 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
         request.session.pop(SESSION_TENANT_KEY, None)
         codes = getattr(user, "new_recovery_codes", None)
     else:
-        from accounts.views import start_clinic_session
+        from accounts.views import start_session
 
-        membership = services.auth_login_second_step(
+        signed_in = services.auth_login_second_step(
             request=request,
             user_id=pending["user"],
             tenant_id=pending["tenant"],
@@ -87,9 +87,11 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
             setup_code=setup_code,
         )
         request.session.pop(PENDING_KEY, None)
-        start_clinic_session(request, membership)
-        user = membership.user
-        codes = getattr(membership, "new_recovery_codes", None)
+        default = start_session(request, signed_in)
+        # Signed in for their invitations only (no clinic yet): go there, not to the clinic.
+        pending["next"] = pending.get("next") or default
+        user = getattr(signed_in, "user", signed_in)
+        codes = getattr(signed_in, "new_recovery_codes", None)
     request.session[two_factor.SESSION_VERIFIED_KEY] = True
     return user, codes
 

@@ -15,12 +15,14 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, two_factor
+from accounts.models import Membership
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
 from clinic_saas.errors import ApplicationError, PermissionDeniedError
@@ -37,6 +39,18 @@ def start_clinic_session(request, membership) -> None:
     """Log the person in (a fresh session key) acting for the membership's clinic."""
     django_login(request, membership.user, backend=SESSION_BACKEND)
     request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+
+
+def start_session(request, signed_in) -> str:
+    """Log in after `auth_login` (or its second step); answers where to go by default. A
+    person with no clinic yet, only open invitations (a `User`, not a membership), gets a
+    session without a clinic: the clinic pages turn it away, their invitations take it in."""
+    if isinstance(signed_in, Membership):
+        start_clinic_session(request, signed_in)
+        return "/clinic/"
+    django_login(request, signed_in, backend=SESSION_BACKEND)
+    request.session.pop(SESSION_TENANT_KEY, None)
+    return reverse("invitations")
 
 
 def _next_url(request, default: str = "/clinic/") -> str:
@@ -68,10 +82,11 @@ def login_view(request):
     form = forms.LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.auth_login(
+            signed_in = services.auth_login(
                 request=request,
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
+                invitations_only=True,
             )
         except services.LockedOut as exc:
             return render(request, "accounts/locked_out.html", {"detail": exc.detail}, status=429)
@@ -85,10 +100,10 @@ def login_view(request):
             # that django-axes counts (the same reason the API answers instead of raising).
             form.add_error(None, exc.detail)
         else:
-            start_clinic_session(request, membership)
-            if membership.second_factor.verified:
+            default = start_session(request, signed_in)
+            if signed_in.second_factor.verified:
                 request.session[two_factor.SESSION_VERIFIED_KEY] = True
-            return redirect(_next_url(request))
+            return redirect(_next_url(request, default=default))
     return render(
         request, "accounts/login.html", {"form": form, "next": _next_url(request, default="")}
     )

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.authentication import PersonBackend
 from accounts.credentials import credentials_key
-from accounts.models import Membership
+from accounts.models import Invitation, Membership
 from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
 from tenants.checks import inspect_database, runtime_role_problems
@@ -312,6 +312,71 @@ def test_last_login_is_written_as_the_person(client, clinic_a, alice):
         == "/clinic/"
     )
     assert person_by_email(alice.email).last_login is not None
+
+
+# --- a person with no clinic yet ----------------------------------------------------------------
+
+
+@pytest.fixture
+def nina(clinic_a, alice, mailoutbox, django_capture_on_commit_callbacks):
+    """Nina has an account but no active clinic; clinic A invites her."""
+    nina = create_user("nina@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invitation_create(tenant=clinic_a, actor=alice, email=nina.email, role="nurse")
+    nina.link = f"/invite/{invitation.link_token}/"
+    return nina
+
+
+def test_a_person_in_no_clinic_signs_in_and_accepts_an_invitation_by_link(client, clinic_a, nina):
+    page = client.get(nina.link).content.decode()
+    assert "Log in to accept" in page
+    login = client.post(
+        "/login/", {"email": nina.email, "password": TEST_PASSWORD, "next": nina.link}
+    )
+    assert login.status_code == 302 and login["Location"] == nina.link
+    # Signed in without a clinic: the clinic pages turn the session away.
+    assert client.get("/clinic/").status_code != 200
+    assert "Join" in client.get(nina.link).content.decode()
+    accepted = client.post(nina.link)
+    assert accepted.status_code == 302 and accepted["Location"] == "/clinic/"
+    assert client.get("/clinic/").status_code == 200
+    with tenant_context(clinic_a):
+        assert Membership.objects.get(user=nina).is_active
+
+
+def test_a_person_in_no_clinic_lands_on_their_invitations_and_accepts(client, clinic_a, nina):
+    login = client.post("/login/", {"email": nina.email, "password": TEST_PASSWORD})
+    assert login.status_code == 302 and login["Location"] == "/invitations/"
+    listed = client.get("/invitations/").content.decode()
+    assert clinic_a.name in listed
+    with tenant_context(clinic_a):
+        [invitation] = Invitation.objects.filter(email=nina.email)
+    accepted = client.post(f"/invitations/{invitation.pk}/accept/")
+    assert accepted.status_code == 302 and accepted["Location"] == "/clinic/"
+    assert client.get("/clinic/").status_code == 200
+
+
+def test_a_person_in_no_clinic_with_two_factor_gives_the_code_and_lands_on_invitations(
+    client, clinic_a, nina
+):
+    from accounts.tests.two_factor_helpers import enable_two_factor, fresh_code
+
+    enable_two_factor(nina)
+    login = client.post("/login/", {"email": nina.email, "password": TEST_PASSWORD})
+    assert login.status_code == 302 and login["Location"] == "/login/two-factor/"
+    assert "_auth_user_id" not in client.session, "no session before the code"
+    done = client.post("/login/two-factor/", {"code": fresh_code(nina)})
+    assert done.status_code == 302 and done["Location"] == "/invitations/"
+    assert clinic_a.name in client.get("/invitations/").content.decode()
+
+
+def test_a_person_in_no_clinic_and_with_no_invitation_is_still_refused(api, client, db):
+    person = create_user("loner@example.com")
+    page = client.post("/login/", {"email": person.email, "password": TEST_PASSWORD})
+    assert page.status_code == 200
+    assert "does not belong to any active clinic" in page.content.decode()
+    answer = api.post(TOKEN, {"email": person.email, "password": TEST_PASSWORD}, format="json")
+    assert answer.status_code == 403 and answer.json()["code"] == "no_clinic"
 
 
 # --- drift is caught ------------------------------------------------------------------------
