@@ -50,7 +50,7 @@ class MembershipInline(ClinicTabularInline):
 def _run_on_users(modeladmin, request, queryset, service, **kwargs):
     from django.contrib import messages
 
-    from clinic_saas.errors import ApplicationError
+    from core.errors import ApplicationError
 
     done = 0
     for user in queryset:
@@ -247,7 +247,7 @@ class MembershipAdmin(ClinicOwnedAdmin):
     def _each(self, request, queryset, service):
         from django.contrib import messages
 
-        from clinic_saas.errors import ApplicationError
+        from core.errors import ApplicationError
 
         done = 0
         for membership in queryset:
@@ -309,7 +309,7 @@ class InvitationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     def _each(self, request, queryset, service):
         from django.contrib import messages
 
-        from clinic_saas.errors import ApplicationError
+        from core.errors import ApplicationError
 
         for invitation in queryset:
             try:

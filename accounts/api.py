@@ -12,7 +12,7 @@ from accounts import serializers, services
 from accounts.selectors import memberships_of
 from accounts.tokens import issue_tokens
 from accounts.two_factor import OTPRequired, TwoFactorError, two_factor_require_verified
-from clinic_saas.errors import PermissionDeniedError
+from core.errors import PermissionDeniedError
 from tenants.viewsets import TenantAPIView
 
 

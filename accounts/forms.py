@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
-from clinic_saas.validators import normalize_indian_mobile
+from core.validators import normalize_indian_mobile
 
 PASSWORD_HELP = "At least 10 characters; not a common password, not only digits."
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts import forms, services
 from accounts.selectors import invitations_for_person, person_by_email
 from accounts.views import PASSWORD_FIELDS, start_clinic_session
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.pages import call_service, throttle_posts
 

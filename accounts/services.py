@@ -26,11 +26,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.invitation_limits import invitation_send_check
 from accounts.models import ADMIN_ROLES, Invitation, Membership, Role, User, normalize_email
 from accounts.selectors import active_membership, memberships_of
-from clinic_saas.email import send_templated_email
-from clinic_saas.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from core.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context, user_context
 from tenants.models import Tenant
+from tenants.outbox import send_templated_email
 
 INVITATION_DAYS = 7
 EMAIL_VERIFICATION_SALT = "accounts.email-verification"

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ADMIN_ROLES, Membership, RecoveryCode, TwoFactorState, User
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context, user_context
 
@@ -350,7 +350,7 @@ def recovery_codes_left(*, user: User) -> int:
 
 def _notify(user: User, change: str) -> None:
     """Tell the person by e-mail: when it was not them, their password is known to someone."""
-    from clinic_saas.email import send_templated_email
+    from tenants.outbox import send_templated_email
 
     send_templated_email(
         "two-factor-changed", to=user.email, context={"user": user, "change": change}

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services, two_factor
 from accounts.forms import OTPForm
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.context import user_context
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.pages import throttle_posts

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts import forms, services, two_factor
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
+from core.errors import ApplicationError, PermissionDeniedError
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.pages import call_service, throttle_posts
 

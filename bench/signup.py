@@ -55,7 +55,7 @@ def main() -> None:
 
     from django.db import connections, transaction
 
-    from clinic_saas.email import emails_suppressed
+    from core.email import emails_suppressed
     from tenants.services import clinic_register
 
     ddl = clinic_ddl()

@@ -113,7 +113,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # After the CSRF check: NUL characters and lone surrogates in query strings and page
     # forms get a 400 before any view (or its error message) sees them.
-    "clinic_saas.bad_text.RejectBadTextMiddleware",
+    "core.bad_text.RejectBadTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After session authentication: binds the session's clinic to the request (invariant 6).
     "tenants.middleware.TenantSessionMiddleware",
@@ -347,22 +347,22 @@ REST_FRAMEWORK = {
         "accounts.authentication.TenantJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "clinic_saas.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "clinic_saas.api.FilterBackend",
+        "core.api.FilterBackend",
         "rest_framework.filters.SearchFilter",
         # An unknown `ordering` is a 400, not silently ignored.
-        "clinic_saas.api.OrderingFilter",
+        "core.api.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "clinic_saas.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        # The project's parsers also refuse text no field may hold (clinic_saas.bad_text).
-        "clinic_saas.api.JSONParser",
-        "clinic_saas.api.FormParser",
-        "clinic_saas.api.MultiPartParser",
+        # The project's parsers also refuse text no field may hold (core.bad_text).
+        "core.api.JSONParser",
+        "core.api.FormParser",
+        "core.api.MultiPartParser",
     ],
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "clinic_saas.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.ScopedRateThrottle",

@@ -6,10 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinic_saas import views
 
-handler400 = "clinic_saas.api.bad_request"
-handler403 = "clinic_saas.api.permission_denied"
-handler404 = "clinic_saas.api.not_found"
-handler500 = "clinic_saas.api.server_error"
+handler400 = "core.api.bad_request"
+handler403 = "core.api.permission_denied"
+handler404 = "core.api.not_found"
+handler500 = "core.api.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

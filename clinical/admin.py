@@ -21,8 +21,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from clinic_saas.errors import ApplicationError
-from clinic_saas.validators import normalize_indian_mobile
 from clinical.languages import print_languages
 from clinical.models import (
     Appointment,
@@ -73,6 +71,8 @@ from clinical.services.printing import (
     print_template_update,
 )
 from clinical.versions import row_version
+from core.errors import ApplicationError
+from core.validators import normalize_indian_mobile
 from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
 

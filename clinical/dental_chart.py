@@ -18,7 +18,6 @@ import datetime
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import (
     DentalAttachment,
     DentalObservation,
@@ -30,6 +29,7 @@ from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurf
 from clinical.print_templates import letterhead, template_for, template_language
 from clinical.printing import document_response, print_language, render_html
 from clinical.services.common import field_error
+from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from tenants.context import tenant_context
 from tenants.models import Tenant
 

@@ -10,7 +10,6 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from clinic_saas import fields
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -25,6 +24,7 @@ from clinical.models import (
 )
 from clinical.models.dental import ALL_TEETH
 from clinical.selectors import patient_search
+from core import fields
 
 
 class DoctorFilter(django_filters.FilterSet):

@@ -20,7 +20,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.admin_mode import (
     CLINIC,
     PLATFORM,

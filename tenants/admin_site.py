@@ -42,7 +42,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.admin_mixins import PlatformOnlyMixin, ScopedAdminMixin
 from tenants.admin_mode import (
     ACT_AS_MAX_AGE,

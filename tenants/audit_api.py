@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from accounts.permissions import OWNER_ONLY
-from clinic_saas import fields
+from core import fields
 from tenants.models import AuditEvent
 from tenants.serializers import AuditEventSerializer
 from tenants.viewsets import TenantScopedViewSet

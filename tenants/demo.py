@@ -15,9 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import memberships_of
 from accounts.services import invitation_accept, invitation_create
-from clinic_saas.email import emails_suppressed
 from clinical import demo as clinical_demo
 from clinical.services import doctor_invite
+from core.email import emails_suppressed
 from tenants.services import clinic_register
 
 DEMO_PASSWORD = "Clinic-Demo-2026"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.forms import PASSWORD_HELP, MobileField, NewPasswordMixin, PageForm
-from clinic_saas.validators import normalize_phone
+from core.validators import normalize_phone
 from tenants import plans
 from tenants.billing import gst
 

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ADMIN_ROLES, Role
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 ADMINS = ADMIN_ROLES

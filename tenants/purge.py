@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.models import Tenant
 

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Membership
-from clinic_saas.fields import StrictInputMixin
-from clinic_saas.validators import normalize_indian_mobile, normalize_phone
 from clinical.models import Office
+from core.fields import StrictInputMixin
+from core.validators import normalize_indian_mobile, normalize_phone
 from tenants import plans
 from tenants.models import AuditEvent, Tenant
 
@@ -22,7 +22,7 @@ def _drf(validator):
 
 
 class PhoneField(serializers.CharField):
-    """A phone number, stored normalised (see clinic_saas.validators)."""
+    """A phone number, stored normalised (see core.validators)."""
 
     def __init__(self, *, mobile: bool = False, **kwargs):
         kwargs.setdefault("max_length", 20)

@@ -14,12 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.views import start_clinic_session
-from clinic_saas.errors import ApplicationError
 from clinical import dental_chart as dental_charts
 from clinical import printing
 from clinical.models import Office, Patient, Prescription, PrescriptionPrint
 from clinical.permissions import role_may
 from clinical.services import office_create, office_update
+from core.errors import ApplicationError
 from tenants import charts, forms, plans
 from tenants.audit import audit_record
 from tenants.billing import selectors as billing_selectors

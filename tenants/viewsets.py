@@ -18,7 +18,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.views import APIView
 
 from accounts.permissions import RolePermission
-from clinic_saas.errors import SubscriptionInactive
+from core.errors import SubscriptionInactive
 from tenants import idempotency
 from tenants.context import activate, deactivate
 

@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from accounts.models import Invitation
 from accounts.services import invitation_create, invitation_resend
-from clinic_saas.errors import Throttled
+from core.errors import Throttled
 from tenants.context import tenant_context
 from tenants.testing import bearer, session_login
 

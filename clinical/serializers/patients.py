@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clinic_saas import fields
 from clinical.models import Patient
 from clinical.serializers.base import InputSerializer, PhoneField, text
+from core import fields
 
 
 class PatientSerializer(serializers.ModelSerializer):

@@ -14,8 +14,6 @@ import datetime
 from django.db import models, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ConflictError
-from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import Appointment, Doctor, NumberCounter, Office, Patient
 from clinical.services.common import (
     as_type,
@@ -26,6 +24,8 @@ from clinical.services.common import (
 )
 from clinical.services.numbering import next_number
 from clinical.versions import check_version
+from core.errors import ConflictError
+from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

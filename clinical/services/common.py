@@ -7,7 +7,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models
 
-from clinic_saas.errors import ApplicationError, PermissionDeniedError, PlanLimitReached
+from core.errors import ApplicationError, PermissionDeniedError, PlanLimitReached
 
 
 def constraint_of(exc: IntegrityError) -> str:

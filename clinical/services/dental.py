@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError, ConflictError, PermissionDeniedError
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -38,6 +37,7 @@ from clinical.services.common import (
     get_in_clinic,
 )
 from clinical.versions import check_version
+from core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

@@ -16,8 +16,6 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
-from clinic_saas.validators import normalize_indian_mobile
 from clinical.models import Appointment, Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
 from clinical.services.common import (
@@ -28,6 +26,8 @@ from clinical.services.common import (
     limit_reached,
 )
 from clinical.versions import check_version
+from core.errors import ApplicationError
+from core.validators import normalize_indian_mobile
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.services import tenant_lock

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from clinic_saas.errors import ApplicationError
 from clinical.models import Doctor, DoctorAvailability, DoctorOffice, Office
 from clinical.services.common import constraint_of, field_error, full_clean, limit_reached
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.services import tenant_lock

@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError, ConflictError, PermissionDeniedError
 from clinical.models import (
     Appointment,
     NumberCounter,
@@ -30,6 +29,7 @@ from clinical.services.items import build_items
 from clinical.services.numbering import next_number
 from clinical.services.shortkeys import normalize_code, short_keys_visible_to
 from clinical.versions import check_version
+from core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

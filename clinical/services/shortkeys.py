@@ -6,10 +6,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from clinical.models import ShortKey, ShortKeyItem
 from clinical.services.common import acting_doctor, clean_text, constraint_of, full_clean
 from clinical.services.items import build_items
+from core.errors import ApplicationError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

@@ -364,7 +364,7 @@ def test_two_concurrent_bookings_of_one_slot_admit_exactly_one(live_db):
 
 
 def test_service_refuses_overlaps_whatever_the_surface(clinic_a, alice, patient, doctor, tomorrow):
-    from clinic_saas.errors import ConflictError
+    from core.errors import ConflictError
 
     appointment_book(
         tenant=clinic_a,

@@ -1,6 +1,6 @@
 """The API is as strict as its OpenAPI schema: a value of the wrong type is a 400 naming the
-field (clinic_saas.fields.StrictInputMixin); an empty or unknown filter value and an unknown
-`ordering` are 400s, not silently ignored (clinic_saas.api)."""
+field (core.fields.StrictInputMixin); an empty or unknown filter value and an unknown
+`ordering` are 400s, not silently ignored (core.api)."""
 
 from __future__ import annotations
 

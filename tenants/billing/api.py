@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import ADMINS, OWNER_ONLY
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.billing import documents
 from tenants.billing.models import Invoice
 from tenants.billing.providers import get_provider

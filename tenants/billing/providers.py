@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class WebhookRejected(ApplicationError):

@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants import plans
 from tenants.audit import audit_record
 from tenants.billing import gst

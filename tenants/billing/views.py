@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.billing import documents
 from tenants.billing.models import Invoice
 from tenants.billing.services import invoice_checkout

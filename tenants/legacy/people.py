@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.legacy import convert
 
 # The earlier system's roles → this system's clinic roles. `super_admin` was the platform's

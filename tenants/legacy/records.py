@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from clinic_saas.validators import normalize_indian_mobile
+from core.validators import normalize_indian_mobile
 from tenants.legacy import convert
 from tenants.legacy.people import message
 from tenants.legacy.rows import batch_writer, clean, done, load_existing, new_row, valid

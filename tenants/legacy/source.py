@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants.dbroles import conninfo_from_url
 
 # The tables that identify the earlier system's schema.

@@ -9,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def os_user() -> str:

@@ -15,8 +15,8 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
 from clinical.models import Doctor
+from core.errors import ApplicationError
 from tenants import plans
 from tenants.billing import gst
 from tenants.billing.models import Invoice, InvoiceLine, Payment

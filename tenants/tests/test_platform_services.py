@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants import plans
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant

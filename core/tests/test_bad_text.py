@@ -1,5 +1,5 @@
 """NUL characters and lone UTF-16 surrogates are refused where text enters: 400 with
-`code: "invalid"` naming the field, never a 500 (clinic_saas.bad_text)."""
+`code: "invalid"` naming the field, never a 500 (core.bad_text)."""
 
 from __future__ import annotations
 

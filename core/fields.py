@@ -1,7 +1,7 @@
 """Input as strict as the OpenAPI schema says, shared by every serializer and filter.
 
 * `DateField` (DRF) and `DateFilter` (django-filter) accept only dates from DATE_MIN to
-  DATE_MAX (clinic_saas.validators): a year like 9999 would otherwise reach arithmetic such
+  DATE_MAX (core.validators): a year like 9999 would otherwise reach arithmetic such
   as `start + timedelta(...)` and overflow (a 500), and no clinic record is dated outside it.
 * `StrictInputMixin`, mixed into every input serializer, refuses a JSON value of the wrong
   type before DRF coerces it: DRF's CharField turns `0` into "0", its IntegerField takes
@@ -18,7 +18,7 @@ import django_filters
 from django import forms
 from rest_framework import serializers
 
-from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
+from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 
 
 class DateField(serializers.DateField):

@@ -5,7 +5,7 @@ or page that echoes it back (DRF's "is not a valid choice", a re-rendered form) 
 UnicodeEncodeError, a 500. A NUL character cannot be stored in a PostgreSQL text column. Both
 are refused once, where text enters the application, instead of field by field:
 
-* the API's parsers (clinic_saas.api) check every key and value of a JSON, form or multipart
+* the API's parsers (core.api) check every key and value of a JSON, form or multipart
   body, and multipart file names;
 * `RejectBadTextMiddleware` checks every query string, and the form fields and file names of
   POSTed pages and admin forms (DRF views parse their own bodies, through those parsers).
@@ -93,7 +93,7 @@ class RejectBadTextMiddleware:
         try:
             check_form(request.GET)
             # Django parses a body into request.POST only for POST; DRF views parse their own
-            # (and check it in clinic_saas.api's parsers), so only pages and admin forms here.
+            # (and check it in core.api's parsers), so only pages and admin forms here.
             if request.method == "POST" and not _is_drf_view(view_func):
                 check_form(request.POST, request.FILES)
         except BadText as exc:

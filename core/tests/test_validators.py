@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from clinic_saas.validators import normalize_indian_mobile, normalize_phone
+from core.validators import normalize_indian_mobile, normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from clinic_saas import bad_text
-from clinic_saas.errors import ApplicationError
+from core import bad_text
+from core.errors import ApplicationError
 
 MAX_PAGE_SIZE = 100
 
@@ -39,7 +39,7 @@ def _bad_text_error(exc: bad_text.BadText) -> exceptions.ValidationError:
 class JSONParser(parsers.JSONParser):
     """DRF's parser, plus a clean 400 for JSON nested deeper than Python can decode (a
     RecursionError would otherwise be a 500) and for text no field may hold
-    (clinic_saas.bad_text)."""
+    (core.bad_text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
@@ -56,7 +56,7 @@ class JSONParser(parsers.JSONParser):
 
 
 class FormParser(parsers.FormParser):
-    """DRF's parser; refuses NUL characters and lone surrogates (clinic_saas.bad_text)."""
+    """DRF's parser; refuses NUL characters and lone surrogates (core.bad_text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
