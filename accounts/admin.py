@@ -12,6 +12,14 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
+from accounts.admin_mixins import (
+    ClinicOwnedAdmin,
+    ClinicTabularInline,
+    ReadOnlyFieldsMixin,
+    ScopedAdminMixin,
+    scoped_choices,
+)
+from accounts.admin_mode import PLATFORM, admin_mode
 from accounts.models import Invitation, Membership, Role, User
 from accounts.services import (
     grantable_roles,
@@ -24,14 +32,6 @@ from accounts.services import (
     user_active_set,
     user_staff_set,
 )
-from tenants.admin_mixins import (
-    ClinicOwnedAdmin,
-    ClinicTabularInline,
-    ReadOnlyFieldsMixin,
-    ScopedAdminMixin,
-    scoped_choices,
-)
-from tenants.admin_mode import PLATFORM, admin_mode
 
 # --- people -----------------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from accounts import serializers, services
 from accounts.selectors import memberships_of
 from accounts.tokens import issue_tokens
 from accounts.two_factor import OTPRequired, TwoFactorError, two_factor_require_verified
+from accounts.viewsets import TenantAPIView
 from core.errors import PermissionDeniedError
-from tenants.viewsets import TenantAPIView
 
 
 class PublicAPIView(APIView):

@@ -1,7 +1,7 @@
 """Forms of the account pages (login, passwords, invitations) and of the team page.
 
 Forms only check the shape of the input; the rules (password strength, limits, who may
-join) live in the services, whose refusals `tenants.pages.call_service` puts back on the
+join) live in the services, whose refusals `accounts.pages.call_service` puts back on the
 form.
 """
 

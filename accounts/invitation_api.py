@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.selectors import invitations_for_person
-from tenants.viewsets import TenantAPIView
+from accounts.viewsets import TenantAPIView
 
 
 class OwnInvitationSerializer(drf.Serializer):

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import forms, services
 from accounts.models import Invitation, Membership
+from accounts.pages import ADMINS, call_service, clinic_page, is_admin
 from accounts.permissions import may_manage_invitation, may_manage_member
 from accounts.services import grantable_roles
 from clinical.models import Doctor, Office
 from clinical.services import doctor_invite
 from core.errors import PlanLimitReached, Throttled
-from tenants.pages import ADMINS, call_service, clinic_page, is_admin
 from tenants.selectors import tenant_limits
 
 

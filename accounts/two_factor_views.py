@@ -19,11 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services, two_factor
+from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.forms import OTPForm
+from accounts.pages import throttle_posts
 from core.errors import ApplicationError
 from tenants.context import user_context
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.pages import throttle_posts
 
 PENDING_KEY = "two_factor_pending"
 # How long a correct password keeps the second step open.
@@ -234,7 +234,7 @@ def account_two_factor(request):
 
 
 def _clinic_page():
-    from tenants.pages import clinic_page
+    from accounts.pages import clinic_page
 
     return clinic_page(read_roles=None, write_roles={"owner"})
 

@@ -21,11 +21,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, two_factor
+from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.pages import call_service, throttle_posts
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
 from core.errors import ApplicationError, PermissionDeniedError
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.pages import call_service, throttle_posts
 
 # The password was checked by `auth_login` (through django-axes); Django's login() only
 # needs to know which backend can load the person again on the next request.

@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "core.bad_text.RejectBadTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After session authentication: binds the session's clinic to the request (invariant 6).
-    "tenants.middleware.TenantSessionMiddleware",
+    "accounts.clinic_middleware.TenantSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends a browser session that now needs a second factor it never gave (accounts.middleware).
     "accounts.middleware.TwoFactorSessionMiddleware",

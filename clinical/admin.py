@@ -21,6 +21,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from accounts.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 from clinical.languages import print_languages
 from clinical.models import (
     Appointment,
@@ -73,7 +74,6 @@ from clinical.services.printing import (
 from clinical.versions import row_version
 from core.errors import ApplicationError
 from core.validators import normalize_indian_mobile
-from tenants.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline, ReadOnlyFieldsMixin
 
 
 def _each(modeladmin, request, queryset, service, name: str) -> None:

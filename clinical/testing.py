@@ -32,7 +32,7 @@ _n = itertools.count(1)
 def build_doctor(**fields):
     """A doctor who has joined (with a person); pass `user=None, invitation=...` for one
     whose invitation is still pending."""
-    from tenants.testing import create_user
+    from accounts.testing import create_user
 
     n = next(_n)
     if "user" not in fields:

@@ -1,7 +1,7 @@
 """Admin for clinics (platform operators), plan changes and the audit log.
 
-The site is tenants.admin_site, the modes (platform, clinic, support) tenants.admin_mode,
-the mixins tenants.admin_mixins.
+The site is tenants.admin_site, the modes (platform, clinic, support) accounts.admin_mode,
+the mixins accounts.admin_mixins.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from accounts.models import Role
-from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
-from tenants.admin_mixins import (
+from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,
     form_action,
 )
+from accounts.models import Role
+from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
 from tenants.billing.services import enterprise_terms_set, plan_set
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.selectors import tenants_with_usage

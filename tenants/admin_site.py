@@ -1,5 +1,5 @@
-"""The Django admin site for two audiences (the mixins are in tenants.admin_mixins, the
-modes in tenants.admin_mode).
+"""The Django admin site for two audiences (the mixins are in accounts.admin_mixins, the
+modes in accounts.admin_mode).
 
 Who sees what (`admin_mode()` decides, on every request):
 
@@ -42,9 +42,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from core.errors import ApplicationError
-from tenants.admin_mixins import PlatformOnlyMixin, ScopedAdminMixin
-from tenants.admin_mode import (
+from accounts.admin_mixins import PlatformOnlyMixin, ScopedAdminMixin
+from accounts.admin_mode import (
     ACT_AS_MAX_AGE,
     ACT_AS_REASON_KEY,
     ACT_AS_STARTED_KEY,
@@ -56,6 +55,7 @@ from tenants.admin_mode import (
     act_as_clear,
     admin_mode,
 )
+from core.errors import ApplicationError
 from tenants.audit import audit_record, client_ip
 from tenants.context import tenant_context
 from tenants.platform import platform_access
@@ -230,10 +230,10 @@ class ClinicAdminSite(admin.AdminSite):
         they log in here (brute-force protected like every login, and audited)."""
         from django.contrib.auth import login as django_login
 
+        from accounts.clinic_middleware import SESSION_TENANT_KEY
         from accounts.services import LockedOut, operator_login
         from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
         from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
-        from tenants.middleware import SESSION_TENANT_KEY
 
         form = OperatorLoginForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.models import Invitation
 from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
+from accounts.viewsets import TenantAPIView, TenantScopedViewSet
 from clinical.models import Doctor, DoctorOffice, Office
 from clinical.services import doctor_invite, office_create, office_update
 from tenants import plans, serializers
@@ -20,7 +21,6 @@ from tenants.billing.services import plan_request
 from tenants.context import tenant_context
 from tenants.selectors import tenant_limits
 from tenants.services import clinic_register, tenant_update
-from tenants.viewsets import TenantAPIView, TenantScopedViewSet
 
 
 class RegisterClinicView(APIView):

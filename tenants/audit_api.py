@@ -16,10 +16,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from accounts.permissions import OWNER_ONLY
+from accounts.viewsets import TenantScopedViewSet
 from core import fields
 from tenants.models import AuditEvent
 from tenants.serializers import AuditEventSerializer
-from tenants.viewsets import TenantScopedViewSet
 
 
 def _start_of(day) -> datetime:

@@ -1,7 +1,7 @@
 """Clinic pages: signup, dashboard, plan and clinic settings (with the offices).
 
 Thin views: they read through `tenants.selectors`, write through the services (the same as
-the API), and act for the clinic of the browser session only (`tenants.pages.clinic_page`).
+the API), and act for the clinic of the browser session only (`accounts.pages.clinic_page`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from accounts.views import start_clinic_session
 from clinical import dental_chart as dental_charts
 from clinical import printing
@@ -24,7 +25,6 @@ from tenants import charts, forms, plans
 from tenants.audit import audit_record
 from tenants.billing import selectors as billing_selectors
 from tenants.billing.services import plan_request
-from tenants.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from tenants.selectors import tenant_limits, tenant_weekly_activity
 from tenants.services import clinic_register, tenant_update
 

@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Invitation, Membership, User
 from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, membership_of
 from accounts.tokens import issue_tokens
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import TEST_PASSWORD, add_member, bearer, create_clinic, membership_of
 
 TOKEN = "/api/v1/auth/token"
 

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from accounts.services import invitation_create, invitation_revoke
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Doctor
 from tenants.context import tenant_context
 from tenants.platform import platform_access
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 VICTIM = "victim@example.com"
 

@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Invitation, Membership, User
 from accounts.services import invitation_create, invitation_revoke
+from accounts.testing import TEST_PASSWORD, bearer, session_login
 from clinical.models import Doctor
 from clinical.services import doctor_invite
 from tenants.context import tenant_context
-from tenants.testing import TEST_PASSWORD, bearer, session_login
 from tenants.tests.admin_helpers import log_in, staff
 
 # Charlie (owner of clinic B) has an account; these are the names clinic A types for him.

@@ -9,11 +9,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.models import Invitation, Membership, User
 from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, add_member, session_login
 from tenants.context import tenant_context
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.testing import TEST_PASSWORD, add_member, session_login
 
 
 def login(client, email, password=TEST_PASSWORD, **extra):

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from accounts.services import invitation_create
+from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Doctor
 from clinical.services import doctor_profile_create, office_create
 from tenants.context import tenant_context
 from tenants.models import Tenant
-from tenants.testing import add_member, create_clinic, session_login
 
 
 def doctor_form(**overrides):
@@ -307,7 +307,7 @@ def test_nobody_changes_their_own_membership_from_the_team_page(owner_client, cl
 def test_deactivating_a_member_ends_their_session_and_tokens_at_once(
     owner_client, clinic_a, bob, api
 ):
-    from tenants.testing import bearer
+    from accounts.testing import bearer
 
     bob_browser = Client()
     session_login(bob_browser, bob, clinic_a)

@@ -21,9 +21,9 @@ from accounts.services import (
     membership_reactivate,
     membership_role_change,
 )
+from accounts.testing import add_member, create_clinic
 from core.errors import ApplicationError, PermissionDeniedError
 from tenants.context import tenant_context
-from tenants.testing import add_member, create_clinic
 from tenants.tests.admin_helpers import log_in, staff
 
 

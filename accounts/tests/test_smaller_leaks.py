@@ -16,10 +16,10 @@ from pathlib import Path
 
 from accounts import services
 from accounts.models import User
+from accounts.testing import create_user
 from tenants import services as tenant_services
 from tenants.context import tenant_context
 from tenants.models import Tenant
-from tenants.testing import create_user
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

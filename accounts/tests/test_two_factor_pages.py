@@ -13,12 +13,12 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.models import RecoveryCode, TwoFactorState
+from accounts.testing import TEST_PASSWORD, session_login
 from accounts.two_factor import SESSION_VERIFIED_KEY
 from tenants.context import tenant_context, user_context
-from tenants.middleware import SESSION_TENANT_KEY
 from tenants.models import Tenant
-from tenants.testing import TEST_PASSWORD, session_login
 
 from .two_factor_helpers import enable_two_factor, fresh_code, totp_code, wrong_code
 
@@ -215,7 +215,7 @@ def test_an_open_session_ends_when_the_clinic_starts_requiring_it(client, clinic
 
 
 def test_only_the_owner_requires_it_for_the_clinic(client, clinic_a, alice):
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     admin = add_member(clinic_a, email="adi@asha.example", role="admin").user
     session_login(client, admin, clinic_a)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 
+from accounts.viewsets import IsClinicMember, TenantScopedViewSet
 from clinical.permissions import ClinicalPermission
 from clinical.versions import etag, row_version, versions_from_if_match
 from core.api import FilterBackend, OrderingFilter
 from core.schema import ErrorSerializer
 from tenants.audit import audit_record
-from tenants.viewsets import IsClinicMember, TenantScopedViewSet
 
 
 class ClinicalViewSet(TenantScopedViewSet):

@@ -11,11 +11,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Appointment, Doctor, Patient
 from clinical.services import appointment_book, patient_create
 from clinical.tests.conftest import h, make_doctor
 from tenants.context import tenant_context
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/appointments"
 

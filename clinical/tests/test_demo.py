@@ -9,6 +9,7 @@ from django.core.management import call_command
 from pypdf import PdfReader
 
 from accounts.models import User
+from accounts.testing import membership_of
 from clinical.models import (
     Appointment,
     DentalObservation,
@@ -24,7 +25,6 @@ from clinical.models import (
 from tenants.context import tenant_context
 from tenants.demo import DEMO_PASSWORD
 from tenants.platform import platform_access
-from tenants.testing import membership_of
 
 
 def _login(api, email):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from tenants.testing import bearer, session_login
+from accounts.testing import bearer, session_login
 
 
 def raw(document: str) -> str:

@@ -10,13 +10,13 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from accounts.models import Role
-from tenants.admin_mixins import (
+from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ClinicTabularInline,
     ReadOnlyFieldsMixin,
     form_action,
 )
+from accounts.models import Role
 from tenants.billing.models import Invoice, InvoiceLine, Payment, PaymentEvent
 from tenants.billing.services import invoice_void, payment_record
 

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import ADMINS, OWNER_ONLY
+from accounts.viewsets import TenantScopedViewSet
 from core.errors import ApplicationError
 from tenants.billing import documents
 from tenants.billing.models import Invoice
@@ -19,7 +20,6 @@ from tenants.billing.providers import get_provider
 from tenants.billing.serializers import CheckoutSerializer, InvoiceSerializer
 from tenants.billing.services import invoice_checkout
 from tenants.billing.webhooks import webhook_receive
-from tenants.viewsets import TenantScopedViewSet
 
 
 @extend_schema(tags=["billing"])

@@ -6,11 +6,11 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.pages import ADMINS, OWNER_ONLY, clinic_page
 from core.errors import ApplicationError
 from tenants.billing import documents
 from tenants.billing.models import Invoice
 from tenants.billing.services import invoice_checkout
-from tenants.pages import ADMINS, OWNER_ONLY, clinic_page
 
 
 @clinic_page(read_roles=ADMINS)

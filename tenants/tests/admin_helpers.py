@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.models import User
-from tenants.middleware import SESSION_TENANT_KEY
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 

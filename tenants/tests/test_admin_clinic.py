@@ -9,10 +9,11 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from accounts.models import Invitation, Membership, Role
+from accounts.testing import add_member, create_user
 from clinical.models import Doctor, Office, Patient
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
-from tenants.testing import add_member, build, create_user
+from tenants.testing import build
 from tenants.tests.admin_helpers import log_in, staff
 
 
@@ -44,7 +45,7 @@ def test_admin_sends_anonymous_visitors_to_the_site_login_with_next(client, db):
 def test_the_site_login_brings_a_clinic_admin_back_into_their_clinics_admin(
     client, clinic_a, alice
 ):
-    from tenants.testing import TEST_PASSWORD
+    from accounts.testing import TEST_PASSWORD
 
     staff(alice)
     to_login = client.get(client.get("/admin/")["Location"])["Location"]
@@ -322,7 +323,7 @@ def test_the_user_dropdown_of_a_clinic_form_lists_its_members_only(
 
 
 def test_password_change_in_the_admin_uses_the_service(owner_client, clinic_a, alice):
-    from tenants.testing import TEST_PASSWORD
+    from accounts.testing import TEST_PASSWORD
 
     url = reverse("admin:password_change")
     weak = owner_client.post(

@@ -90,8 +90,8 @@ def test_the_shared_catalogue_is_read_only_and_own_medicines_change_through_the_
     # The shared catalogue is written through platform access: committed data (live_db).
     from django.test import Client
 
+    from accounts.testing import create_clinic
     from tenants.platform import platform_access
-    from tenants.testing import create_clinic
 
     clinic_a = create_clinic("Asha Dental Care")
     alice = clinic_a.owner

@@ -17,8 +17,8 @@ from django.contrib import admin
 from django.db import models
 
 from accounts import models as accounts_models
+from accounts.admin_mixins import ScopedAdminMixin
 from accounts.models import Membership, User
-from tenants.admin_mixins import ScopedAdminMixin
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
@@ -258,7 +258,7 @@ def test_admin_of_clinic_a_shows_nothing_of_a_person_it_only_invited(
     """A member of clinic B invited by clinic A: A's admin lists the invitation with what A
     typed, and nothing of the person (not among A's people, not their name or activity)."""
     from accounts.services import invitation_create
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     person = add_member(clinic_b, email="staff.of.b@example.com", role="nurse").user
     User.objects.filter(pk=person.pk).update(first_name="Globalname", last_name="Ofb")

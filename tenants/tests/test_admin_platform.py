@@ -13,14 +13,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.admin_mode import ACT_AS_STARTED_KEY
 from accounts.models import Membership, User
+from accounts.testing import TEST_PASSWORD, add_member, create_clinic, create_user
 from clinical.models import Doctor, Patient
 from tenants import plans
-from tenants.admin_mode import ACT_AS_STARTED_KEY
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access
-from tenants.testing import TEST_PASSWORD, add_member, build, create_clinic, create_user
+from tenants.testing import build
 from tenants.tests.admin_helpers import AllQueries, log_in, staff
 
 REASON = "Ticket 4711: owner cannot find a patient"

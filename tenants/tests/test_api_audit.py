@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.testing import TEST_PASSWORD, add_member, bearer
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import TEST_PASSWORD, add_member, bearer
 
 URL = "/api/v1/audit/"
 

@@ -11,12 +11,13 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Doctor, Office
 from clinical.services import office_create
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 
 def doctor_body(**overrides):

@@ -15,6 +15,7 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
+from accounts.testing import create_clinic
 from clinical.models import Doctor
 from core.errors import ApplicationError
 from tenants import plans
@@ -35,7 +36,7 @@ from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
 from tenants.routers import PLATFORM_ALIAS
 from tenants.services import tenant_update
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 TODAY = timezone.localdate()
 FY = gst.financial_year(TODAY)

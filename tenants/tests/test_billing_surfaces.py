@@ -16,12 +16,12 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
+from accounts.testing import add_member, bearer, create_clinic, create_user, session_login
 from tenants import plans
 from tenants.billing.models import Invoice
 from tenants.billing.services import plan_request
 from tenants.context import tenant_context
 from tenants.models import PlanChange, Tenant
-from tenants.testing import add_member, bearer, create_clinic, create_user, session_login
 from tenants.tests.admin_helpers import log_in, staff
 
 

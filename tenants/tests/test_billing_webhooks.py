@@ -14,13 +14,13 @@ import pytest
 from django.db import connections
 from django.test import Client
 
+from accounts.testing import create_clinic
 from tenants import plans
 from tenants.billing.models import Invoice, Payment, PaymentEvent
 from tenants.billing.services import invoice_checkout, plan_request
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access
-from tenants.testing import create_clinic
 
 SECRET = "whsec_test_0123456789"
 URL = "/api/v1/billing/webhooks/razorpay/"

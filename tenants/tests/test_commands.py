@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
+from accounts.testing import add_member, create_clinic, create_user
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -35,7 +36,7 @@ from tenants import plans
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
-from tenants.testing import add_member, build, create_clinic, create_user
+from tenants.testing import build
 
 
 def run(*args, **options) -> str:

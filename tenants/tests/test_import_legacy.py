@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.models import Membership, User
+from accounts.testing import create_clinic
 from clinical.filters import AppointmentFilter, PrescriptionFilter
 from clinical.models import (
     Appointment,
@@ -40,7 +41,6 @@ from tenants.dbroles import conninfo_from_url
 from tenants.legacy import sample
 from tenants.models import Tenant
 from tenants.platform import platform_access
-from tenants.testing import create_clinic
 
 OWNER = "admin@legacy-001.example"
 PASSWORD = "Legacy-Password-1"

@@ -13,10 +13,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.testing import TEST_PASSWORD, add_member, create_clinic
 from clinical.models import Patient, Prescription, PrescriptionItem
 from clinical.services import doctor_profile_create, office_create
 from tenants.context import tenant_context
-from tenants.testing import TEST_PASSWORD, add_member, build, create_clinic
+from tenants.testing import build
 
 pytestmark = pytest.mark.browser
 

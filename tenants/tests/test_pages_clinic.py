@@ -7,16 +7,17 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.models import User
 from accounts.selectors import memberships_of
+from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Doctor, Office, Patient
 from clinical.services import doctor_profile_create, office_create
 from tenants import charts
 from tenants.context import tenant_context
-from tenants.middleware import SESSION_TENANT_KEY
 from tenants.models import PlanChange, Tenant
 from tenants.selectors import tenant_weekly_activity
-from tenants.testing import add_member, build, create_clinic, session_login
+from tenants.testing import build
 
 
 def signup_form(**overrides):

@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.testing import add_member, session_login
 from clinical.models import Patient, Prescription, PrescriptionItem, PrescriptionPrint
 from tenants.context import tenant_context
 from tenants.selectors import tenant_weekly_activity
-from tenants.testing import add_member, build, session_login
+from tenants.testing import build
 
 
 @pytest.fixture

@@ -30,10 +30,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.testing import bearer, create_clinic
 from tenants.backend.base import without_context
 from tenants.checks import protected_models
 from tenants.context import tenant_context
-from tenants.testing import bearer, build, create_clinic
+from tenants.testing import build
 
 PATIENTS_PER_CLINIC = 2000
 CLINICS = 3

@@ -20,8 +20,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from core.errors import ApplicationError
-from tenants.admin_mode import (
+from accounts.admin_mode import (
     CLINIC,
     PLATFORM,
     SUPPORT,
@@ -30,6 +29,7 @@ from tenants.admin_mode import (
     is_clinic_scoped,
     patient_of,
 )
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 
 

@@ -7,7 +7,7 @@ tenant context for the rest of the request. The context reaches PostgreSQL insid
 transaction (tenants.backend), not here: middleware runs outside ATOMIC_REQUESTS.
 
 API requests carry no session; DRF sets their context after JWT authentication
-(tenants.viewsets).
+(accounts.viewsets).
 """
 
 from __future__ import annotations
