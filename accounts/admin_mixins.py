@@ -1,4 +1,4 @@
-"""The mixins every registered admin is built from (see tenants.admin_site for the site).
+"""The mixins every registered admin is built from (see clinics.admin_site for the site).
 
 `ScopedAdminMixin` gives permissions by mode and role, clinic-scoped choices in every form
 field, filter and raw-id input, a plain 404 for objects that are not visible, service errors

@@ -4,7 +4,7 @@
   (`TenantSessionMiddleware`, after the site's login). Works as the runtime role under that
   clinic's tenant context, exactly like the pages and the API.
 * **platform** — an active staff superuser with no clinic in the session (a platform
-  operator). Every admin request runs inside `platform_access(...)` (tenants.admin_site).
+  operator). Every admin request runs inside `platform_access(...)` (clinics.admin_site).
 * **support** — an operator who chose "act as clinic" with a stated reason: that clinic's
   records, read-only, under its tenant context, for at most `ACT_AS_MAX_AGE`.
 * **none** — anybody else: no admin at all.

@@ -20,8 +20,8 @@ from accounts.permissions import may_manage_invitation, may_manage_member
 from accounts.services import grantable_roles
 from clinical.models import Doctor, Office
 from clinical.services import doctor_invite
+from clinics.selectors import tenant_limits
 from core.errors import PlanLimitReached, Throttled
-from tenants.selectors import tenant_limits
 
 
 def _member_status(membership: Membership) -> tuple[str, str]:

@@ -253,7 +253,7 @@ def clinic_two_factor(request):
             required=required,
         )
     except ApplicationError as exc:
-        from tenants.views import _settings_page
+        from clinics.views import _settings_page
 
         return _settings_page(request, two_factor_error=exc.detail, status=exc.status_code)
     messages.success(

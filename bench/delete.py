@@ -28,7 +28,7 @@ PREFIX = "Purge bench "
 
 def purge_one(size: int, patients: int, run: int) -> float:
     datagen.ensure(size, patients, quiet=True)
-    from tenants.purge import tenant_purge
+    from clinics.purge import tenant_purge
     from tenants.services import tenant_suspend
 
     clinic = datagen.fill_clinic(run, patients, prefix=PREFIX)

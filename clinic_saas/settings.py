@@ -83,8 +83,9 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "clinical",
-    # django.contrib.admin with the clinic-aware site (tenants.admin_site).
-    "tenants.apps.ClinicAdminConfig",
+    "clinics",
+    # django.contrib.admin with the clinic-aware site (clinics.admin_site).
+    "clinics.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -246,7 +247,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
-    # The earlier system's bcrypt hashes, imported as `bcrypt$<hash>` (tenants.legacy): they
+    # The earlier system's bcrypt hashes, imported as `bcrypt$<hash>` (clinics.legacy): they
     # verify here and are rehashed with argon2 (first in this list) at the first login.
     "django.contrib.auth.hashers.BCryptPasswordHasher",
 ]

@@ -1,4 +1,4 @@
-"""Clinical demo records for the demo clinics (see tenants.demo): doctors' fees and weekly
+"""Clinical demo records for the demo clinics (see clinics.demo): doctors' fees and weekly
 availability, patients with a family, short keys, appointments and prescriptions, for the
 dental practice a filled-in dental chart (findings, a treatment plan, completed work), and
 for both a letterhead with a logo and a signature (the family clinic also has a Hindi-named

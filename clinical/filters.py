@@ -123,7 +123,7 @@ class AppointmentFilter(django_filters.FilterSet):
         if number.startswith("APT-"):
             return queryset.filter(appointment_number=number)
         if re.fullmatch(r"APT\d{12}", number):
-            # The earlier system's number, kept by the import (tenants.legacy).
+            # The earlier system's number, kept by the import (clinics.legacy).
             return queryset.filter(legacy_number=number)
         for word in value.split()[:5]:
             queryset = queryset.filter(

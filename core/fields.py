@@ -16,9 +16,16 @@ import datetime
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
+from core.validators import (
+    DATE_MAX,
+    DATE_MIN,
+    DATE_RANGE_MESSAGE,
+    normalize_indian_mobile,
+    normalize_phone,
+)
 
 
 class DateField(serializers.DateField):
@@ -106,3 +113,28 @@ class BoundedDateFormField(forms.DateField):
 
 class DateFilter(django_filters.DateFilter):
     field_class = BoundedDateFormField
+
+
+def _drf(validator):
+    def run(value):
+        try:
+            return validator(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+
+    return run
+
+
+class PhoneField(serializers.CharField):
+    """A phone number, stored normalised (see core.validators)."""
+
+    def __init__(self, *, mobile: bool = False, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.normalize = normalize_indian_mobile if mobile else normalize_phone
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value == "" and (self.allow_blank or not self.required):
+            return value
+        return _drf(self.normalize)(value)

@@ -7,7 +7,6 @@ from rest_framework import serializers
 # One flattening for every error body: the API's exception handler uses the same function.
 from core.api import flatten_errors
 from core.fields import StrictInputMixin
-from tenants.serializers import PhoneField  # noqa: F401  (re-exported for the clinical forms)
 
 
 class FlatErrorsMixin:

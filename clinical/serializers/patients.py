@@ -3,8 +3,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clinical.models import Patient
-from clinical.serializers.base import InputSerializer, PhoneField, text
+from clinical.serializers.base import InputSerializer, text
 from core import fields
+from core.fields import PhoneField
 
 
 class PatientSerializer(serializers.ModelSerializer):

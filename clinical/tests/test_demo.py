@@ -22,8 +22,8 @@ from clinical.models import (
     Prescription,
     ShortKey,
 )
+from clinics.demo import DEMO_PASSWORD
 from tenants.context import tenant_context
-from tenants.demo import DEMO_PASSWORD
 from tenants.platform import platform_access
 
 

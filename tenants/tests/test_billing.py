@@ -17,11 +17,7 @@ from django.utils import timezone
 
 from accounts.testing import create_clinic
 from clinical.models import Doctor
-from core.errors import ApplicationError
-from tenants import plans
-from tenants.billing import gst
-from tenants.billing.models import Invoice, InvoiceLine, Payment
-from tenants.billing.services import (
+from clinics.billing.services import (
     add_month,
     billing_run,
     enterprise_terms_set,
@@ -31,6 +27,10 @@ from tenants.billing.services import (
     plan_request,
     plan_set,
 )
+from core.errors import ApplicationError
+from tenants import plans
+from tenants.billing import gst
+from tenants.billing.models import Invoice, InvoiceLine, Payment
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
@@ -491,7 +491,7 @@ def test_an_unpaid_upgrade_invoice_never_makes_a_clinic_read_only(clinic):
 
 
 def test_purging_a_clinic_removes_its_paid_invoices_too(paid_invoice, clinic):
-    from tenants.purge import tenant_purge
+    from clinics.purge import tenant_purge
     from tenants.services import tenant_suspend
 
     tenant_suspend(tenant=clinic, actor=None, reason="end of contract")

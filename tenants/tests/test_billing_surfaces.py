@@ -17,9 +17,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.testing import add_member, bearer, create_clinic, create_user, session_login
+from clinics.billing.services import plan_request
 from tenants import plans
 from tenants.billing.models import Invoice
-from tenants.billing.services import plan_request
 from tenants.context import tenant_context
 from tenants.models import PlanChange, Tenant
 from tenants.tests.admin_helpers import log_in, staff
@@ -123,7 +123,7 @@ def test_the_owner_starts_a_manual_checkout_even_when_read_only(api, live_db):
 
 
 def test_the_pdf_of_an_intra_state_invoice_shows_cgst_and_sgst(clinic):
-    from tenants.billing.documents import invoice_pdf
+    from clinics.billing.documents import invoice_pdf
 
     invoice = plan_request(tenant=clinic, actor=clinic.owner, plan=plans.BASIC).invoice
     text = pdf_text(invoice_pdf(invoice))
@@ -133,7 +133,7 @@ def test_the_pdf_of_an_intra_state_invoice_shows_cgst_and_sgst(clinic):
 
 
 def test_the_pdf_of_an_inter_state_invoice_shows_igst(other):
-    from tenants.billing.documents import invoice_pdf
+    from clinics.billing.documents import invoice_pdf
 
     invoice = plan_request(tenant=other, actor=other.owner, plan=plans.PREMIUM).invoice
     text = pdf_text(invoice_pdf(invoice))

@@ -15,9 +15,9 @@ from django.db import connections
 from django.test import Client
 
 from accounts.testing import create_clinic
+from clinics.billing.services import invoice_checkout, plan_request
 from tenants import plans
 from tenants.billing.models import Invoice, Payment, PaymentEvent
-from tenants.billing.services import invoice_checkout, plan_request
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access

@@ -12,7 +12,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.testing import TEST_PASSWORD, add_member, create_clinic
 from clinical.models import Doctor, DoctorOffice, Office
-from tenants.compat import role_permissions
+from clinics.compat import role_permissions
 from tenants.context import tenant_context
 
 INCORRECT = {"code": "invalid_credentials", "detail": "Incorrect email or password"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management import call_command
 
 from accounts.models import User
-from tenants.demo import DEMO_CLINICS, DEMO_PASSWORD
+from clinics.demo import DEMO_CLINICS, DEMO_PASSWORD
 
 
 def test_seed_demo_is_idempotent_and_logins_work(live_db, api, mailoutbox, capsys):

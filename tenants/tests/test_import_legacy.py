@@ -1,5 +1,5 @@
 """import_legacy, end to end on real PostgreSQL: a database shaped like the earlier system's
-(tenants.legacy.sample, from /work/shared/earlier-system.md) is created next to the test
+(clinics.legacy.sample, from /work/shared/earlier-system.md) is created next to the test
 database, in both of its shapes, and adopted into a clinic as the runtime role."""
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from clinical.models import (
 )
 from clinical.services import medicine_catalogue_load
 from clinical.services.numbering import next_number
+from clinics.legacy import sample
 from tenants.context import tenant_context
 from tenants.dbroles import conninfo_from_url
-from tenants.legacy import sample
 from tenants.models import Tenant
 from tenants.platform import platform_access
 
@@ -268,7 +268,7 @@ def test_a_dry_run_writes_nothing(source):
 
 
 def test_any_failure_leaves_nothing_behind(source, monkeypatch):
-    from tenants.legacy import importer
+    from clinics.legacy import importer
 
     source.build()
 

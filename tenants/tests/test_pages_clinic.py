@@ -13,10 +13,10 @@ from accounts.selectors import memberships_of
 from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Doctor, Office, Patient
 from clinical.services import doctor_profile_create, office_create
-from tenants import charts
+from clinics import charts
+from clinics.selectors import tenant_weekly_activity
 from tenants.context import tenant_context
 from tenants.models import PlanChange, Tenant
-from tenants.selectors import tenant_weekly_activity
 from tenants.testing import build
 
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.testing import add_member, session_login
 from clinical.models import Patient, Prescription, PrescriptionItem, PrescriptionPrint
+from clinics.selectors import tenant_weekly_activity
 from tenants.context import tenant_context
-from tenants.selectors import tenant_weekly_activity
 from tenants.testing import build
 
 
