@@ -205,21 +205,3 @@ class ResendVerificationView(TenantAPIView):
         if request.user.email_verified_at is None:
             services.email_verification_send(user=request.user)
         return Response({"detail": "Verification e-mail sent."}, status=status.HTTP_202_ACCEPTED)
-
-
-class InvitationAcceptView(PublicAPIView):
-    """Accept an invitation link as a new person: the account is created with the password
-    chosen here, the membership with it, and tokens for that clinic are returned. An address
-    that already has an account gets 409 `sign_in_required`: sign in and accept from
-    `GET /api/v1/auth/invitations`."""
-
-    @extend_schema(
-        request=serializers.InvitationAcceptSerializer,
-        responses=serializers.TokenPairSerializer,
-        tags=["auth"],
-    )
-    def post(self, request):
-        data = serializers.InvitationAcceptSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.invitation_accept(**data.validated_data)
-        return Response(issue_tokens(membership))

@@ -88,18 +88,3 @@ def failed_logins_expire(*, before) -> int:
     from axes.models import AccessAttempt
 
     return _call(AccessAttempt, "SELECT clinic_axes_expire(%s, %s)", [before], write=True)
-
-
-def key_is_installed(alias: str = "default") -> bool:
-    """Whether the database holds this SECRET_KEY's credentials key (the start-up check)."""
-    from django.db import DatabaseError, transaction
-
-    connection = connections[alias]
-    try:
-        with transaction.atomic(using=alias):
-            connection.ensure_connection()
-            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-                cur.execute("SELECT clinic_credentials_check(%s)", [credentials_key()])
-    except DatabaseError:
-        return False
-    return True

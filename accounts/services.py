@@ -698,9 +698,9 @@ def invitation_preview(*, token: str) -> Invitation:
 
 
 def _invitation_join(*, invitation: Invitation, user: User) -> Membership:
-    """Turn an open invitation into the person's membership (inside a transaction)."""
-    from clinical.models import Doctor
-
+    """Turn an open invitation into the person's membership (inside a transaction). A doctor
+    profile that waited on the invitation is the clinic layer's to claim
+    (`clinics.services.invitation_accept`)."""
     with tenant_context(invitation.tenant_id, user=user):
         locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
         if locked is None or not locked.is_pending or locked.email != user.email:
@@ -713,8 +713,6 @@ def _invitation_join(*, invitation: Invitation, user: User) -> Membership:
         membership = Membership.objects.create(
             user=user, role=locked.role, is_active=True, last_used_at=now
         )
-        # A doctor's profile waited on the invitation (its seat already counted).
-        Doctor.objects.filter(invitation=locked, user__isnull=True).update(user=user)
         locked.accepted_at = now
         locked.membership = membership
         locked.save(update_fields=["accepted_at", "membership"])
@@ -778,18 +776,15 @@ def invitation_accept_signed_in(*, user: User, invitation_id) -> Membership:
 
 
 def _invitation_close(invitation: Invitation, *, field: str) -> None:
-    """Close an open invitation (in its clinic's context): its link dies and a doctor's
-    profile that waited on it frees its seat. Nothing about the person remains."""
-    from clinical.models import Doctor
-
+    """Close an open invitation (in its clinic's context): its link dies. Nothing about the
+    person remains; a doctor profile that waited on it is the clinic layer's to release."""
     setattr(invitation, field, timezone.now())
     invitation.save(update_fields=[field])
-    Doctor.objects.filter(invitation=invitation, user__isnull=True).update(is_active=False)
 
 
 @transaction.atomic
-def invitation_decline(*, token: str) -> None:
-    """Decline through the e-mailed link (no account needed)."""
+def invitation_decline(*, token: str) -> Invitation:
+    """Decline through the e-mailed link (no account needed). Answers the closed invitation."""
     invitation = _invitation_from_token(token)
     with tenant_context(invitation.tenant_id):
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -797,10 +792,11 @@ def invitation_decline(*, token: str) -> None:
             raise _invalid_invitation()
         _invitation_close(locked, field="declined_at")
         audit_record(action="membership.invitation_declined", object=locked)
+    return locked
 
 
 @transaction.atomic
-def invitation_decline_signed_in(*, user: User, invitation_id) -> None:
+def invitation_decline_signed_in(*, user: User, invitation_id) -> Invitation:
     invitation = _own_invitation(user=user, invitation_id=invitation_id)
     with tenant_context(invitation.tenant_id, user=user):
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -808,6 +804,7 @@ def invitation_decline_signed_in(*, user: User, invitation_id) -> None:
             raise _invalid_invitation()
         _invitation_close(locked, field="declined_at")
         audit_record(action="membership.invitation_declined", actor=user, object=locked)
+    return locked
 
 
 def _managed_invitation(tenant: Tenant, actor: User | None, invitation: Invitation):
@@ -842,13 +839,14 @@ def invitation_resend(
 
 
 @transaction.atomic
-def invitation_revoke(*, tenant: Tenant, actor: User | None, invitation: Invitation) -> None:
+def invitation_revoke(*, tenant: Tenant, actor: User | None, invitation: Invitation) -> Invitation:
     """The link dies; no membership ever existed, so nothing else remains."""
     with tenant_context(tenant):
         _lock_clinic(tenant)
         invitation = _managed_invitation(tenant, actor, invitation)
         _invitation_close(invitation, field="revoked_at")
         audit_record(action="membership.invitation_revoked", actor=actor, object=invitation)
+    return invitation
 
 
 def _managed_membership(actor: User | None, membership: Membership):
@@ -863,16 +861,14 @@ def membership_deactivate(
     *, tenant: Tenant, actor: User | None, membership: Membership
 ) -> Membership:
     """The person's sessions and tokens for this clinic stop working at the next request
-    (every request checks the membership); a doctor's seat is freed."""
-    from clinical.models import Doctor
-
+    (every request checks the membership). The doctor profile is the clinic layer's
+    (`clinics.services.membership_deactivate`)."""
     with tenant_context(tenant):
         _lock_clinic(tenant)
         _acting, membership = _managed_membership(actor, membership)
         _ensure_not_last_owner(membership)
         membership.is_active = False
         membership.save(update_fields=["is_active"])
-        Doctor.objects.filter(user_id=membership.user_id).update(is_active=False)
         audit_record(action="membership.deactivated", actor=actor, object=membership)
     return membership
 
@@ -881,15 +877,11 @@ def membership_deactivate(
 def membership_reactivate(
     *, tenant: Tenant, actor: User | None, membership: Membership
 ) -> Membership:
-    from clinical.models import Doctor
-    from clinical.services import doctor_seat_check
-
+    """The person's access returns; the doctor profile, within the plan's doctor limit, is
+    the clinic layer's (`clinics.services.membership_reactivate`)."""
     with tenant_context(tenant):
         _lock_clinic(tenant)
         _acting, membership = _managed_membership(actor, membership)
-        if Doctor.objects.filter(user_id=membership.user_id).exists():
-            doctor_seat_check(tenant=tenant)
-            Doctor.objects.filter(user_id=membership.user_id).update(is_active=True)
         membership.is_active = True
         membership.save(update_fields=["is_active"])
         audit_record(action="membership.reactivated", actor=actor, object=membership)
@@ -898,19 +890,23 @@ def membership_reactivate(
 
 @transaction.atomic
 def membership_role_change(
-    *, tenant: Tenant, actor: User | None, membership: Membership, role: str
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    membership: Membership,
+    role: str,
+    has_doctor_profile: bool,
 ) -> Membership:
     """Give a member another role, under the one rule for roles (see above). "Doctor" needs
-    a doctor profile in the clinic (with its licence, counted against the doctor limit)."""
-    from clinical.models import Doctor
-
+    a doctor profile in the clinic (with its licence, counted against the doctor limit), which
+    the caller looks up (`clinics.services.membership_role_change`)."""
     with tenant_context(tenant):
         _lock_clinic(tenant)
         acting, membership = _managed_membership(actor, membership)
         _check_may_grant(acting, role)
         if role == membership.role:
             return membership
-        if role == Role.DOCTOR and not Doctor.objects.filter(user_id=membership.user_id).exists():
+        if role == Role.DOCTOR and not has_doctor_profile:
             raise ApplicationError(
                 "Only a member with a doctor profile can be a doctor; invite them as a doctor.",
                 code="doctor_profile_required",

@@ -228,38 +228,3 @@ def account_two_factor(request):
     if status.enabled:
         context["codes_left"] = two_factor.recovery_codes_left(user=user)
     return render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)
-
-
-# --- the clinic's requirement (on the clinic settings page) -----------------------------------
-
-
-def _clinic_page():
-    from accounts.pages import clinic_page
-
-    return clinic_page(read_roles=None, write_roles={"owner"})
-
-
-@_clinic_page()
-def clinic_two_factor(request):
-    """The owner's switch on /clinic/settings/: every member must use two-factor sign-in."""
-    if request.method != "POST":
-        return redirect("clinic-settings")
-    required = request.POST.get("require_two_factor") in ("on", "true", "1")
-    try:
-        two_factor.tenant_two_factor_require(
-            tenant=request.tenant,
-            actor=request.user,
-            membership=request.membership,
-            required=required,
-        )
-    except ApplicationError as exc:
-        from clinics.views import _settings_page
-
-        return _settings_page(request, two_factor_error=exc.detail, status=exc.status_code)
-    messages.success(
-        request,
-        "Every member must now use two-factor sign-in."
-        if required
-        else "Two-factor sign-in is now up to each member (owners and admins still need it).",
-    )
-    return redirect("clinic-settings")

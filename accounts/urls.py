@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from accounts import api, invitation_api
+from accounts import api
 
 urlpatterns = [
     re_path(r"^token/?$", api.TokenObtainView.as_view(), name="token"),
@@ -19,16 +19,4 @@ urlpatterns = [
     ),
     re_path(r"^verify-email/?$", api.VerifyEmailView.as_view(), name="verify-email"),
     re_path(r"^verify-email/resend/?$", api.ResendVerificationView.as_view(), name="verify-resend"),
-    re_path(r"^invitation/accept/?$", api.InvitationAcceptView.as_view(), name="invitation-accept"),
-    re_path(r"^invitations/?$", invitation_api.OwnInvitationsView.as_view(), name="my-invitations"),
-    re_path(
-        r"^invitations/(?P<pk>[0-9a-f-]{36})/accept/?$",
-        invitation_api.OwnInvitationAcceptView.as_view(),
-        name="my-invitation-accept",
-    ),
-    re_path(
-        r"^invitations/(?P<pk>[0-9a-f-]{36})/decline/?$",
-        invitation_api.OwnInvitationDeclineView.as_view(),
-        name="my-invitation-decline",
-    ),
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     # project's own auth routes.
     path("api/v1/auth/", include("clinics.compat_urls")),
     path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/auth/", include("clinics.invitation_urls")),
     path("api/v1/", include("clinics.audit_urls")),
     path("api/v1/", include("clinical.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

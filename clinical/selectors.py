@@ -153,3 +153,8 @@ def doctor_free_slots(*, doctor: Doctor, day: datetime.date, now: datetime.datet
                 )
             start = end
     return slots
+
+
+def doctor_profile_exists(*, user_id) -> bool:
+    """Whether the person has a doctor profile in the clinic in context (any status)."""
+    return Doctor.objects.filter(user_id=user_id).exists()

@@ -320,5 +320,7 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
         return False
 
 
-# Invoices, payments and provider events (registered by importing the module).
+# People, memberships and invitations, and invoices, payments and provider events (each
+# registered by importing its module).
+from clinics import people_admin as _people_admin  # noqa: E402,F401
 from clinics.billing import admin as _billing_admin  # noqa: E402,F401

@@ -12,12 +12,11 @@ from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from accounts.viewsets import TenantAPIView
 from clinical.models import Doctor
-from clinical.services import doctor_invite
 from clinics import serializers
 from clinics.billing import serializers as billing_serializers
 from clinics.billing.services import plan_request
 from clinics.selectors import tenant_limits
-from clinics.services import clinic_register
+from clinics.services import clinic_register, doctor_invite
 from tenants import plans
 from tenants.context import tenant_context
 from tenants.services import tenant_update

@@ -14,10 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import memberships_of
-from accounts.services import invitation_accept, invitation_create
+from accounts.services import invitation_create
 from clinical import demo as clinical_demo
-from clinical.services import doctor_invite
-from clinics.services import clinic_register
+from clinics.services import clinic_register, doctor_invite, invitation_accept
 from core.email import emails_suppressed
 
 DEMO_PASSWORD = "Clinic-Demo-2026"

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts import two_factor
 from accounts.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
 from accounts.views import start_clinic_session
 from clinical.models import Office
@@ -20,6 +21,7 @@ from clinics.billing import selectors as billing_selectors
 from clinics.billing.services import plan_request
 from clinics.selectors import tenant_limits, tenant_weekly_activity
 from clinics.services import clinic_register
+from core.errors import ApplicationError
 from tenants import plans
 from tenants.services import tenant_update
 
@@ -192,3 +194,30 @@ def office_edit(request, pk):
         {"form": form, "office": office},
         status=400 if form.errors else 200,
     )
+
+
+# --- the clinic's requirement (on the clinic settings page) -----------------------------------
+
+
+@clinic_page(read_roles=None, write_roles=OWNER_ONLY)
+def clinic_two_factor(request):
+    """The owner's switch on /clinic/settings/: every member must use two-factor sign-in."""
+    if request.method != "POST":
+        return redirect("clinic-settings")
+    required = request.POST.get("require_two_factor") in ("on", "true", "1")
+    try:
+        two_factor.tenant_two_factor_require(
+            tenant=request.tenant,
+            actor=request.user,
+            membership=request.membership,
+            required=required,
+        )
+    except ApplicationError as exc:
+        return _settings_page(request, two_factor_error=exc.detail, status=exc.status_code)
+    messages.success(
+        request,
+        "Every member must now use two-factor sign-in."
+        if required
+        else "Two-factor sign-in is now up to each member (owners and admins still need it).",
+    )
+    return redirect("clinic-settings")

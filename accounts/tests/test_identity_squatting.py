@@ -15,9 +15,10 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
-from accounts.services import invitation_create, invitation_revoke
+from accounts.services import invitation_create
 from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Doctor
+from clinics.services import invitation_revoke
 from tenants.context import tenant_context
 from tenants.platform import platform_access
 from tenants.testing import build

@@ -15,10 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Invitation, Membership, User
-from accounts.services import invitation_create, invitation_revoke
+from accounts.services import invitation_create
 from accounts.testing import TEST_PASSWORD, bearer, session_login
 from clinical.models import Doctor
-from clinical.services import doctor_invite
+from clinics.services import doctor_invite, invitation_revoke
 from tenants.context import tenant_context
 from tenants.tests.admin_helpers import log_in, staff
 

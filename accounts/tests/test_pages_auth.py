@@ -312,7 +312,7 @@ def test_an_invitation_needs_matching_strong_passwords(client, invitation_link):
 def test_a_revoked_or_forged_invitation_link_is_refused(client, clinic_a, alice, invitation_link):
     with tenant_context(clinic_a):
         invitation = Invitation.objects.get()
-    from accounts.services import invitation_revoke
+    from clinics.services import invitation_revoke
 
     invitation_revoke(tenant=clinic_a, actor=alice, invitation=invitation)
     response = client.get(invitation_link)

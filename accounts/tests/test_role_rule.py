@@ -14,14 +14,14 @@ import pytest
 from django.db import connection
 
 from accounts.models import Membership, Role
-from accounts.services import (
-    invitation_create,
+from accounts.services import invitation_create
+from accounts.testing import add_member, create_clinic
+from clinics.services import (
     invitation_revoke,
     membership_deactivate,
     membership_reactivate,
     membership_role_change,
 )
-from accounts.testing import add_member, create_clinic
 from core.errors import ApplicationError, PermissionDeniedError
 from tenants.context import tenant_context
 from tenants.tests.admin_helpers import log_in, staff

@@ -131,18 +131,18 @@ def _platform_counts():
 @pytest.mark.parametrize(
     ("module", "step"),
     [
-        ("accounts.services", "user_create"),
-        ("tenants.services", "audit_record"),
-        ("clinical.services", "office_create"),
-        ("clinical.services", "doctor_profile_create"),
-        ("accounts.services", "email_verification_send"),
+        ("clinics.services", "user_create"),
+        ("clinics.services", "audit_record"),
+        ("clinics.services", "office_create"),
+        ("clinics.services", "doctor_profile_create"),
+        ("clinics.services", "email_verification_send"),
     ],
 )
 def test_a_failure_at_any_step_leaves_no_row_behind(
     api, live_db, monkeypatch, mailoutbox, module, step
 ):
-    # clinic_register looks each step up in its module at call time, so patching the module
-    # injects the failure right after that step has done its work.
+    # clinic_register (clinics.services) looks each step up in its module's globals at call
+    # time, so patching them there injects the failure right after that step has done its work.
     target = importlib.import_module(module)
     original = getattr(target, step)
 

@@ -116,7 +116,7 @@ def test_create_tenant_makes_the_clinic_and_invites_its_owner(
 
 def test_create_tenant_invites_an_existing_person_who_becomes_owner_by_accepting(live_db):
     """Issue 12, item 1: a clinic made for someone still needs their consent."""
-    from accounts.services import invitation_accept_signed_in
+    from clinics.services import invitation_accept_signed_in
 
     person = create_user("ravi@example.com")
     out = run("create_tenant", name="Sunrise", owner_email="ravi@example.com")

@@ -14,9 +14,12 @@ from rest_framework import serializers as drf
 from rest_framework import status
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import serializers
+from accounts.api import PublicAPIView
 from accounts.selectors import invitations_for_person
+from accounts.tokens import issue_tokens
 from accounts.viewsets import TenantAPIView
+from clinics import services as clinic_services
 
 
 class OwnInvitationSerializer(drf.Serializer):
@@ -55,7 +58,9 @@ class OwnInvitationAcceptView(TenantAPIView):
 
     @extend_schema(request=None, responses=JoinedClinicSerializer, tags=["auth"])
     def post(self, request, pk):
-        membership = services.invitation_accept_signed_in(user=request.user, invitation_id=pk)
+        membership = clinic_services.invitation_accept_signed_in(
+            user=request.user, invitation_id=pk
+        )
         return Response(JoinedClinicSerializer(membership).data)
 
 
@@ -66,5 +71,23 @@ class OwnInvitationDeclineView(TenantAPIView):
 
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def post(self, request, pk):
-        services.invitation_decline_signed_in(user=request.user, invitation_id=pk)
+        clinic_services.invitation_decline_signed_in(user=request.user, invitation_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptView(PublicAPIView):
+    """Accept an invitation link as a new person: the account is created with the password
+    chosen here, the membership with it, and tokens for that clinic are returned. An address
+    that already has an account gets 409 `sign_in_required`: sign in and accept from
+    `GET /api/v1/auth/invitations`."""
+
+    @extend_schema(
+        request=serializers.InvitationAcceptSerializer,
+        responses=serializers.TokenPairSerializer,
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = serializers.InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = clinic_services.invitation_accept(**data.validated_data)
+        return Response(issue_tokens(membership))

@@ -23,6 +23,7 @@ from accounts.clinic_middleware import SESSION_TENANT_KEY
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import invitations_for_person, person_by_email
 from accounts.views import PASSWORD_FIELDS, start_clinic_session
+from clinics import services as clinic_services
 from core.errors import ApplicationError
 
 TEMPLATE = "accounts/invitation_accept.html"
@@ -51,7 +52,7 @@ def invitation_link(request, token: str):
         return render(request, TEMPLATE, {"error": exc.detail}, status=400)
     clinic_name = invitation.tenant.name
     if request.method == "POST" and request.POST.get("action") == "decline":
-        outcome = call_service(None, services.invitation_decline, token=token)
+        outcome = call_service(None, clinic_services.invitation_decline, token=token)
         return _declined(request, outcome, clinic_name)
 
     signed_in = request.user.is_authenticated
@@ -59,7 +60,7 @@ def invitation_link(request, token: str):
         if request.method == "POST":
             outcome = call_service(
                 None,
-                services.invitation_accept_signed_in,
+                clinic_services.invitation_accept_signed_in,
                 user=request.user,
                 invitation_id=invitation.pk,
             )
@@ -89,7 +90,7 @@ def invitation_link(request, token: str):
     if request.method == "POST" and form.is_valid():
         outcome = call_service(
             form,
-            services.invitation_accept,
+            clinic_services.invitation_accept,
             field_map=PASSWORD_FIELDS,
             token=token,
             password=form.cleaned_data["password1"],
@@ -119,7 +120,7 @@ def invitation_list(request):
 @require_POST
 def invitation_accept(request, pk):
     outcome = call_service(
-        None, services.invitation_accept_signed_in, user=request.user, invitation_id=pk
+        None, clinic_services.invitation_accept_signed_in, user=request.user, invitation_id=pk
     )
     if outcome.ok:
         return _joined(request, outcome.value)
@@ -131,7 +132,7 @@ def invitation_accept(request, pk):
 @require_POST
 def invitation_decline(request, pk):
     outcome = call_service(
-        None, services.invitation_decline_signed_in, user=request.user, invitation_id=pk
+        None, clinic_services.invitation_decline_signed_in, user=request.user, invitation_id=pk
     )
     if outcome.ok:
         messages.info(request, "Invitation declined.")

@@ -25,12 +25,14 @@ from accounts.services import (
     grantable_roles,
     invitation_create,
     invitation_resend,
+    user_active_set,
+    user_staff_set,
+)
+from clinics.services import (
     invitation_revoke,
     membership_deactivate,
     membership_reactivate,
     membership_role_change,
-    user_active_set,
-    user_staff_set,
 )
 
 # --- people -----------------------------------------------------------------------------------

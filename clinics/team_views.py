@@ -19,8 +19,9 @@ from accounts.pages import ADMINS, call_service, clinic_page, is_admin
 from accounts.permissions import may_manage_invitation, may_manage_member
 from accounts.services import grantable_roles
 from clinical.models import Doctor, Office
-from clinical.services import doctor_invite
+from clinics import services as clinic_services
 from clinics.selectors import tenant_limits
+from clinics.services import doctor_invite
 from core.errors import PlanLimitReached, Throttled
 
 
@@ -211,7 +212,7 @@ def member_role(request, pk):
         return redirect("team")
     outcome = call_service(
         None,
-        services.membership_role_change,
+        clinic_services.membership_role_change,
         tenant=request.tenant,
         actor=request.user,
         membership=member,
@@ -228,7 +229,7 @@ def member_deactivate(request, pk):
     member = _managed_member(request, pk)
     outcome = call_service(
         None,
-        services.membership_deactivate,
+        clinic_services.membership_deactivate,
         tenant=request.tenant,
         actor=request.user,
         membership=member,
@@ -246,7 +247,7 @@ def member_reactivate(request, pk):
     member = _managed_member(request, pk)
     outcome = call_service(
         None,
-        services.membership_reactivate,
+        clinic_services.membership_reactivate,
         tenant=request.tenant,
         actor=request.user,
         membership=member,
@@ -285,7 +286,7 @@ def invitation_revoke(request, pk):
     invitation = _invitation(request, pk)
     outcome = call_service(
         None,
-        services.invitation_revoke,
+        clinic_services.invitation_revoke,
         tenant=request.tenant,
         actor=request.user,
         invitation=invitation,
