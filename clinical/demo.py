@@ -34,7 +34,7 @@ from clinical.services import (
     prescription_create,
     short_key_create,
 )
-from clinical.services.dental import STARTER_TEMPLATES, read_dental_templates
+from clinical.services.dental.templates import STARTER_TEMPLATES, read_dental_templates
 from clinical.services.medicines import STARTER_CATALOGUE, read_catalogue
 from tenants.context import tenant_context
 from tenants.platform import platform_access

@@ -24,7 +24,7 @@ from clinical.services.common import (
     full_clean,
     get_in_clinic,
 )
-from clinical.services.dental import dental_observations_link_to_prescription
+from clinical.services.dental.observations import dental_observations_link_to_prescription
 from clinical.services.items import build_items
 from clinical.services.numbering import next_number
 from clinical.services.shortkeys import normalize_code, short_keys_visible_to

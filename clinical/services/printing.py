@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from clinical.models import Doctor, Office, PrintTemplate
 from clinical.services.common import field_error, full_clean, get_in_clinic
-from clinical.services.dental import sniff_content_type
+from clinical.services.dental.attachments import sniff_content_type
 from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
