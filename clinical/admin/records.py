@@ -1,0 +1,84 @@
+"""Admin of the visit records: appointments and prescriptions, view-only here (they are
+booked at the front desk and written by their doctor, through the pages and the API).
+
+The lists read one table and prefetch the patients and doctors by key, as the API does: a
+join of two tables under row-level security makes PostgreSQL misjudge the join
+(clinical.selectors).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
+from clinical.admin.common import ReadOnlyInline
+from clinical.models import Appointment, Doctor, Prescription, PrescriptionItem, PrescriptionPrint
+from clinical.selectors import appointments_with_details, prescriptions_with_details
+
+
+class DoctorFilter(admin.SimpleListFilter):
+    """The clinic's doctors, named in one query (a doctor's name lives on their account)."""
+
+    title = "doctor"
+    parameter_name = "doctor"
+
+    def lookups(self, request, model_admin):
+        doctors = Doctor.objects.select_related("user").order_by("user__first_name")
+        return [(str(d.pk), str(d)) for d in doctors]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(doctor_id=self.value()) if self.value() else queryset
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Booked, confirmed, moved and cancelled at the front desk (pages and API)."""
+
+    list_display = (
+        "appointment_number",
+        "appointment_date",
+        "start_time",
+        "patient",
+        "doctor",
+        "office",
+        "status",
+    )
+    list_select_related = ()  # prefetched by key instead (see the module's docstring)
+    list_filter = ("status", "appointment_type", "appointment_date", DoctorFilter)
+    search_fields = ("=appointment_number",)
+    ordering = ("-appointment_date", "-start_time")
+
+    def get_queryset(self, request):
+        return appointments_with_details(super().get_queryset(request))
+
+
+class PrescriptionItemInline(ReadOnlyInline):
+    model = PrescriptionItem
+    fields = ("medicine", "dosage", "frequency", "duration", "instructions", "quantity")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("medicine")
+
+
+class PrescriptionPrintInline(ReadOnlyInline):
+    model = PrescriptionPrint
+    fields = ("printed_at", "printed_by", "format")
+    verbose_name_plural = "prints"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("printed_by")
+
+
+@admin.register(Prescription)
+class PrescriptionAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+    """Written, changed and signed only by their doctor (API); here, read-only."""
+
+    list_display = ("prescription_number", "visit_date", "patient", "doctor", "status")
+    list_select_related = ()  # prefetched by key instead (see the module's docstring)
+    list_filter = ("status", "visit_date", DoctorFilter)
+    search_fields = ("=prescription_number",)
+    ordering = ("-visit_date", "-created_at")
+    inlines = (PrescriptionItemInline, PrescriptionPrintInline)
+
+    def get_queryset(self, request):
+        return prescriptions_with_details(super().get_queryset(request))
