@@ -3,7 +3,8 @@ API and as printable pages (HTML, and PDF through clinical/pdf_documents.py like
 prescriptions).
 
 Plain functions, so the API (`patients/{id}/dental-chart/`, `…/case-summary/`) and the
-browser pages share them. The chart is a constant number of queries however many records
+browser pages share them; clinical.documents adds the role check, the patient look-up and
+the audit record around them. The chart is a constant number of queries however many records
 the patient has: the latest observation of every tooth in one `DISTINCT ON` query, the
 procedures in one, and a count.
 
@@ -322,8 +323,8 @@ def case_summary_filename(summary: dict) -> str:
     return f"case-summary-{name or patient.pk}-{summary['date_to']:%Y%m%d}.pdf"
 
 
-def case_summary_document(summary: dict, *, fmt: str):
-    """The case summary as the answer, an HTML page or a PDF (the API and the pages)."""
+def case_summary_response(summary: dict, *, fmt: str):
+    """The case summary as the answer, an HTML page or a PDF (clinical.documents)."""
     if fmt == "pdf":
         content = render_case_summary_pdf(summary)
     else:
@@ -331,6 +332,6 @@ def case_summary_document(summary: dict, *, fmt: str):
     return document_response(content, fmt=fmt, filename=case_summary_filename(summary))
 
 
-def chart_document(chart: dict, *, tenant):
-    """The printable chart as the answer (the API and the pages)."""
+def chart_response(chart: dict, *, tenant):
+    """The printable chart as the answer (clinical.documents)."""
     return document_response(render_chart_html(chart, tenant=tenant), fmt="html")

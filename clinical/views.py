@@ -1,5 +1,7 @@
 """The clinical records' own pages: printable prescriptions, the dental chart and the case
-summary, for a browser session of the record's clinic (`accounts.pages.clinic_page`)."""
+summary, for a browser session of the record's clinic (`accounts.pages.clinic_page`). The
+documents themselves, with their permission check and audit record, are the API's too
+(clinical.printing, clinical.documents)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,10 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 
 from accounts.pages import clinic_page
-from clinical import dental_chart as dental_charts
-from clinical import printing
-from clinical.models import Patient, Prescription, PrescriptionPrint
+from clinical import documents, printing
+from clinical.models import Prescription, PrescriptionPrint
 from clinical.permissions import role_may
 from core.errors import ApplicationError
-from tenants.audit import audit_record
 
 
 def _printable(request, pk) -> Prescription:
@@ -41,51 +41,31 @@ def prescription_pdf(request, pk):
     )
 
 
-def _dental_patient(request, pk, action: str) -> Patient:
-    # The clinical permission matrix decides (receptionists see no clinical records).
-    if not role_may("patients", action, request.membership.role):
-        raise PermissionDenied("Your role in this clinic does not allow this.")
-    patient = Patient.objects.active().filter(pk=pk).first()
-    if patient is None:
-        # Missing, deleted, or another clinic's: the same answer.
-        raise Http404("No such patient.")
-    return patient
-
-
 @clinic_page()
 def dental_chart_print(request, pk):
     """The API's printable dental chart, for a browser session of the patient's clinic."""
-    patient = _dental_patient(request, pk, "dental_chart")
-    chart = dental_charts.dental_chart(tenant=request.tenant, patient=patient)
-    audit_record(
-        action="patient.dental_chart_viewed", request=request, object=patient, patient_id=pk
-    )
-    return dental_charts.chart_document(chart, tenant=request.tenant)
+    return documents.dental_chart_document(request=request, patient_id=pk)
 
 
-def _case_summary(request, pk, fmt: str) -> dict:
-    patient = _dental_patient(request, pk, "case_summary")
+def _case_summary(request, pk, fmt: str):
     try:
-        start, end = dental_charts.parse_date_range(request.GET.get("from"), request.GET.get("to"))
+        return documents.case_summary_document(
+            request=request,
+            patient_id=pk,
+            date_from=request.GET.get("from"),
+            date_to=request.GET.get("to"),
+            fmt=fmt,
+        )
     except ApplicationError as exc:
+        # A bad date range: the page's answer is a 400 page, not the API's JSON.
         raise BadRequest(exc.detail) from exc
-    audit_record(
-        action="patient.case_summary_printed",
-        request=request,
-        object=patient,
-        patient_id=pk,
-        details={"format": fmt, "from": str(start or ""), "to": str(end)},
-    )
-    return dental_charts.case_summary(
-        tenant=request.tenant, patient=patient, date_from=start, date_to=end
-    )
 
 
 @clinic_page()
 def case_summary_print(request, pk):
-    return dental_charts.case_summary_document(_case_summary(request, pk, "html"), fmt="html")
+    return _case_summary(request, pk, "html")
 
 
 @clinic_page()
 def case_summary_pdf(request, pk):
-    return dental_charts.case_summary_document(_case_summary(request, pk, "pdf"), fmt="pdf")
+    return _case_summary(request, pk, "pdf")
