@@ -5,8 +5,12 @@
   transaction (ATOMIC_REQUESTS), so every query of the view runs for that clinic only.
 * `TenantScopedViewSet.get_queryset()` starts from the model's scoped manager: the clinic
   filter is applied first, so another clinic's object is simply not found (404, the same as
-  a missing one, never 403). Subclasses narrow with `narrow_queryset()`; overriding
-  `get_queryset()` is refused at class creation.
+  a missing one, never 403). Subclasses narrow with `narrow_queryset()` and adjust a URL's
+  look-up value with `normalize_lookup()`; overriding `get_queryset()` or `get_object()` is
+  refused at class creation, as PostHog's team-scoped mixin does.
+* `get_permissions()` always puts `IsClinicMember` first, before the view's own
+  `permission_classes`: a view can add checks, never drop the membership one. Overriding it
+  is refused too.
 * Writes of a suspended clinic or an expired trial answer 402 `subscription_inactive`.
 * A POST with an `Idempotency-Key` header is answered once; retries get the stored answer
   (tenants.idempotency).
@@ -32,13 +36,35 @@ class IsClinicMember(permissions.BasePermission):
         )
 
 
+# Methods a clinic API view may not override: each would be a way around the clinic filter
+# or the membership check.
+GUARDED_METHODS = ("get_permissions",)
+GUARDED_VIEWSET_METHODS = ("get_queryset", "get_object")
+
+
+def _refuse_overrides(cls, names, advice: str) -> None:
+    for name in names:
+        if name in cls.__dict__:
+            raise TypeError(f"{cls.__name__} overrides {name}(); {advice}")
+
+
 class TenantAPIMixin:
-    permission_classes = [IsClinicMember, RolePermission]
+    # The view's own checks; IsClinicMember always runs before them (get_permissions).
+    permission_classes = [RolePermission]
     # Roles allowed to read (GET, HEAD, OPTIONS) and to write; None: every active member.
     read_roles = None
     write_roles = None
     # Views that must work for a read-only clinic (changing plan, logging out) set this.
     allow_when_inactive = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _refuse_overrides(
+            cls, GUARDED_METHODS, "set permission_classes: the membership check always comes first."
+        )
+
+    def get_permissions(self):
+        return [IsClinicMember(), *(permission() for permission in self.permission_classes)]
 
     def dispatch(self, request, *args, **kwargs):
         self._context_token = None
@@ -98,11 +124,12 @@ class TenantScopedViewSet(TenantAPIMixin, viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise TypeError(
-                f"{cls.__name__} overrides get_queryset(); narrow with narrow_queryset() so "
-                "the clinic filter always applies first."
-            )
+        _refuse_overrides(
+            cls,
+            GUARDED_VIEWSET_METHODS,
+            "narrow with narrow_queryset() and normalize_lookup(), so the clinic filter always "
+            "applies first.",
+        )
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -110,5 +137,16 @@ class TenantScopedViewSet(TenantAPIMixin, viewsets.GenericViewSet):
             return self.model.objects.none()
         return self.narrow_queryset(self.model.objects.all())
 
+    def get_object(self):
+        # DRF's get_object() looks the object up in get_queryset(): the clinic's rows only.
+        kwarg = self.lookup_url_kwarg or self.lookup_field
+        if kwarg in self.kwargs:
+            self.kwargs[kwarg] = self.normalize_lookup(self.kwargs[kwarg])
+        return super().get_object()
+
     def narrow_queryset(self, queryset):
         return queryset
+
+    def normalize_lookup(self, value: str) -> str:
+        """The URL's look-up value as stored (short keys are kept in capitals, say)."""
+        return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 
-from accounts.viewsets import IsClinicMember, TenantScopedViewSet
+from accounts.viewsets import TenantScopedViewSet
 from clinical.permissions import ClinicalPermission
 from clinical.versions import etag, row_version, versions_from_if_match
 from core.api import FilterBackend, OrderingFilter
@@ -17,7 +17,7 @@ class ClinicalViewSet(TenantScopedViewSet):
     """Every clinical viewset: tenant scoping from TenantScopedViewSet, and exactly one
     permission check, the matrix in clinical/permissions.py (`resource` × action × role)."""
 
-    permission_classes = [IsClinicMember, ClinicalPermission]
+    permission_classes = [ClinicalPermission]
     filter_backends = [FilterBackend, OrderingFilter]
     resource: str = ""
     # Set on custom @action()s: the matrix action they are (a name or {METHOD: name}).
