@@ -12,12 +12,13 @@ import uuid
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from tenants.context import current
-from tenants.scoping import TenantForeignKey, TenantManager, TenantOwnedModel, refuse_when_run
+from tenants.context import DbContext
+from tenants.scoping import ScopedManager, TenantForeignKey, TenantManager, TenantOwnedModel
 
 
 def normalize_email(email: str) -> str:
@@ -191,21 +192,17 @@ class Role(models.TextChoices):
 ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
-class OwnMembershipManager(models.Manager):
+class OwnMembershipManager(ScopedManager):
     """The memberships of the person in context, in every clinic (login, clinic switcher).
 
     Row-level security allows exactly this through its `user_id` clause; the filter here
     keeps the ORM saying the same thing.
     """
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
+    def scope_filter(self, ctx: DbContext) -> Q | None:
         if ctx.user_id is None:
-            return refuse_when_run(queryset)
-        return queryset.filter(user_id=ctx.user_id)
+            return None
+        return Q(user_id=ctx.user_id)
 
 
 class Membership(TenantOwnedModel):
@@ -235,21 +232,19 @@ class Membership(TenantOwnedModel):
         return self.role in ADMIN_ROLES
 
 
-class PersonInvitationManager(models.Manager):
+class PersonInvitationManager(ScopedManager):
     """Invitations addressed to the person in context, in every clinic (accept or decline).
 
     Row-level security allows exactly this through its e-mail clause; callers filter by the
     person's e-mail as well, so the ORM says the same thing.
     """
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
+    def scope_filter(self, ctx: DbContext) -> Q | None:
+        # An empty Q, no ORM filter: row-level security's e-mail clause decides (callers
+        # also filter by the person's e-mail).
         if ctx.user_id is None:
-            return refuse_when_run(queryset)
-        return queryset
+            return None
+        return Q()
 
 
 class Invitation(TenantOwnedModel):

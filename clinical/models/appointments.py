@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor, Office
-from tenants.models import TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 
 class Appointment(TenantOwnedModel):

@@ -165,7 +165,7 @@ def _fill_every_other_table(clinic, medicine):
     object to show (the builders make valid rows of any tenant-owned model)."""
     from django.apps import apps
 
-    from tenants.models import TenantOwnedModel
+    from tenants.scoping import TenantOwnedModel
 
     for model in apps.get_models():
         if (
