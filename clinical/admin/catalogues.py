@@ -4,12 +4,11 @@ through the medicine services) and short keys (prescription templates, view-only
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
 
 from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
 from clinical.admin.common import CatalogueFilter, ReadOnlyInline, form_changes
 from clinical.models import Medicine, ShortKey, ShortKeyItem
-from clinical.selectors import short_key_items_prefetch
+from clinical.selectors import short_key_items_prefetch, short_keys_visible_to
 from clinical.services import medicine_create, medicine_update
 
 # --- medicines --------------------------------------------------------------------------------
@@ -72,9 +71,8 @@ class ShortKeyAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     inlines = (ShortKeyItemInline,)
 
     def get_queryset(self, request):
-        mine = Q(doctor__isnull=True) | Q(doctor__user_id=request.user.pk)
-        return (
-            super().get_queryset(request).filter(mine).prefetch_related(short_key_items_prefetch())
+        return short_keys_visible_to(request.user, super().get_queryset(request)).prefetch_related(
+            short_key_items_prefetch()
         )
 
     @admin.display(boolean=True, description="personal")

@@ -11,6 +11,7 @@ from clinical.documents import case_summary_document, dental_chart_document, den
 from clinical.filters import PatientFilter
 from clinical.models import Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
+from clinical.selectors import family_members
 from clinical.serializers.dental import DentalChartSerializer
 from clinical.serializers.patients import (
     FamilyMemberInputSerializer,
@@ -19,7 +20,7 @@ from clinical.serializers.patients import (
     PatientSerializer,
 )
 from clinical.services import patient_create, patient_delete, patient_update
-from clinical.services.patients import family_members, normalize_mobile
+from clinical.services.patients import normalize_mobile
 
 DATE_RANGE = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: all)."),

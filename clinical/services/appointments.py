@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from clinical.models import Appointment, Doctor, NumberCounter, Office, Patient
+from clinical.selectors import weekday_windows
 from clinical.services.common import (
     as_type,
     clean_text,
@@ -45,12 +46,8 @@ def local_now() -> datetime.datetime:
 
 
 def _window_for(doctor: Doctor, day: datetime.date, start, end):
-    for window in doctor.availability.all():
-        if (
-            window.weekday == day.weekday()
-            and window.start_time <= start
-            and end <= window.end_time
-        ):
+    for window in weekday_windows(doctor, day):
+        if window.start_time <= start and end <= window.end_time:
             return window
     return None
 

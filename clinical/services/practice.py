@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -297,7 +296,3 @@ def doctor_profiles_reactivate(*, tenant, user_id) -> None:
     if Doctor.objects.filter(user_id=user_id).exists():
         doctor_seat_check(tenant=tenant)
         Doctor.objects.filter(user_id=user_id).update(is_active=True)
-
-
-def weekday_windows(doctor: Doctor, day: datetime.date) -> list[DoctorAvailability]:
-    return [w for w in doctor.availability.all() if w.weekday == day.weekday()]
