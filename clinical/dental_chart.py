@@ -312,6 +312,8 @@ def render_case_summary_html(summary: dict, *, for_pdf: bool = False) -> str:
 
 
 def render_case_summary_pdf(summary: dict) -> bytes:
+    # Imported here, not at the top: the PDF renderer loads fpdf2 and HarfBuzz, which only a
+    # PDF needs.
     from clinical.pdf_documents import case_summary_pdf
 
     return case_summary_pdf(summary, language=summary["language"])

@@ -64,6 +64,8 @@ def _check_image(upload, field: str) -> str:
             code="unsupported_file_type",
             field_errors={field: ["Not a JPEG or PNG image."]},
         )
+    # Imported here, not at the top: Pillow is heavy, and only an uploaded letterhead image
+    # needs it (every request imports the services).
     from PIL import Image
 
     upload.seek(0)
