@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -133,8 +134,6 @@ class Tenant(models.Model):
 
     def clean(self):
         super().clean()
-        from django.core.exceptions import ValidationError
-
         if self.gstin and self.billing_state and self.gstin[:2] != self.billing_state:
             raise ValidationError(
                 {"gstin": "The GSTIN's first two digits must be the clinic's GST state code."}

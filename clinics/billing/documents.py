@@ -28,6 +28,8 @@ def _party(name: str, address: str, gstin: str, state: str) -> str:
 
 
 def invoice_pdf(invoice) -> bytes:
+    # Imported on first use: fpdf2, HarfBuzz and the font tables load only when an invoice is
+    # actually printed, not with every process that imports billing.
     from clinical.pdf import Document
 
     intra = invoice.intra_state

@@ -105,6 +105,8 @@ class RazorpayProvider(PaymentProvider):
     @property
     def client(self):
         if self._client is None:
+            # Imported on first use: Razorpay's client (and the requests stack under it) is
+            # loaded only by a deployment that takes online payments.
             import razorpay
 
             secret = getattr(settings, "RAZORPAY_KEY_SECRET", "")

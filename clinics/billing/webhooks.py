@@ -26,11 +26,10 @@ from clinics.billing.services import payment_record, refund_record
 from tenants.audit import audit_record
 from tenants.billing.models import Invoice, Payment, PaymentEvent
 from tenants.context import tenant_context
+from tenants.platform import platform_access
 
 
 def _find_invoice(event: ProviderEvent) -> dict | None:
-    from tenants.platform import platform_access
-
     if not event.order_reference:
         return None
     with platform_access(

@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from clinical import models as clinical_models
+from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
+from clinical.models.dental import ALL_TEETH, procedure_code_validator
 from clinics.legacy import convert
 from clinics.legacy.people import message
 from clinics.legacy.rows import batch_writer, choice, done, load_existing, new_row, valid
@@ -25,8 +28,6 @@ def import_dental(ctx) -> None:
 
 
 def _import_templates(ctx) -> None:
-    from clinical.models import DentalTemplate
-
     report = ctx.report
     names = {}
     for pk, tenant_id, name, notes in DentalTemplate.objects.values_list(
@@ -74,9 +75,6 @@ def _import_templates(ctx) -> None:
 
 
 def _import_observations(ctx) -> None:
-    from clinical.models import DentalObservation
-    from clinical.models.dental import ALL_TEETH
-
     report = ctx.report
     load_existing(DentalObservation, ctx.observations)
     writer = batch_writer(DentalObservation, ctx, "dental_observations")
@@ -139,9 +137,6 @@ def _import_observations(ctx) -> None:
 
 
 def _import_procedures(ctx) -> None:
-    from clinical.models import DentalProcedure
-    from clinical.models.dental import ALL_TEETH, procedure_code_validator
-
     report = ctx.report
     existing = {}
     load_existing(DentalProcedure, existing)
@@ -222,8 +217,6 @@ def _import_procedures(ctx) -> None:
 
 
 def _import_attachments(ctx) -> None:
-    from clinical.models import DentalAttachment
-
     report = ctx.report
     writer = batch_writer(DentalAttachment, ctx, "dental_attachments")
     root = Path(ctx.files_from) if ctx.files_from else None
@@ -302,8 +295,6 @@ def copy_files(copies) -> None:
 def import_prescription_templates(ctx) -> None:
     """The earlier letterheads become print templates (issue 16) where this system has them;
     otherwise the report lists each one, so the clinic can set its letterhead up again."""
-    from clinical import models as clinical_models
-
     model = getattr(clinical_models, "PrintTemplate", None)
     if model is None:
         for row in ctx.source.rows("prescription_templates"):

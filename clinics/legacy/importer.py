@@ -16,23 +16,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
+from accounts.models import normalize_email
+from clinical.models import NumberCounter
 from clinics.legacy import dental, people, records
 from clinics.legacy.convert import derived_id
 from clinics.legacy.report import Report
 from clinics.legacy.source import LegacySource
+from clinics.selectors import tenant_counts
 from core.errors import ApplicationError
 from tenants import plans
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
+from tenants.platform import platform_access
+from tenants.selectors import tenant_by_code
+from tenants.services import tenant_create
 
 DEFAULT_NAME = "Legacy Clinic"
-BATCH = 1000
 # Not adopted, with the reason the report gives.
 NOT_ADOPTED = {
     "case_studies": "AI-written case summaries are read-only history; not adopted",
@@ -47,79 +50,6 @@ class ImportResult:
     source_tenant: str | None = None
     report: Report = field(default_factory=Report)
     dry_run: bool = False
-
-
-class Writer:
-    """Writes the rows of one table in batches, after dropping those a previous run already
-    wrote (same id).
-
-    The rows are dicts of validated values (clinics.legacy.rows.clean), inserted with
-    one INSERT … SELECT FROM unnest(column arrays) per batch, sent in binary, on Django's own
-    connection: the same runtime role, the same transaction, the clinic's context already sent
-    (a query through the ORM sends it first), so row-level security and the same-clinic
-    foreign keys check every row. Building and compiling a model instance per row, as
-    bulk_create does, costs more than the database's own work at 100,000 rows.
-    """
-
-    def __init__(self, model, ctx, table: str, *, on_flush=None):
-        self.model, self.ctx, self.table = model, ctx, table
-        self.batch: list[dict] = []
-        self.on_flush = on_flush
-        self.fields = list(model._meta.concrete_fields)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        insert = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-        # One array per column, unnested into rows: one short statement per batch. An array
-        # column cannot travel that way (unnest would flatten it): those tables send one
-        # prepared INSERT per row, pipelined.
-        self.by_row = any(isinstance(f, ArrayField) for f in self.fields)
-        if self.by_row:
-            self.sql = insert + f"VALUES ({', '.join(['%s'] * len(self.fields))})"
-        else:
-            arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in self.fields)
-            self.sql = insert + f"SELECT * FROM unnest({arrays})"
-
-    def add(self, values: dict) -> None:
-        self.batch.append(values)
-        if len(self.batch) >= BATCH:
-            self.flush()
-
-    def _value(self, f, values: dict):
-        if f.attname == "tenant_id":
-            return self.ctx.tenant.pk
-        if f.attname in values:
-            value = values[f.attname]
-        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            value = timezone.now()
-        else:
-            value = f.get_default()
-        return value
-
-    def flush(self) -> None:
-        if not self.batch:
-            return
-        present: set = set()
-        # The clinic's context reaches PostgreSQL with this ORM query (or a cheap one when a
-        # clinic this run created has nothing to look up).
-        if self.ctx.fresh:
-            self.model.objects.filter(pk=self.batch[0]["id"]).exists()
-        else:
-            ids = [row["id"] for row in self.batch]
-            present = set(self.model.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        fresh = [row for row in self.batch if row["id"] not in present]
-        if fresh:
-            with psycopg.Cursor(connection.connection) as cursor:
-                if self.by_row:
-                    rows = [[self._value(f, row) for f in self.fields] for row in fresh]
-                    cursor.executemany(self.sql, rows)
-                else:
-                    cursor.execute(
-                        self.sql, [[self._value(f, row) for row in fresh] for f in self.fields]
-                    )
-        self.ctx.report.new(self.table, len(fresh))
-        self.ctx.report.existing(self.table, len(self.batch) - len(fresh))
-        if self.on_flush:
-            self.on_flush(fresh)
-        self.batch = []
 
 
 class Context:
@@ -178,9 +108,6 @@ def legacy_import(
     actor=None,
     details: dict | None = None,
 ) -> ImportResult:
-    from accounts.models import normalize_email
-    from tenants.selectors import tenant_by_code
-
     try:
         plans.get_plan(plan)
     except ValueError as exc:
@@ -258,8 +185,6 @@ def _target_id(source: LegacySource, name: str):
 def _previous_target(target_id, details):
     """The clinic a previous run created (audited platform access: the runtime role cannot
     look up another clinic), or None."""
-    from tenants.platform import platform_access
-
     with platform_access(
         reason="legacy import: the clinic of a previous run",
         action="platform.command",
@@ -292,8 +217,6 @@ def _check_plan_fits(source: LegacySource, plan: str) -> None:
 def _import(
     source, result, existing, name, owner_email, plan, progress, files_from, target_id
 ) -> None:
-    from tenants.services import tenant_create
-
     if existing is None:
         try:
             tenant = tenant_create(name=name, plan=plan, tenant_id=target_id)
@@ -337,8 +260,6 @@ def _import(
 def _continue_numbers(ctx: Context) -> None:
     """The clinic's next APT-/RX- numbers follow the imported ones: each (kind, day) counter
     is raised to the highest number imported, never lowered."""
-    from clinical.models import NumberCounter
-
     table = NumberCounter._meta.db_table
     with connection.cursor() as cursor:
         for (kind, day), last in ctx.counters.items():
@@ -352,8 +273,6 @@ def _continue_numbers(ctx: Context) -> None:
 
 
 def _check_limits(tenant) -> None:
-    from clinics.selectors import tenant_counts
-
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     counts = tenant_counts(locked)
     problems = [

@@ -7,8 +7,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts import services as accounts_services
+from accounts.models import Invitation, Membership, Role, User
+from clinical.models import Doctor, DoctorAvailability, DoctorOffice, Office
 from clinics.legacy import convert
 from core.errors import ApplicationError
+from tenants.platform import platform_access
 
 # The earlier system's roles → this system's clinic roles. `super_admin` was the platform's
 # own staff and `patient` a patient's login: neither is a member of a clinic.
@@ -29,9 +33,6 @@ def accounts_by_email(emails) -> dict:
     """E-mail → id of the people who already have an account here. People are not a clinic's
     rows, and the runtime role sees only those of the clinic in context; this import is a
     platform operation, so it asks through the platform role (audited)."""
-    from accounts.models import User
-    from tenants.platform import platform_access
-
     emails = sorted({e for e in emails if e})
     if not emails:
         return {}
@@ -67,8 +68,6 @@ def check_owner(source, owner_email: str) -> None:
 
 
 def import_users(ctx) -> None:
-    from accounts.models import Membership, Role, User
-
     report = ctx.report
     bar = ctx.bar("users")
     members = {
@@ -150,8 +149,6 @@ def import_users(ctx) -> None:
 
 
 def _open_invitation(email: str):
-    from accounts.models import Invitation
-
     return (
         Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None, declined_at=None)
         .order_by("-created_at")
@@ -163,8 +160,6 @@ def _invite(ctx, row, email: str, role: str) -> None:
     """A person who already has an account here is invited, never made a member without
     their consent (issue 12): the invitation service decides what exists before they accept.
     Their earlier records stay the clinic's; a doctor profile waits on the invitation."""
-    from accounts import services
-
     kwargs = {
         "tenant": ctx.tenant,
         "actor": None,
@@ -175,7 +170,7 @@ def _invite(ctx, row, email: str, role: str) -> None:
     }
     try:
         # A platform import invites a whole staff at once: no per-clinic e-mail limit.
-        invitation = services.invitation_create(**kwargs, enforce_limits=False)
+        invitation = accounts_services.invitation_create(**kwargs, enforce_limits=False)
     except ApplicationError as exc:
         ctx.report.skip("users", row["id"], f"{email}: not invited: {exc.detail}")
         return
@@ -189,8 +184,6 @@ def _invite(ctx, row, email: str, role: str) -> None:
 
 
 def import_doctors(ctx) -> None:
-    from clinical.models import Doctor, DoctorAvailability, DoctorOffice, Office
-
     report = ctx.report
     existing_offices = {o.name.lower(): o.pk for o in Office.objects.all().only("id", "name")}
     existing_doctors = {
@@ -274,8 +267,6 @@ def import_doctors(ctx) -> None:
 def _offices(ctx, row, existing_offices: dict) -> list:
     """The doctor's JSONB offices as Office rows: one per earlier id across all doctors, and
     one per name (a clinic's office names are unique here)."""
-    from clinical.models import Office
-
     found = []
     for entry in row["offices"] or []:
         if not isinstance(entry, dict) or not entry.get("id"):
@@ -311,8 +302,6 @@ def _offices(ctx, row, existing_offices: dict) -> list:
 
 
 def _availability(ctx, row, doctor_id) -> list:
-    from clinical.models import DoctorAvailability
-
     schedule = row["availability_schedule"] or {}
     windows, seen = [], set()
     for weekday, day in enumerate(convert.WEEKDAYS):

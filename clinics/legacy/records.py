@@ -5,6 +5,17 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from clinical.models import (
+    Appointment,
+    Medicine,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionPrint,
+    ShortKey,
+    ShortKeyItem,
+)
+from clinical.models.patients import MAX_FAMILY_SIZE
 from clinics.legacy import convert
 from clinics.legacy.people import message
 from clinics.legacy.rows import batch_writer, clean, done, load_existing, new_row, valid
@@ -14,9 +25,6 @@ from core.validators import normalize_indian_mobile
 
 
 def import_patients(ctx) -> None:
-    from clinical.models import Patient
-    from clinical.models.patients import MAX_FAMILY_SIZE
-
     report = ctx.report
     # The clinic's families as they are now (a second run, or an existing clinic).
     families: dict[str, list] = {}
@@ -116,8 +124,6 @@ def _medicine_key(name, form, strength) -> tuple:
 
 
 def import_medicines(ctx) -> None:
-    from clinical.models import Medicine
-
     report = ctx.report
     known = {}
     shared = set()
@@ -189,8 +195,6 @@ RESERVED_CODES = {"ALL", "NONE", "NULL", "ADMIN", "TEST"}
 
 
 def import_short_keys(ctx) -> None:
-    from clinical.models import ShortKey, ShortKeyItem
-
     report = ctx.report
     codes = set(ShortKey.objects.values_list("code", flat=True))
     keys = {}
@@ -290,8 +294,6 @@ def _visit_keys(ctx, row, where, *, column: str, prefix: str, used: set):
 
 
 def import_appointments(ctx) -> None:
-    from clinical.models import Appointment
-
     report = ctx.report
     load_existing(Appointment, ctx.appointments)
     used = _numbers_in_use(ctx, Appointment, "appointment_number")
@@ -350,8 +352,6 @@ def import_appointments(ctx) -> None:
 
 
 def import_prescriptions(ctx) -> None:
-    from clinical.models import Prescription, PrescriptionItem, PrescriptionPrint
-
     report = ctx.report
     load_existing(Prescription, ctx.prescriptions)
     used = _numbers_in_use(ctx, Prescription, "prescription_number")
