@@ -1,3 +1,6 @@
+"""The patients API: registration, search, families sharing a mobile number, and one
+patient's dental chart and case summary (clinical.documents, shared with the pages)."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
