@@ -20,11 +20,21 @@ env = environ.Env()
 # A developer may keep their variables in .env; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+# The test suite says that it is one: `make test` and CI set TESTING=1. Nothing guesses it from
+# the modules already imported, so a test run without it stops here rather than running with
+# production defaults (HTTPS redirects, compressed static files, no test host).
+TESTING = env.bool("TESTING", default=False)
 # Only the test runner itself may fall back to the public development key below: the TESTING
 # variable alone is an ordinary environment variable, and with DEBUG off a process started
 # with it would sign sessions and tokens with a key anyone can read (issue 12, item 7).
 UNDER_PYTEST = "pytest" in sys.modules
+if UNDER_PYTEST and not TESTING:
+    # SystemExit rather than ImproperlyConfigured: pytest-django would wrap the latter in an
+    # ImportError about finding the Django project; this prints only what to do.
+    raise SystemExit(
+        "The tests run with TESTING=1: use `make test`, or set it yourself, for example "
+        "`TESTING=1 .venv/bin/python -m pytest tenants/tests/test_isolation.py`."
+    )
 
 
 def env_required(name: str) -> str:
