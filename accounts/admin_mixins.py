@@ -29,8 +29,10 @@ from accounts.admin_mode import (
     is_clinic_scoped,
     patient_of,
 )
+from accounts.models import ADMIN_ROLES, User
 from core.errors import ApplicationError
 from tenants.audit import audit_record
+from tenants.models import AuditEvent
 
 
 def _audit_details(message) -> dict:
@@ -56,7 +58,6 @@ class ScopedAdminMixin:
     clinic_roles: frozenset[str] | None = None
 
     def mode_allows(self, request, permission: str) -> bool:
-        from accounts.models import ADMIN_ROLES
 
         mode = admin_mode(request)
         if mode.kind == PLATFORM:
@@ -189,7 +190,6 @@ class ScopedAdminMixin:
 
     def history_view(self, request, object_id, extra_context=None):
         """An object's history is its audit trail."""
-        from tenants.models import AuditEvent
 
         obj = self.get_object(request, object_id)
         if obj is None:
@@ -220,7 +220,6 @@ class ScopedRawIdWidget(ForeignKeyRawIdWidget):
 
 def scoped_choices(request, queryset):
     """Limit a queryset of choices to what the request's clinic may reference."""
-    from accounts.models import User
 
     mode = admin_mode(request)
     if not mode.clinic_scoped:

@@ -22,6 +22,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import ADMIN_ROLES
+from tenants.models import Tenant
+
 PLATFORM = "platform"
 CLINIC = "clinic"
 SUPPORT = "support"
@@ -60,7 +63,6 @@ def admin_mode(request) -> AdminMode:
 
 
 def _compute_mode(request) -> AdminMode:
-    from accounts.models import ADMIN_ROLES
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
@@ -105,7 +107,6 @@ def act_as_clear(request) -> None:
 
 def clinic_of(obj) -> uuid.UUID | None:
     """The clinic an object belongs to (a clinic is its own), or None for global rows."""
-    from tenants.models import Tenant
 
     if isinstance(obj, Tenant):
         return obj.pk

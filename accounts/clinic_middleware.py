@@ -12,9 +12,19 @@ API requests carry no session; DRF sets their context after JWT authentication
 
 from __future__ import annotations
 
+from django.contrib.auth import login as django_login
+
+from accounts.selectors import active_membership
 from tenants.context import activate, deactivate
 
 SESSION_TENANT_KEY = "clinic_tenant_id"
+SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def start_clinic_session(request, membership) -> None:
+    """Log the person in (a fresh session key) acting for the membership's clinic."""
+    django_login(request, membership.user, backend=SESSION_BACKEND)
+    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
 
 
 class TenantSessionMiddleware:
@@ -27,8 +37,6 @@ class TenantSessionMiddleware:
         user = getattr(request, "user", None)
         tenant_id = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
         if tenant_id and user is not None and user.is_authenticated:
-            from accounts.selectors import active_membership
-
             membership = active_membership(user=user, tenant_id=tenant_id)
             if membership is None:
                 request.session.pop(SESSION_TENANT_KEY, None)

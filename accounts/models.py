@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import credentials
 from tenants.context import DbContext
 from tenants.scoping import ScopedManager, TenantForeignKey, TenantManager, TenantOwnedModel
 
@@ -94,9 +95,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         if encoded is None:
             stored = None
             if not self._state.adding and self.pk is not None:
-                from accounts.credentials import password_hash
-
-                stored = password_hash(self)
+                stored = credentials.password_hash(self)
             # No row: the person never chose a password (an unusable one, like Django's).
             encoded = stored if stored is not None else UNUSABLE_PASSWORD_PREFIX
             self.__dict__["_password_hash"] = encoded
@@ -150,8 +149,6 @@ class User(AbstractBaseUser, PermissionsMixin):
             super().save(*args, **kwargs)
         finally:
             self.is_staff, self.is_superuser = wanted
-        from accounts import credentials
-
         if change_flags:
             credentials.user_flags_store(self, is_staff=wanted[0], is_superuser=wanted[1])
         self._stored_flags = wanted

@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import F
 
-from accounts.models import Membership
+from accounts.models import Invitation, Membership, User, normalize_email
 from tenants.context import person_context, tenant_context, user_context
 from tenants.models import Tenant
 
@@ -74,7 +74,6 @@ def person_by_email(email: str):
     row-level security. Inviting an address never calls it: the inviting clinic must not
     learn whether an account exists.
     """
-    from accounts.models import User, normalize_email
 
     email = normalize_email(email)
     if not email:
@@ -90,8 +89,6 @@ def _open_invitations_of(user):
     that clinic's own context, which its row-level security allows.
     """
     from django.utils import timezone
-
-    from accounts.models import Invitation
 
     return Invitation.for_current_person.filter(
         email=user.email,

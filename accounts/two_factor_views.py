@@ -19,8 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services, two_factor
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
 from accounts.forms import OTPForm
+from accounts.models import User
 from accounts.pages import throttle_posts
 from core.errors import ApplicationError
 from tenants.context import user_context
@@ -77,8 +78,6 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
         request.session.pop(SESSION_TENANT_KEY, None)
         codes = getattr(user, "new_recovery_codes", None)
     else:
-        from accounts.views import start_clinic_session
-
         membership = services.auth_login_second_step(
             request=request,
             user_id=pending["user"],
@@ -143,7 +142,6 @@ def _grouped(device) -> str:
 
 
 def _user_of(pending: dict):
-    from accounts.models import User
 
     with user_context(pending["user"]):
         return User.objects.filter(pk=pending["user"], is_active=True).first()

@@ -9,7 +9,6 @@ A browser session acts for one clinic at a time: its id is stored in the session
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -21,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, two_factor
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
@@ -29,14 +28,7 @@ from core.errors import ApplicationError, PermissionDeniedError
 
 # The password was checked by `auth_login` (through django-axes); Django's login() only
 # needs to know which backend can load the person again on the next request.
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PASSWORD_FIELDS = {"password": "password1", "new_password": "password1"}
-
-
-def start_clinic_session(request, membership) -> None:
-    """Log the person in (a fresh session key) acting for the membership's clinic."""
-    django_login(request, membership.user, backend=SESSION_BACKEND)
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
 
 
 def _next_url(request, default: str = "/clinic/") -> str:

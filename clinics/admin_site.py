@@ -55,9 +55,14 @@ from accounts.admin_mode import (
     act_as_clear,
     admin_mode,
 )
+from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.services import LockedOut, operator_login, password_change
+from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
+from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
 from core.errors import ApplicationError
 from tenants.audit import audit_record, client_ip
 from tenants.context import tenant_context
+from tenants.models import Tenant
 from tenants.platform import platform_access
 
 
@@ -87,7 +92,6 @@ def _request_details(request, view) -> dict:
 
 def _named_clinic(request, view, kwargs) -> uuid.UUID | None:
     """The clinic a platform request names: a clinic's own pages, or a list filtered to one."""
-    from tenants.models import Tenant
 
     model_admin = getattr(view, "__self__", None)
     if getattr(model_admin, "model", None) is Tenant and "object_id" in kwargs:
@@ -157,7 +161,6 @@ class ClinicAdminSite(admin.AdminSite):
         return scoped
 
     def _as_support(self, request, mode, view, args, kwargs):
-        from tenants.models import Tenant
 
         # Recorded through platform_access, whose event commits on its own: a request that
         # fails (404, 403, an error rolling the request back) stays on record too. The event
@@ -197,8 +200,6 @@ class ClinicAdminSite(admin.AdminSite):
         from django.contrib.auth import update_session_auth_hash
         from django.contrib.auth.forms import PasswordChangeForm
 
-        from accounts.services import password_change
-
         form = PasswordChangeForm(user=request.user, data=request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -229,11 +230,6 @@ class ClinicAdminSite(admin.AdminSite):
         """Platform operators belong to no clinic, so the clinic login cannot let them in:
         they log in here (brute-force protected like every login, and audited)."""
         from django.contrib.auth import login as django_login
-
-        from accounts.clinic_middleware import SESSION_TENANT_KEY
-        from accounts.services import LockedOut, operator_login
-        from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
-        from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
 
         form = OperatorLoginForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -309,7 +305,6 @@ class ClinicAdminSite(admin.AdminSite):
         ]
 
     def act_as_start(self, request, tenant_id):
-        from tenants.models import Tenant
 
         if admin_mode(request).kind != PLATFORM:
             raise PermissionDenied

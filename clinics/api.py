@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ADMINS, OWNER_ONLY
 from accounts.tokens import issue_tokens
+from accounts.two_factor import tenant_two_factor_require
 from accounts.viewsets import TenantAPIView
 from clinical.models import Doctor
 from clinics import serializers
@@ -109,8 +110,6 @@ class TenantMeView(TenantAPIView):
         require_two_factor = changes.pop("require_two_factor", None)
         tenant = request.tenant
         if require_two_factor is not None:
-            from accounts.two_factor import tenant_two_factor_require
-
             # The owner's decision, with its own rule (accounts.two_factor).
             tenant = tenant_two_factor_require(
                 tenant=tenant,

@@ -27,6 +27,7 @@ from accounts.api import LogoutView, TokenObtainView, TokenRefreshView
 from accounts.models import Role
 from accounts.selectors import membership_for_token
 from clinical.api import offices
+from clinical.models import Doctor
 from clinical.permissions import MATRIX, Rule
 from clinical.serializers.offices import OfficeSerializer
 from clinics import api as tenant_api
@@ -73,7 +74,6 @@ def tokens_payload(pair: dict) -> dict:
 
 def user_payload(membership) -> dict:
     """The earlier API's `user` object for a member of a clinic."""
-    from clinical.models import Doctor
 
     user = membership.user
     with tenant_context(membership.tenant_id, user=user):

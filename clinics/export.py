@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from accounts.models import Membership, User
 from tenants import dataset
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -89,7 +90,6 @@ def _write_json(archive, name, queryset, total, progress, fields=None) -> int:
 def _people(tenant) -> set:
     """Everybody the clinic's data names: its members, and anyone a clinic-owned row points
     at (a doctor's profile, who sent an invitation)."""
-    from accounts.models import Membership, User
 
     ids = set(Membership.objects.values_list("user_id", flat=True))
     for model in dataset.clinic_models():
@@ -114,7 +114,6 @@ def tenant_export(
 ) -> dict:
     """Write the clinic's archive to `path` (atomically: a partial file never appears there)
     and answer its manifest."""
-    from accounts.models import User
 
     path = Path(path)
     partial = path.with_name(path.name + ".part")

@@ -19,10 +19,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import invitations_for_person, person_by_email
-from accounts.views import PASSWORD_FIELDS, start_clinic_session
+from accounts.views import PASSWORD_FIELDS
 from clinics import services as clinic_services
 from core.errors import ApplicationError
 

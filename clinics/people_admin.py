@@ -34,6 +34,7 @@ from clinics.services import (
     membership_reactivate,
     membership_role_change,
 )
+from core.errors import ApplicationError
 
 # --- people -----------------------------------------------------------------------------------
 
@@ -51,8 +52,6 @@ class MembershipInline(ClinicTabularInline):
 
 def _run_on_users(modeladmin, request, queryset, service, **kwargs):
     from django.contrib import messages
-
-    from core.errors import ApplicationError
 
     done = 0
     for user in queryset:
@@ -249,8 +248,6 @@ class MembershipAdmin(ClinicOwnedAdmin):
     def _each(self, request, queryset, service):
         from django.contrib import messages
 
-        from core.errors import ApplicationError
-
         done = 0
         for membership in queryset:
             try:
@@ -310,8 +307,6 @@ class InvitationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
     def _each(self, request, queryset, service):
         from django.contrib import messages
-
-        from core.errors import ApplicationError
 
         for invitation in queryset:
             try:

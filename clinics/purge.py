@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts.models import Membership, User
 from core.errors import ApplicationError
+from tenants import dataset
 from tenants.audit import audit_record
 from tenants.models import Tenant
+from tenants.platform import platform_access
+from tenants.routers import PLATFORM_ALIAS
 
 
 def tenant_purge(
@@ -29,11 +33,6 @@ def tenant_purge(
     """
     from django.core.files.storage import default_storage
     from django.db import connections
-
-    from accounts.models import Membership, User
-    from tenants import dataset
-    from tenants.platform import platform_access
-    from tenants.routers import PLATFORM_ALIAS
 
     reason = (reason or "").strip()
     if not reason:

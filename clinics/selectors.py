@@ -8,13 +8,13 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
+from accounts.models import Membership
+from clinical.models import Doctor, Patient, Prescription
 from tenants.context import tenant_context
 from tenants.models import Tenant
 
 
 def tenant_counts(tenant: Tenant) -> dict[str, int]:
-    from accounts.models import Membership
-    from clinical.models import Doctor, Patient
 
     with tenant_context(tenant):
         return {
@@ -77,7 +77,6 @@ def tenant_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list
     Weeks start on Monday in the site's time zone; the current week counts so far. One
     grouped query per series, so the cost does not grow with the clinic's history.
     """
-    from clinical.models import Patient, Prescription
 
     today = timezone.localtime(now or timezone.now()).date()
     first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
@@ -112,8 +111,6 @@ def tenants_with_usage(queryset=None):
     """Clinics annotated with `doctor_count`, `patient_count` and `user_count`, counted the
     same way as `tenant_counts()`. Meant for platform_access (the clinics list of the admin
     and `manage.py tenants`): one query whatever the number of clinics."""
-    from accounts.models import Membership
-    from clinical.models import Doctor, Patient
 
     queryset = Tenant.objects.all() if queryset is None else queryset
     return queryset.annotate(

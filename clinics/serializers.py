@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import Membership
 from core.fields import PhoneField, StrictInputMixin
 from tenants import plans
+from tenants.billing.gst import validate_gstin
 from tenants.models import AuditEvent, Tenant
 
 
@@ -76,7 +77,6 @@ class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
         ]
 
     def validate_gstin(self, value: str) -> str:
-        from tenants.billing.gst import validate_gstin
 
         value = value.strip().upper()
         validate_gstin(value)

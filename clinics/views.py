@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import two_factor
+from accounts.clinic_middleware import start_clinic_session
 from accounts.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
-from accounts.views import start_clinic_session
 from clinical.models import Office
 from clinical.services import office_create, office_update
 from clinics import charts, forms

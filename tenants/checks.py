@@ -31,6 +31,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
 from tenants import dbroles, rls
+from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import CatalogForeignKey, TenantForeignKey
 
 
@@ -307,7 +308,6 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
 def _limited_grant_problems(cursor, role: str) -> list[str]:
     """Tables where the runtime role must have exactly the grants tenants.dbroles lists (the
     e-mail outbox: append and read its progress, never a recipient or a message)."""
-    from tenants.dbroles import RUNTIME_LIMITED_TABLES
 
     problems = []
     for table, spec in RUNTIME_LIMITED_TABLES.items():

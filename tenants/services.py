@@ -18,6 +18,7 @@ from tenants import dbroles, plans
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
+from tenants.platform import platform_access
 
 CODE_MAX_LENGTH = 40
 
@@ -146,7 +147,6 @@ def tenant_update(*, tenant: Tenant, actor, **changes) -> Tenant:
 
 def trials_expire(*, now=None) -> list[Tenant]:
     """Move every clinic whose trial has ended to `expired` (daily job, platform access)."""
-    from tenants.platform import platform_access
 
     now = now or timezone.now()
     with platform_access(reason="expire ended trials (daily job)", action="platform.job"):

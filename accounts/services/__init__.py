@@ -7,9 +7,8 @@ this package; none of them writes these models directly."""
 
 from __future__ import annotations
 
+from accounts.errors import InvalidCredentials, LockedOut
 from accounts.services.auth import (
-    InvalidCredentials,
-    LockedOut,
     auth_login,
     auth_login_second_step,
     membership_touch,

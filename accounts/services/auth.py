@@ -6,25 +6,13 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils import timezone
 
+from accounts.errors import InvalidCredentials, LockedOut
 from accounts.models import Membership, User, normalize_email
 from accounts.selectors import active_membership, memberships_of
-from core.errors import ApplicationError, NotFoundError, PermissionDeniedError
+from accounts.two_factor import two_factor_check, two_factor_setup_confirm
+from core.errors import NotFoundError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context, user_context
-
-
-class InvalidCredentials(ApplicationError):
-    status_code = 401
-    code = "invalid_credentials"
-
-    def __init__(self):
-        # One message for an unknown e-mail and a wrong password: no account enumeration.
-        super().__init__("E-mail or password is incorrect.")
-
-
-class LockedOut(ApplicationError):
-    status_code = 429
-    code = "locked_out"
 
 
 def auth_login(
@@ -64,7 +52,6 @@ def auth_login(
 def _login_complete(
     *, request, user: User, membership: Membership, otp: str | None, setup_code: str | None = None
 ):
-    from accounts.two_factor import two_factor_check, two_factor_setup_confirm
 
     if setup_code is not None:
         # Signing in by setting the second factor up (required, none yet): the code from the
@@ -117,7 +104,6 @@ def operator_login_second_step(
     *, request, user_id, otp: str | None = None, setup_code: str | None = None
 ) -> User:
     """The operator login's second step (see auth_login_second_step)."""
-    from accounts.two_factor import two_factor_check, two_factor_setup_confirm
 
     with user_context(user_id):
         user = User.objects.filter(
@@ -150,8 +136,6 @@ def operator_login(*, request, email: str, password: str, otp: str | None = None
     of a wrong password, and counts as a failed attempt, so this door tells nothing about
     accounts."""
     from django.contrib.auth.signals import user_login_failed
-
-    from accounts.two_factor import two_factor_check
 
     user = authenticate(request, username=normalize_email(email), password=password)
     if getattr(request, "axes_locked_out", False):

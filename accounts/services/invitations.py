@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.invitation_limits import invitation_send_check
 from accounts.models import Invitation, Membership, Role, User, normalize_email
+from accounts.selectors import invitation_for_person, person_by_email
 from accounts.services.memberships import (
     _acting_membership,
     _check_may_grant,
@@ -240,7 +241,6 @@ def invitation_accept(
     signs in first and accepts from their invitations (`invitation_accept_signed_in`), so
     their second factor and lockouts apply. Only the holder of the secret link learns this.
     """
-    from accounts.selectors import person_by_email
 
     invitation = _invitation_from_token(token)
     if person_by_email(invitation.email) is not None:
@@ -265,7 +265,6 @@ def invitation_accept(
 
 def _own_invitation(*, user: User, invitation_id) -> Invitation:
     """An open invitation addressed to the signed-in person (any clinic), or 404."""
-    from accounts.selectors import invitation_for_person
 
     invitation = invitation_for_person(user=user, invitation_id=invitation_id)
     if invitation is None:

@@ -13,6 +13,7 @@ from core.errors import ApplicationError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
+from tenants.services import tenant_lock
 
 ALL_ROLES = frozenset(Role.values)
 ADMIN_GRANTABLE = frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST})
@@ -74,7 +75,6 @@ def _check_may_grant(acting: Membership | None, role: str) -> None:
 
 
 def _lock_clinic(tenant: Tenant) -> None:
-    from tenants.services import tenant_lock
 
     tenant_lock(tenant)
 

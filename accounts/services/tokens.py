@@ -9,6 +9,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import User
 from accounts.selectors import active_membership
+from accounts.tokens import issue_tokens
+from accounts.two_factor import OTPRequired, two_factor_require_verified
 from core.errors import ApplicationError
 
 
@@ -48,8 +50,6 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     """
     from rest_framework_simplejwt.settings import api_settings
 
-    from accounts.tokens import issue_tokens
-
     token = _verified_refresh(refresh)
     outstanding = (
         OutstandingToken.objects.select_for_update(of=("self",))
@@ -70,7 +70,6 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     # A refresh continues a sign-in without a password: it may not outlive a second factor
     # the person needs now (turned on, required by the clinic, grace period over) and this
     # sign-in never gave.
-    from accounts.two_factor import OTPRequired, two_factor_require_verified
 
     try:
         two_factor_require_verified(

@@ -390,7 +390,7 @@ def test_password_reset_does_not_reveal_accounts(
 
 
 def test_email_verification(api, db, mailoutbox, django_capture_on_commit_callbacks):
-    from tenants.tests.test_api_register import URL, signup_body
+    from clinics.tests.test_api_register import URL, signup_body
 
     with django_capture_on_commit_callbacks(execute=True):
         api.post(URL, signup_body(), format="json")

@@ -19,8 +19,8 @@ from accounts.services import invitation_create
 from accounts.testing import TEST_PASSWORD, bearer, session_login
 from clinical.models import Doctor
 from clinics.services import doctor_invite, invitation_revoke
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
-from tenants.tests.admin_helpers import log_in, staff
 
 # Charlie (owner of clinic B) has an account; these are the names clinic A types for him.
 TYPED = {"first_name": "Typed", "last_name": "Byclinic", "phone": "9811122233"}

@@ -22,9 +22,9 @@ from clinics.services import (
     membership_reactivate,
     membership_role_change,
 )
+from clinics.tests.admin_helpers import log_in, staff
 from core.errors import ApplicationError, PermissionDeniedError
 from tenants.context import tenant_context
-from tenants.tests.admin_helpers import log_in, staff
 
 
 def member(clinic, user) -> Membership:

@@ -16,7 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.testing import session_login
-from tenants.tests.admin_helpers import log_in, staff
+from clinics.tests.admin_helpers import log_in, staff
 
 BIG = "x" * 100_000
 

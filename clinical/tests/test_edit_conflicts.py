@@ -24,9 +24,9 @@ from clinical.services import patient_create, patient_update
 from clinical.tests.conftest import h, observation_body, procedure_body
 from clinical.tests.test_appointments import book
 from clinical.tests.test_prescriptions import rx_body
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
 from tenants.testing import build
-from tenants.tests.admin_helpers import log_in, staff
 
 
 def created(response):

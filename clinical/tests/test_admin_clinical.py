@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from clinical.models import Doctor, Medicine, Patient, Prescription, ShortKey
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.testing import build
-from tenants.tests.admin_helpers import log_in, staff
 
 PATIENT = {
     "first_name": "Arjun",

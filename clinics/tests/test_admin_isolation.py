@@ -19,11 +19,11 @@ from django.db import models
 from accounts import models as accounts_models
 from accounts.admin_mixins import ScopedAdminMixin
 from accounts.models import Membership, User
+from clinics.tests.admin_helpers import AllQueries, log_in, staff
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.testing import build
-from tenants.tests.admin_helpers import AllQueries, log_in, staff
 
 CLINIC_KINDS = ("tenant", "catalog", "membership", "invitation", "audit")
 ADMIN_MODELS = sorted(

@@ -11,10 +11,10 @@ from django.urls import reverse
 from accounts.models import Invitation, Membership, Role
 from accounts.testing import add_member, create_user
 from clinical.models import Doctor, Office, Patient
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.testing import build
-from tenants.tests.admin_helpers import log_in, staff
 
 
 @pytest.fixture

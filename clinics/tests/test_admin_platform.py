@@ -17,12 +17,12 @@ from accounts.admin_mode import ACT_AS_STARTED_KEY
 from accounts.models import Membership, User
 from accounts.testing import TEST_PASSWORD, add_member, create_clinic, create_user
 from clinical.models import Doctor, Patient
+from clinics.tests.admin_helpers import AllQueries, log_in, staff
 from tenants import plans
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access
 from tenants.testing import build
-from tenants.tests.admin_helpers import AllQueries, log_in, staff
 
 REASON = "Ticket 4711: owner cannot find a patient"
 

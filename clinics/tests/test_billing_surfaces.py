@@ -18,11 +18,11 @@ from pypdf import PdfReader
 
 from accounts.testing import add_member, bearer, create_clinic, create_user, session_login
 from clinics.billing.services import plan_request
+from clinics.tests.admin_helpers import log_in, staff
 from tenants import plans
 from tenants.billing.models import Invoice
 from tenants.context import tenant_context
 from tenants.models import PlanChange, Tenant
-from tenants.tests.admin_helpers import log_in, staff
 
 
 @pytest.fixture(autouse=True)

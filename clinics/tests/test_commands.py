@@ -82,7 +82,7 @@ def other(live_db):
 def test_every_command_explains_itself(name):
     from django.core.management import load_command_class
 
-    command = load_command_class("tenants", name)
+    command = load_command_class("clinics", name)
     assert len(command.help) > 80
     assert command.create_parser("manage.py", name).format_help()
 
