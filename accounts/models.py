@@ -186,7 +186,12 @@ class Role(models.TextChoices):
     RECEPTIONIST = "receptionist", "Receptionist"
 
 
+# The role sets every layer uses (API views, pages, admin, services): one home.
 ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+OWNER_ONLY = frozenset({Role.OWNER})
+ALL_ROLES = frozenset(Role.values)
+# What an admin may grant: every role but owner (only an owner grants that).
+ADMIN_GRANTABLE = frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST})
 
 
 class OwnMembershipManager(ScopedManager):

@@ -25,8 +25,6 @@ from accounts.models import ADMIN_ROLES, Role
 from core.errors import ApplicationError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-ADMINS = ADMIN_ROLES
-OWNER_ONLY = frozenset({Role.OWNER})
 
 
 def clinic_page(
@@ -74,7 +72,7 @@ def read_only_response(request):
 
 def is_admin(request) -> bool:
     membership = getattr(request, "membership", None)
-    return membership is not None and membership.role in ADMINS
+    return membership is not None and membership.role in ADMIN_ROLES
 
 
 def is_owner(request) -> bool:

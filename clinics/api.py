@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import ADMINS, OWNER_ONLY
+from accounts.models import ADMIN_ROLES, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from accounts.two_factor import tenant_two_factor_require
 from accounts.viewsets import TenantAPIView
@@ -58,7 +58,7 @@ class DoctorInviteView(TenantAPIView):
     """Invite a doctor within the plan's doctor limit (owner or admin). The person joins by
     accepting the e-mailed invitation; until then the clinic sees what it typed."""
 
-    write_roles = ADMINS
+    write_roles = ADMIN_ROLES
 
     @extend_schema(
         request=serializers.DoctorInviteSerializer,
@@ -92,7 +92,7 @@ class LimitsView(TenantAPIView):
 class TenantMeView(TenantAPIView):
     """The clinic's details; owners and admins may change name and contact details."""
 
-    write_roles = ADMINS
+    write_roles = ADMIN_ROLES
 
     @extend_schema(responses=serializers.TenantSerializer, tags=["tenants"])
     def get(self, request):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from accounts.permissions import OWNER_ONLY
+from accounts.models import OWNER_ONLY
 from accounts.viewsets import TenantScopedViewSet
 from clinics.serializers import AuditEventSerializer
 from core import fields

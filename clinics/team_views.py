@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services
-from accounts.models import Invitation, Membership
-from accounts.pages import ADMINS, call_service, clinic_page, is_admin
+from accounts.models import ADMIN_ROLES, Invitation, Membership
+from accounts.pages import call_service, clinic_page, is_admin
 from accounts.permissions import may_manage_invitation, may_manage_member
 from accounts.services import grantable_roles
 from clinical.models import Doctor, Office
@@ -134,7 +134,7 @@ def _refused(request, outcome, page):
     return page(status=400)
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def invite_doctor(request):
     offices = list(Office.objects.filter(is_active=True))
@@ -153,7 +153,7 @@ def invite_doctor(request):
     return _team_page(request, doctor_form=form, status=400)
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def invite_staff(request):
     form = forms.InviteStaffForm(request.POST)
@@ -194,7 +194,7 @@ def _finish(request, outcome, success: str):
     return redirect("team")
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def member_role(request, pk):
     member = _managed_member(request, pk)
@@ -223,7 +223,7 @@ def member_role(request, pk):
     )
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def member_deactivate(request, pk):
     member = _managed_member(request, pk)
@@ -241,7 +241,7 @@ def member_deactivate(request, pk):
     )
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def member_reactivate(request, pk):
     member = _managed_member(request, pk)
@@ -262,7 +262,7 @@ def _invitation(request, pk) -> Invitation:
     return invitation
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def invitation_resend(request, pk):
     invitation = _invitation(request, pk)
@@ -280,7 +280,7 @@ def invitation_resend(request, pk):
     return response
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 @require_POST
 def invitation_revoke(request, pk):
     invitation = _invitation(request, pk)

@@ -13,7 +13,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import two_factor
 from accounts.clinic_middleware import start_clinic_session
-from accounts.pages import ADMINS, OWNER_ONLY, call_service, clinic_page, is_owner, throttle_posts
+from accounts.models import ADMIN_ROLES, OWNER_ONLY
+from accounts.pages import call_service, clinic_page, is_owner, throttle_posts
 from clinical.models import Office
 from clinical.services import office_create, office_update
 from clinics import charts, forms
@@ -145,7 +146,7 @@ def _settings_page(
     )
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 def clinic_settings(request):
     if request.method != "POST":
         return _settings_page(request)
@@ -164,7 +165,7 @@ def clinic_settings(request):
     return _settings_page(request, clinic_form=form, status=400)
 
 
-@clinic_page(write_roles=ADMINS)
+@clinic_page(write_roles=ADMIN_ROLES)
 def office_add(request):
     if request.method != "POST":
         return redirect("clinic-settings")
@@ -177,7 +178,7 @@ def office_add(request):
     return _settings_page(request, office_form=form, status=400)
 
 
-@clinic_page(read_roles=ADMINS, write_roles=ADMINS)
+@clinic_page(read_roles=ADMIN_ROLES, write_roles=ADMIN_ROLES)
 def office_edit(request, pk):
     # The scoped manager only finds this clinic's offices: another clinic's id is a 404.
     office = get_object_or_404(Office, pk=pk)

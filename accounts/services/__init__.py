@@ -28,8 +28,6 @@ from accounts.services.invitations import (
     invitation_revoke,
 )
 from accounts.services.memberships import (
-    ADMIN_GRANTABLE,
-    ALL_ROLES,
     grantable_roles,
     membership_deactivate,
     membership_reactivate,
@@ -58,8 +56,6 @@ from accounts.services.verification import (
 )
 
 __all__ = [
-    "ADMIN_GRANTABLE",
-    "ALL_ROLES",
     "EMAIL_UNIQUE_CONSTRAINTS",
     "EMAIL_VERIFICATION_MAX_AGE",
     "EMAIL_VERIFICATION_SALT",

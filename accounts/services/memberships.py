@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import ADMIN_ROLES, Membership, Role, User
+from accounts.models import ADMIN_GRANTABLE, ADMIN_ROLES, ALL_ROLES, Membership, Role, User
 from core.errors import ApplicationError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
 from tenants.services import tenant_lock
-
-ALL_ROLES = frozenset(Role.values)
-ADMIN_GRANTABLE = frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST})
 
 
 def grantable_roles(*, actor_membership: Membership | None) -> frozenset[str]:

@@ -6,8 +6,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 
-from accounts.models import Invitation
-from accounts.permissions import ADMINS
+from accounts.models import ADMIN_ROLES, Invitation
 from accounts.viewsets import TenantScopedViewSet
 from clinical.models import DoctorOffice, Office
 from clinical.serializers.offices import OfficeSerializer
@@ -26,7 +25,7 @@ class OfficeViewSet(
 
     model = Office
     serializer_class = OfficeSerializer
-    write_roles = ADMINS
+    write_roles = ADMIN_ROLES
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_fields = ["is_active", "is_primary"]
     search_fields = ["name", "address"]

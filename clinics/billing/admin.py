@@ -16,7 +16,7 @@ from accounts.admin_mixins import (
     ReadOnlyFieldsMixin,
     form_action,
 )
-from accounts.models import Role
+from accounts.models import OWNER_ONLY
 from clinics.billing.services import invoice_void, payment_record
 from tenants.billing.models import Invoice, InvoiceLine, Payment, PaymentEvent
 
@@ -43,7 +43,7 @@ class InvoiceLineInline(ReadOnlyFieldsMixin, ClinicTabularInline):
     model = InvoiceLine
     platform_permissions = frozenset({"view"})
     clinic_permissions = frozenset({"view"})
-    clinic_roles = frozenset({Role.OWNER})
+    clinic_roles = OWNER_ONLY
     show_change_link = False
     can_delete = False
     fields = ("position", "description", "sac_code", "quantity", "unit_price", "amount")
@@ -53,7 +53,7 @@ class InvoiceLineInline(ReadOnlyFieldsMixin, ClinicTabularInline):
 class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view", "operate"})
     clinic_permissions = frozenset({"view"})
-    clinic_roles = frozenset({Role.OWNER})
+    clinic_roles = OWNER_ONLY
     list_display = ("number", "status", "kind", "plan", "total", "due_date", "paid_at")
     list_filter = ("status", "kind", "plan", "financial_year")
     search_fields = ("=number", "bill_to_name", "=provider_reference")
@@ -99,7 +99,7 @@ class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 class PaymentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
     clinic_permissions = frozenset({"view"})
-    clinic_roles = frozenset({Role.OWNER})
+    clinic_roles = OWNER_ONLY
     list_display = ("received_at", "invoice", "kind", "provider", "method", "reference", "amount")
     list_filter = ("kind", "provider", "method")
     search_fields = ("=reference",)
@@ -119,7 +119,7 @@ class PaymentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 class PaymentEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
     clinic_permissions = frozenset({"view"})
-    clinic_roles = frozenset({Role.OWNER})
+    clinic_roles = OWNER_ONLY
     list_display = ("received_at", "provider", "event_type", "event_id", "outcome", "invoice")
     list_filter = ("provider", "event_type", "outcome")
     search_fields = ("=event_id",)

@@ -11,7 +11,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import ADMINS, OWNER_ONLY
+from accounts.models import ADMIN_ROLES, OWNER_ONLY
 from accounts.viewsets import TenantScopedViewSet
 from clinics.billing import documents
 from clinics.billing.providers import get_provider
@@ -28,7 +28,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
 
     model = Invoice
     serializer_class = InvoiceSerializer
-    read_roles = ADMINS
+    read_roles = ADMIN_ROLES
     write_roles = OWNER_ONLY
     # Paying must work precisely when the clinic is read-only for an unpaid invoice.
     allow_when_inactive = True

@@ -6,14 +6,15 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.pages import ADMINS, OWNER_ONLY, clinic_page
+from accounts.models import ADMIN_ROLES, OWNER_ONLY
+from accounts.pages import clinic_page
 from clinics.billing import documents
 from clinics.billing.services import invoice_checkout
 from core.errors import ApplicationError
 from tenants.billing.models import Invoice
 
 
-@clinic_page(read_roles=ADMINS)
+@clinic_page(read_roles=ADMIN_ROLES)
 def invoice_pdf(request, pk):
     return documents.invoice_pdf_response(get_object_or_404(Invoice.objects.all(), pk=pk))
 
