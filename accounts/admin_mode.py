@@ -1,7 +1,7 @@
 """Who is using the admin, and for which clinic: decided once per request.
 
 * **clinic** — a staff-flagged owner or admin of the clinic bound to the browser session
-  (`TenantSessionMiddleware`, after the site's login). Works as the runtime role under that
+  (`ClinicSessionMiddleware`, after the site's login). Works as the runtime role under that
   clinic's tenant context, exactly like the pages and the API.
 * **platform** — an active staff superuser with no clinic in the session (a platform
   operator). Every admin request runs inside `platform_access(...)` (clinics.admin_site).

@@ -9,7 +9,7 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts.selectors import membership_for_token
 
 
-class TenantJWTAuthentication(JWTAuthentication):
+class ClinicJWTAuthentication(JWTAuthentication):
     """simplejwt checks signature, expiry, audience and token type (an access token only);
     this adds what a signature cannot know: the person still has that membership, the clinic
     is not cancelled, and the password has not changed since the token was issued."""

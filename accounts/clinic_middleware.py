@@ -17,17 +17,17 @@ from django.contrib.auth import login as django_login
 from accounts.selectors import active_membership
 from tenants.context import activate, deactivate
 
-SESSION_TENANT_KEY = "clinic_tenant_id"
+SESSION_CLINIC_KEY = "clinic_tenant_id"
 SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def start_clinic_session(request, membership) -> None:
     """Log the person in (a fresh session key) acting for the membership's clinic."""
     django_login(request, membership.user, backend=SESSION_BACKEND)
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+    request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
 
 
-class TenantSessionMiddleware:
+class ClinicSessionMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -35,11 +35,11 @@ class TenantSessionMiddleware:
         request.tenant = None
         request.membership = None
         user = getattr(request, "user", None)
-        tenant_id = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
+        tenant_id = request.session.get(SESSION_CLINIC_KEY) if hasattr(request, "session") else None
         if tenant_id and user is not None and user.is_authenticated:
             membership = active_membership(user=user, tenant_id=tenant_id)
             if membership is None:
-                request.session.pop(SESSION_TENANT_KEY, None)
+                request.session.pop(SESSION_CLINIC_KEY, None)
             else:
                 request.tenant = membership.tenant
                 request.membership = membership

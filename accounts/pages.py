@@ -1,7 +1,7 @@
 """What every server-rendered clinic page shares: who may see it, who may change the clinic
 through it, and how a service's refusal reaches the person as a readable message.
 
-The pages act for the clinic of the browser session, which `TenantSessionMiddleware` has
+The pages act for the clinic of the browser session, which `ClinicSessionMiddleware` has
 already checked against an active membership (and set as the tenant context). So a page
 never takes a clinic from its URL: an object of another clinic is simply not found by the
 scoped managers and answers 404, like a missing one.

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.models import Invitation, Membership, Role, User, normalize_email
 from accounts.tokens import issue_tokens
 from tenants.context import tenant_context
@@ -94,5 +94,5 @@ def session_login(client, user, tenant) -> None:
     """Log a Django test client in as `user`, working in `tenant` (as the login page does)."""
     client.force_login(user)
     session = client.session
-    session[SESSION_TENANT_KEY] = str(tenant.pk)
+    session[SESSION_CLINIC_KEY] = str(tenant.pk)
     session.save()

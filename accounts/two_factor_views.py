@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services, two_factor
-from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
+from accounts.clinic_middleware import SESSION_CLINIC_KEY, start_clinic_session
 from accounts.forms import OTPForm
 from accounts.models import User
 from accounts.pages import throttle_posts
@@ -75,7 +75,7 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
         )
         request.session.pop(PENDING_KEY, None)
         django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session.pop(SESSION_TENANT_KEY, None)
+        request.session.pop(SESSION_CLINIC_KEY, None)
         codes = getattr(user, "new_recovery_codes", None)
     else:
         membership = services.auth_login_second_step(

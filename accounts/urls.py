@@ -9,7 +9,7 @@ urlpatterns = [
     re_path(r"^token/refresh/?$", api.TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^logout/?$", api.LogoutView.as_view(), name="logout"),
     re_path(r"^me/?$", api.MeView.as_view(), name="auth-me"),
-    re_path(r"^switch-tenant/?$", api.SwitchTenantView.as_view(), name="switch-tenant"),
+    re_path(r"^switch-tenant/?$", api.SwitchClinicView.as_view(), name="switch-tenant"),
     re_path(r"^change-password/?$", api.ChangePasswordView.as_view(), name="change-password"),
     re_path(r"^password-reset/?$", api.PasswordResetView.as_view(), name="password-reset"),
     re_path(

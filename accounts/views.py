@@ -2,8 +2,8 @@
 clinic. Every write goes through `accounts.services`, the same functions as the API.
 
 A browser session acts for one clinic at a time: its id is stored in the session under
-`SESSION_TENANT_KEY` when the person logs in, accepts an invitation or switches clinic, and
-`TenantSessionMiddleware` re-checks the membership on every request.
+`SESSION_CLINIC_KEY` when the person logs in, accepts an invitation or switches clinic, and
+`ClinicSessionMiddleware` re-checks the membership on every request.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, two_factor
-from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
+from accounts.clinic_middleware import SESSION_CLINIC_KEY, start_clinic_session
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
@@ -110,13 +110,13 @@ def switch_clinic(request):
     if not form.is_valid():
         raise Http404("Unknown clinic.")
     try:
-        membership = services.switch_tenant(
+        membership = services.clinic_switch(
             user=request.user, tenant_id=form.cleaned_data["tenant_id"]
         )
     except ApplicationError as exc:
         # Not a member, or no such clinic: the same answer for both.
         raise Http404(exc.detail) from exc
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+    request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
     messages.success(request, f"You are now working in {membership.tenant.name}.")
     return redirect("dashboard")
 

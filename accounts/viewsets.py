@@ -3,7 +3,7 @@
 * The clinic comes from the verified JWT membership (accounts.authentication) and becomes
   the tenant context right after DRF has authenticated the request, inside the request's
   transaction (ATOMIC_REQUESTS), so every query of the view runs for that clinic only.
-* `TenantScopedViewSet.get_queryset()` starts from the model's scoped manager: the clinic
+* `ClinicScopedViewSet.get_queryset()` starts from the model's scoped manager: the clinic
   filter is applied first, so another clinic's object is simply not found (404, the same as
   a missing one, never 403). Subclasses narrow with `narrow_queryset()` and adjust a URL's
   look-up value with `normalize_lookup()`; overriding `get_queryset()` or `get_object()` is
@@ -48,7 +48,7 @@ def _refuse_overrides(cls, names, advice: str) -> None:
             raise TypeError(f"{cls.__name__} overrides {name}(); {advice}")
 
 
-class TenantAPIMixin:
+class ClinicAPIMixin:
     # The view's own checks; IsClinicMember always runs before them (get_permissions).
     permission_classes = [RolePermission]
     # Roles allowed to read (GET, HEAD, OPTIONS) and to write; None: every active member.
@@ -80,7 +80,7 @@ class TenantAPIMixin:
         super().perform_authentication(request)
         if request.successful_authenticator is None:
             # The API acts only for the clinic of a verified token; a browser session's
-            # clinic (set by TenantSessionMiddleware) never carries over to it.
+            # clinic (set by ClinicSessionMiddleware) never carries over to it.
             request._request.tenant = None
             request._request.membership = None
         user = request.user if request.user and request.user.is_authenticated else None
@@ -115,11 +115,11 @@ class TenantAPIMixin:
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class TenantAPIView(TenantAPIMixin, APIView):
+class ClinicAPIView(ClinicAPIMixin, APIView):
     pass
 
 
-class TenantScopedViewSet(TenantAPIMixin, viewsets.GenericViewSet):
+class ClinicScopedViewSet(ClinicAPIMixin, viewsets.GenericViewSet):
     model = None
 
     def __init_subclass__(cls, **kwargs):

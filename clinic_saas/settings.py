@@ -127,7 +127,7 @@ MIDDLEWARE = [
     "core.bad_text.RejectBadTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After session authentication: binds the session's clinic to the request (invariant 6).
-    "accounts.clinic_middleware.TenantSessionMiddleware",
+    "accounts.clinic_middleware.ClinicSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends a browser session that now needs a second factor it never gave (accounts.middleware).
     "accounts.middleware.TwoFactorSessionMiddleware",
@@ -355,7 +355,7 @@ if TRUSTED_PROXY_COUNT < 0:
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.TenantJWTAuthentication",
+        "accounts.authentication.ClinicJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",

@@ -22,7 +22,7 @@ from accounts.admin_mixins import (
 )
 from accounts.models import OWNER_ONLY
 from clinics.billing.services import enterprise_terms_set, plan_set
-from clinics.selectors import tenants_with_usage
+from clinics.selectors import clinics_with_usage
 from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.services import (
@@ -173,7 +173,7 @@ class TenantAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return tenants_with_usage(super().get_queryset(request))
+        return clinics_with_usage(super().get_queryset(request))
 
     @admin.display(description="doctors")
     def doctors(self, obj):

@@ -4,7 +4,7 @@ modes in accounts.admin_mode).
 Who sees what (`admin_mode()` decides, on every request):
 
 * **Clinic admins** — staff-flagged owners and admins of the clinic bound to their browser
-  session (`TenantSessionMiddleware`). They work as the runtime role under the clinic's own
+  session (`ClinicSessionMiddleware`). They work as the runtime role under the clinic's own
   tenant context, exactly like the pages and the API: every queryset, dropdown, filter,
   search, autocomplete and raw-id popup is that clinic's, and row-level security backs it.
   Another clinic's object by URL answers 404, the same as a missing one.
@@ -55,7 +55,7 @@ from accounts.admin_mode import (
     act_as_clear,
     admin_mode,
 )
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.services import LockedOut, operator_login, password_change
 from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
 from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
@@ -253,7 +253,7 @@ class ClinicAdminSite(admin.AdminSite):
                 form.add_error(None, exc.detail)
             else:
                 django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                request.session.pop(SESSION_TENANT_KEY, None)
+                request.session.pop(SESSION_CLINIC_KEY, None)
                 if user.second_factor.verified:
                     request.session[SESSION_VERIFIED_KEY] = True
                 return HttpResponseRedirect(self._safe_next(request))

@@ -11,12 +11,12 @@ from rest_framework.views import APIView
 from accounts.models import ADMIN_ROLES, OWNER_ONLY
 from accounts.tokens import issue_tokens
 from accounts.two_factor import tenant_two_factor_require
-from accounts.viewsets import TenantAPIView
+from accounts.viewsets import ClinicAPIView
 from clinical.models import Doctor
 from clinics import serializers
 from clinics.billing import serializers as billing_serializers
 from clinics.billing.services import plan_request
-from clinics.selectors import tenant_limits
+from clinics.selectors import clinic_limits
 from clinics.services import clinic_register, doctor_invite
 from tenants import plans
 from tenants.context import tenant_context
@@ -54,7 +54,7 @@ class RegisterClinicView(APIView):
         )
 
 
-class DoctorInviteView(TenantAPIView):
+class DoctorInviteView(ClinicAPIView):
     """Invite a doctor within the plan's doctor limit (owner or admin). The person joins by
     accepting the e-mailed invitation; until then the clinic sees what it typed."""
 
@@ -81,15 +81,15 @@ class DoctorInviteView(TenantAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class LimitsView(TenantAPIView):
+class LimitsView(ClinicAPIView):
     """The plan, usage against its limits, and trial status."""
 
     @extend_schema(responses=serializers.LimitsSerializer, tags=["tenants"])
     def get(self, request):
-        return Response(serializers.LimitsSerializer(tenant_limits(request.tenant)).data)
+        return Response(serializers.LimitsSerializer(clinic_limits(request.tenant)).data)
 
 
-class TenantMeView(TenantAPIView):
+class ClinicMeView(ClinicAPIView):
     """The clinic's details; owners and admins may change name and contact details."""
 
     write_roles = ADMIN_ROLES
@@ -122,7 +122,7 @@ class TenantMeView(TenantAPIView):
         return Response(serializers.TenantSerializer(tenant).data)
 
 
-class PlanView(TenantAPIView):
+class PlanView(ClinicAPIView):
     """The plans, and changing the clinic's plan (owner only; works when read-only)."""
 
     write_roles = OWNER_ONLY

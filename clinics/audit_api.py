@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
 from accounts.models import OWNER_ONLY
-from accounts.viewsets import TenantScopedViewSet
+from accounts.viewsets import ClinicScopedViewSet
 from clinics.serializers import AuditEventSerializer
 from core import fields
 from tenants.models import AuditEvent
@@ -78,7 +78,7 @@ class AuditEventFilter(django_filters.FilterSet):
     list=extend_schema(summary="The clinic's audit log (owner only)", tags=["audit"]),
     retrieve=extend_schema(summary="One audit event", tags=["audit"]),
 )
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicScopedViewSet):
     """Who did what in this clinic, and when: append-only, newest first. Only the owner
     reads it; events of other clinics and of the platform itself are never visible."""
 

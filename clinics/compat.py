@@ -30,9 +30,9 @@ from clinical.api import offices
 from clinical.models import Doctor
 from clinical.permissions import MATRIX, Rule
 from clinical.serializers.offices import OfficeSerializer
-from clinics import api as tenant_api
-from clinics import serializers as tenant_serializers
-from clinics.selectors import tenant_limits
+from clinics import api as clinic_api
+from clinics import serializers as clinic_serializers
+from clinics.selectors import clinic_limits
 from tenants.context import tenant_context
 
 TAG = "compatibility"
@@ -274,7 +274,7 @@ class TrialStatusSerializer(serializers.Serializer):
     is_expired = serializers.BooleanField()
 
 
-class CompatLimitsSerializer(tenant_serializers.LimitsSerializer):
+class CompatLimitsSerializer(clinic_serializers.LimitsSerializer):
     tenant_id = serializers.UUIDField(help_text="Compatibility: the earlier API's field.")
     tenant_name = serializers.CharField(help_text="Compatibility: the earlier API's field.")
     subscription_plan = serializers.CharField(help_text="Compatibility: the plan's code.")
@@ -282,7 +282,7 @@ class CompatLimitsSerializer(tenant_serializers.LimitsSerializer):
 
 
 def limits_payload(tenant) -> dict:
-    data = tenant_limits(tenant)
+    data = clinic_limits(tenant)
     ends = data.get("trial_ends_at")
     return {
         **data,
@@ -297,7 +297,7 @@ def limits_payload(tenant) -> dict:
     }
 
 
-class CompatTenantSerializer(tenant_serializers.TenantSerializer):
+class CompatTenantSerializer(clinic_serializers.TenantSerializer):
     """The clinic as the project describes it, plus the earlier `GET /tenants/me` fields. The
     earlier endpoint never filled `subscription_ends_at` and the last seven below, so they
     answer its defaults; `max_clinics` and `max_storage_mb` were never limited here (-1)."""
@@ -313,9 +313,9 @@ class CompatTenantSerializer(tenant_serializers.TenantSerializer):
     days_until_expiry = serializers.SerializerMethodField()
     plan_limits = serializers.SerializerMethodField()
 
-    class Meta(tenant_serializers.TenantSerializer.Meta):
+    class Meta(clinic_serializers.TenantSerializer.Meta):
         fields = [
-            *tenant_serializers.TenantSerializer.Meta.fields,
+            *clinic_serializers.TenantSerializer.Meta.fields,
             "subscription_ends_at",
             "max_clinics",
             "max_storage_mb",
@@ -359,7 +359,7 @@ class CompatTenantSerializer(tenant_serializers.TenantSerializer):
         return {}
 
 
-class CompatAddedDoctorSerializer(tenant_serializers.AddedDoctorSerializer):
+class CompatAddedDoctorSerializer(clinic_serializers.AddedDoctorSerializer):
     """The project's answer, plus what the earlier clients read of the new user. Like the
     project's fields, these say nothing about whether the e-mail has an account."""
 
@@ -404,19 +404,19 @@ class CompatOfficeListSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Compatibility: `count` again.")
 
 
-class LimitsView(tenant_api.LimitsView):
+class LimitsView(clinic_api.LimitsView):
     @extend_schema(responses=CompatLimitsSerializer, tags=["tenants"])
     def get(self, request):
         return Response(CompatLimitsSerializer(limits_payload(request.tenant)).data)
 
 
-class TenantMeView(tenant_api.TenantMeView):
+class ClinicMeView(clinic_api.ClinicMeView):
     @extend_schema(responses=CompatTenantSerializer, tags=["tenants"])
     def get(self, request):
         return Response(CompatTenantSerializer(request.tenant).data)
 
     @extend_schema(
-        request=tenant_serializers.TenantSerializer,
+        request=clinic_serializers.TenantSerializer,
         responses=CompatTenantSerializer,
         tags=["tenants"],
     )
@@ -426,9 +426,9 @@ class TenantMeView(tenant_api.TenantMeView):
         return Response(CompatTenantSerializer(request.tenant).data)
 
 
-class DoctorInviteView(tenant_api.DoctorInviteView):
+class DoctorInviteView(clinic_api.DoctorInviteView):
     @extend_schema(
-        request=tenant_serializers.DoctorInviteSerializer,
+        request=clinic_serializers.DoctorInviteSerializer,
         responses={201: CompatAddedDoctorSerializer},
         tags=["tenants"],
     )

@@ -109,7 +109,7 @@ def _schema_versions() -> dict[str, str]:
     return dict(sorted(latest.items()))
 
 
-def tenant_export(
+def clinic_export(
     *, tenant: Tenant, path: str | os.PathLike, progress: ProgressFactory | None = None, actor=None
 ) -> dict:
     """Write the clinic's archive to `path` (atomically: a partial file never appears there)

@@ -18,7 +18,7 @@ from accounts import serializers
 from accounts.api import PublicAPIView
 from accounts.selectors import invitations_for_person
 from accounts.tokens import issue_tokens
-from accounts.viewsets import TenantAPIView
+from accounts.viewsets import ClinicAPIView
 from clinics import services as clinic_services
 
 
@@ -38,7 +38,7 @@ class JoinedClinicSerializer(drf.Serializer):
     role = drf.CharField()
 
 
-class OwnInvitationsView(TenantAPIView):
+class OwnInvitationsView(ClinicAPIView):
     """The open invitations addressed to the signed-in person's e-mail, in every clinic."""
 
     allow_when_inactive = True
@@ -50,7 +50,7 @@ class OwnInvitationsView(TenantAPIView):
         return Response(OwnInvitationSerializer(invitations, many=True).data)
 
 
-class OwnInvitationAcceptView(TenantAPIView):
+class OwnInvitationAcceptView(ClinicAPIView):
     """Accept one of your invitations: you become a member of that clinic. Get tokens for it
     with `POST /api/v1/auth/switch-tenant`."""
 
@@ -64,7 +64,7 @@ class OwnInvitationAcceptView(TenantAPIView):
         return Response(JoinedClinicSerializer(membership).data)
 
 
-class OwnInvitationDeclineView(TenantAPIView):
+class OwnInvitationDeclineView(ClinicAPIView):
     """Decline one of your invitations; the clinic keeps nothing about you."""
 
     allow_when_inactive = True

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services
-from accounts.clinic_middleware import SESSION_TENANT_KEY, start_clinic_session
+from accounts.clinic_middleware import SESSION_CLINIC_KEY, start_clinic_session
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import invitations_for_person, person_by_email
 from accounts.views import PASSWORD_FIELDS
@@ -31,7 +31,7 @@ TEMPLATE = "accounts/invitation_accept.html"
 
 def _joined(request, membership):
     """The person works in the clinic they just joined (as the clinic switcher does)."""
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+    request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
     messages.success(request, f"Welcome to {membership.tenant.name}!")
     return redirect("dashboard")
 

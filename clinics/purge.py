@@ -13,7 +13,7 @@ from tenants.platform import platform_access
 from tenants.routers import PLATFORM_ALIAS
 
 
-def tenant_purge(
+def clinic_purge(
     *,
     tenant: Tenant,
     reason: str,

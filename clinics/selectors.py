@@ -14,7 +14,7 @@ from tenants.context import tenant_context
 from tenants.models import Tenant
 
 
-def tenant_counts(tenant: Tenant) -> dict[str, int]:
+def clinic_counts(tenant: Tenant) -> dict[str, int]:
 
     with tenant_context(tenant):
         return {
@@ -44,8 +44,8 @@ def trial_status(tenant: Tenant) -> dict:
     }
 
 
-def tenant_limits(tenant: Tenant) -> dict:
-    counts = tenant_counts(tenant)
+def clinic_limits(tenant: Tenant) -> dict:
+    counts = clinic_counts(tenant)
     writable = tenant.is_writable
     return {
         "plan": tenant.plan,
@@ -71,7 +71,7 @@ def _weekly_counts(queryset, field: str, since: datetime) -> dict:
     return {timezone.localtime(week).date(): n for week, n in rows}
 
 
-def tenant_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list[dict]:
+def clinic_weekly_activity(tenant: Tenant, *, weeks: int = 12, now=None) -> list[dict]:
     """New patients and prescriptions per week for the last `weeks` weeks, oldest first.
 
     Weeks start on Monday in the site's time zone; the current week counts so far. One
@@ -107,9 +107,9 @@ def _count_per_clinic(model, **filters):
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
-def tenants_with_usage(queryset=None):
+def clinics_with_usage(queryset=None):
     """Clinics annotated with `doctor_count`, `patient_count` and `user_count`, counted the
-    same way as `tenant_counts()`. Meant for platform_access (the clinics list of the admin
+    same way as `clinic_counts()`. Meant for platform_access (the clinics list of the admin
     and `manage.py tenants`): one query whatever the number of clinics."""
 
     queryset = Tenant.objects.all() if queryset is None else queryset

@@ -130,7 +130,7 @@ def clinic_register(
 
 
 @transaction.atomic
-def tenant_provision(
+def clinic_provision(
     *,
     name: str,
     owner_email: str,

@@ -20,7 +20,7 @@ from accounts.permissions import may_manage_invitation, may_manage_member
 from accounts.services import grantable_roles
 from clinical.models import Doctor, Office
 from clinics import services as clinic_services
-from clinics.selectors import tenant_limits
+from clinics.selectors import clinic_limits
 from clinics.services import doctor_invite
 from core.errors import PlanLimitReached, Throttled
 
@@ -104,7 +104,7 @@ def _team_rows(request) -> list[dict]:
 
 def _team_page(request, *, doctor_form=None, staff_form=None, status=200):
     offices = list(Office.objects.filter(is_active=True))
-    limits = tenant_limits(request.tenant)
+    limits = clinic_limits(request.tenant)
     return render(
         request,
         "accounts/team.html",

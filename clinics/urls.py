@@ -15,7 +15,7 @@ urlpatterns = [
     re_path(r"^register-clinic/?$", api.RegisterClinicView.as_view(), name="register-clinic"),
     re_path(r"^doctors/?$", compat.DoctorInviteView.as_view(), name="tenant-doctors"),
     re_path(r"^limits/?$", compat.LimitsView.as_view(), name="tenant-limits"),
-    re_path(r"^me/?$", compat.TenantMeView.as_view(), name="tenant-me"),
+    re_path(r"^me/?$", compat.ClinicMeView.as_view(), name="tenant-me"),
     re_path(r"^plan/?$", api.PlanView.as_view(), name="tenant-plan"),
     *router.urls,
 ]

@@ -20,7 +20,7 @@ from clinical.services import office_create, office_update
 from clinics import charts, forms
 from clinics.billing import selectors as billing_selectors
 from clinics.billing.services import plan_request
-from clinics.selectors import tenant_limits, tenant_weekly_activity
+from clinics.selectors import clinic_limits, clinic_weekly_activity
 from clinics.services import clinic_register
 from core.errors import ApplicationError
 from tenants import plans
@@ -75,8 +75,8 @@ def _usage(name: str, usage: dict) -> dict:
 @clinic_page()
 def dashboard(request):
     tenant = request.tenant
-    limits = tenant_limits(tenant)
-    activity = tenant_weekly_activity(tenant)
+    limits = clinic_limits(tenant)
+    activity = clinic_weekly_activity(tenant)
     return render(
         request,
         "tenants/dashboard.html",
@@ -109,7 +109,7 @@ def plan(request):
             messages.success(request, outcome.value.message)
             return redirect("plan")
         refusal = outcome.error
-    limits = tenant_limits(tenant)
+    limits = clinic_limits(tenant)
     return render(
         request,
         "tenants/plan.html",

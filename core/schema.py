@@ -118,7 +118,7 @@ def _blank_in_model(field) -> bool:
 
 
 class TenantJWTScheme(SimpleJWTScheme):
-    """Documents TenantJWTAuthentication as the Bearer JWT scheme it is."""
+    """Documents ClinicJWTAuthentication as the Bearer JWT scheme it is."""
 
-    target_class = "accounts.authentication.TenantJWTAuthentication"
+    target_class = "accounts.authentication.ClinicJWTAuthentication"
     name = "jwtAuth"

@@ -11,10 +11,10 @@ from accounts.errors import InvalidCredentials, LockedOut
 from accounts.services.auth import (
     auth_login,
     auth_login_second_step,
+    clinic_switch,
     membership_touch,
     operator_login,
     operator_login_second_step,
-    switch_tenant,
 )
 from accounts.services.invitations import (
     INVITATION_DAYS,
@@ -88,7 +88,7 @@ __all__ = [
     "password_reset_confirm",
     "password_reset_link_valid",
     "password_reset_request",
-    "switch_tenant",
+    "clinic_switch",
     "token_blacklist",
     "token_refresh",
     "tokens_revoke_all",

@@ -168,7 +168,7 @@ def membership_touch(*, membership: Membership) -> None:
         Membership.objects.filter(pk=membership.pk).update(last_used_at=timezone.now())
 
 
-def switch_tenant(*, user: User, tenant_id) -> Membership:
+def clinic_switch(*, user: User, tenant_id) -> Membership:
     membership = active_membership(user=user, tenant_id=tenant_id)
     if membership is None:
         # The same answer for a clinic that does not exist and one the person is not in.

@@ -9,22 +9,22 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
 from accounts.testing import bearer, create_clinic
-from accounts.viewsets import TenantAPIView, TenantScopedViewSet
+from accounts.viewsets import ClinicAPIView, ClinicScopedViewSet
 from clinical.models import Patient
 
 
 @pytest.mark.parametrize("method", ["get_queryset", "get_object"])
 def test_a_viewset_that_overrides_a_scoping_method_is_refused(method):
     with pytest.raises(TypeError, match=method):
-        type("Widened", (TenantScopedViewSet,), {"model": Patient, method: lambda self: None})
+        type("Widened", (ClinicScopedViewSet,), {"model": Patient, method: lambda self: None})
 
 
 def test_a_view_that_overrides_get_permissions_is_refused():
     with pytest.raises(TypeError, match="get_permissions"):
-        type("Open", (TenantAPIView,), {"get_permissions": lambda self: [AllowAny()]})
+        type("Open", (ClinicAPIView,), {"get_permissions": lambda self: [AllowAny()]})
 
 
-class OpenLookingView(TenantAPIView):
+class OpenLookingView(ClinicAPIView):
     # A view that tries to open itself up: the membership check still comes first.
     permission_classes = [AllowAny]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 
-from accounts.viewsets import TenantScopedViewSet
+from accounts.viewsets import ClinicScopedViewSet
 from clinical.permissions import ClinicalPermission
 from clinical.versions import etag, row_version, versions_from_if_match
 from core.api import FilterBackend, OrderingFilter
@@ -13,8 +13,8 @@ from core.schema import ErrorSerializer
 from tenants.audit import audit_record
 
 
-class ClinicalViewSet(TenantScopedViewSet):
-    """Every clinical viewset: tenant scoping from TenantScopedViewSet, and exactly one
+class ClinicalViewSet(ClinicScopedViewSet):
+    """Every clinical viewset: tenant scoping from ClinicScopedViewSet, and exactly one
     permission check, the matrix in clinical/permissions.py (`resource` × action × role)."""
 
     permission_classes = [ClinicalPermission]

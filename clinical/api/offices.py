@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 
 from accounts.models import ADMIN_ROLES, Invitation
-from accounts.viewsets import TenantScopedViewSet
+from accounts.viewsets import ClinicScopedViewSet
 from clinical.models import DoctorOffice, Office
 from clinical.serializers.offices import OfficeSerializer
 from clinical.services import office_create, office_update
@@ -19,7 +19,7 @@ class OfficeViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    TenantScopedViewSet,
+    ClinicScopedViewSet,
 ):
     """The clinic's offices with their doctors; owners and admins create and edit them."""
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.testing import add_member, session_login
 from clinical.models import Patient, Prescription, PrescriptionItem, PrescriptionPrint
-from clinics.selectors import tenant_weekly_activity
+from clinics.selectors import clinic_weekly_activity
 from tenants.context import tenant_context
 from tenants.testing import build
 
@@ -94,5 +94,5 @@ def test_the_chart_counts_prescriptions_per_week(clinic_a, clinic_b):
         build(Prescription, created_at=now - timedelta(weeks=1))
     with tenant_context(clinic_b):
         build(Prescription, created_at=now)
-    weeks = tenant_weekly_activity(clinic_a, now=now)
+    weeks = clinic_weekly_activity(clinic_a, now=now)
     assert [w["prescriptions"] for w in weeks[-2:]] == [2, 1]

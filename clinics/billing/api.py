@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import ADMIN_ROLES, OWNER_ONLY
-from accounts.viewsets import TenantScopedViewSet
+from accounts.viewsets import ClinicScopedViewSet
 from clinics.billing import documents
 from clinics.billing.providers import get_provider
 from clinics.billing.serializers import CheckoutSerializer, InvoiceSerializer
@@ -23,7 +23,7 @@ from tenants.billing.models import Invoice
 
 
 @extend_schema(tags=["billing"])
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicScopedViewSet):
     """The clinic's invoices, newest first (owners and clinic admins); the owner pays."""
 
     model = Invoice

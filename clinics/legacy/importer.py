@@ -25,7 +25,7 @@ from clinics.legacy import dental, people, records
 from clinics.legacy.convert import derived_id
 from clinics.legacy.report import Report
 from clinics.legacy.source import LegacySource
-from clinics.selectors import tenant_counts
+from clinics.selectors import clinic_counts
 from core.errors import ApplicationError
 from tenants import plans
 from tenants.audit import audit_record
@@ -274,7 +274,7 @@ def _continue_numbers(ctx: Context) -> None:
 
 def _check_limits(tenant) -> None:
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    counts = tenant_counts(locked)
+    counts = clinic_counts(locked)
     problems = [
         f"the {locked.plan_info.name} plan allows {limit:,} {resource}; the import makes "
         f"{counts[resource]:,}"

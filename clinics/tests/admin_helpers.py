@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.models import User
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -24,7 +24,7 @@ def log_in(client, user, tenant=None):
     client.force_login(user, backend=BACKEND)
     if tenant is not None:
         session = client.session
-        session[SESSION_TENANT_KEY] = str(tenant.pk)
+        session[SESSION_CLINIC_KEY] = str(tenant.pk)
         session.save()
     return client
 

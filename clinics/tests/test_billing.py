@@ -491,11 +491,11 @@ def test_an_unpaid_upgrade_invoice_never_makes_a_clinic_read_only(clinic):
 
 
 def test_purging_a_clinic_removes_its_paid_invoices_too(paid_invoice, clinic):
-    from clinics.purge import tenant_purge
+    from clinics.purge import clinic_purge
     from tenants.services import tenant_suspend
 
     tenant_suspend(tenant=clinic, actor=None, reason="end of contract")
-    counts = tenant_purge(tenant=reload(clinic), reason="end of contract")
+    counts = clinic_purge(tenant=reload(clinic), reason="end of contract")
     assert counts["tenants.invoice"] == 1 and counts["tenants.invoiceline"] == 1
     with platform_access(reason="test: nothing of the clinic is left"):
         assert not Invoice.objects.filter(tenant_id=clinic.pk).exists()

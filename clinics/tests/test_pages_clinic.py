@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.clinic_middleware import SESSION_TENANT_KEY
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.models import User
 from accounts.selectors import memberships_of
 from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Doctor, Office, Patient
 from clinical.services import doctor_profile_create, office_create
 from clinics import charts
-from clinics.selectors import tenant_weekly_activity
+from clinics.selectors import clinic_weekly_activity
 from tenants.context import tenant_context
 from tenants.models import PlanChange, Tenant
 from tenants.testing import build
@@ -66,7 +66,7 @@ def test_signup_creates_the_clinic_logs_in_and_lands_on_the_dashboard(
     user = User.objects.get(email="neha@greenvalley.example")
     [membership] = memberships_of(user)
     assert membership.role == "owner"
-    assert client.session[SESSION_TENANT_KEY] == str(membership.tenant_id)
+    assert client.session[SESSION_CLINIC_KEY] == str(membership.tenant_id)
     with tenant_context(membership.tenant_id):
         doctor = Doctor.objects.get(user=user)
         assert doctor.license_number == "KA-5511" and doctor.experience_years == 9
@@ -82,7 +82,7 @@ def test_signup_without_being_a_doctor_ignores_the_doctor_fields(client, db):
     response = client.post("/signup/", signup_form(also_doctor=None, license_number=""))
     assert response.status_code == 302
     user = User.objects.get(email="neha@greenvalley.example")
-    tenant_id = client.session[SESSION_TENANT_KEY]
+    tenant_id = client.session[SESSION_CLINIC_KEY]
     with tenant_context(tenant_id):
         assert not Doctor.objects.filter(user=user).exists()
         assert not Office.objects.exists()
@@ -167,7 +167,7 @@ def test_weekly_activity_counts_new_patients_per_week(clinic_a, clinic_b):
         build(Patient, created_at=now - timedelta(weeks=20))  # too old to show
     with tenant_context(clinic_b):
         build(Patient, created_at=now)
-    weeks = tenant_weekly_activity(clinic_a, now=now)
+    weeks = clinic_weekly_activity(clinic_a, now=now)
     assert len(weeks) == 12
     assert weeks[-1]["week_start"].isoformat() == "2026-03-16"
     assert weeks[0]["week_start"].isoformat() == "2025-12-29"

@@ -20,7 +20,7 @@ from clinics.billing.services.invoices import (
     open_upgrade_invoices,
 )
 from clinics.billing.services.terms import RANK, today
-from clinics.selectors import tenant_counts
+from clinics.selectors import clinic_counts
 from core.errors import ApplicationError
 from tenants import plans
 from tenants.audit import audit_record
@@ -42,7 +42,7 @@ def requested_plan(code: str) -> plans.Plan:
 
 def below_usage(tenant: Tenant, plan: plans.Plan) -> list[str]:
     """What the clinic has above the plan's limits, one sentence each (none: it fits)."""
-    counts = tenant_counts(tenant)
+    counts = clinic_counts(tenant)
     problems = []
     for resource, limit in (("doctors", plan.max_doctors), ("patients", plan.max_patients)):
         if limit is not None and counts[resource] > limit:
@@ -62,7 +62,7 @@ def below_usage_error(tenant: Tenant, plan: plans.Plan) -> ApplicationError | No
         "Cannot change plan: " + "; ".join(problems) + ".",
         code="plan_below_usage",
         extra={
-            "usage": tenant_counts(tenant),
+            "usage": clinic_counts(tenant),
             "limits": {"doctors": plan.max_doctors, "patients": plan.max_patients},
         },
     )

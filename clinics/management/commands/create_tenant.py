@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clinics.services import tenant_provision
+from clinics.services import clinic_provision
 from tenants import plans
 from tenants.management.ops import OpsCommand
 
@@ -35,7 +35,7 @@ class Command(OpsCommand):
 
     def handle(self, *args, **options):
         tenant, invitation = self.run_service(
-            tenant_provision,
+            clinic_provision,
             name=options["name"],
             owner_email=options["owner_email"],
             owner_first_name=options["owner_first_name"],

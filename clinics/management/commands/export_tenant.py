@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from clinics.export import tenant_export
+from clinics.export import clinic_export
 from tenants.management.ops import OpsCommand
 
 
@@ -36,7 +36,7 @@ class Command(OpsCommand):
         if not path.parent.exists():
             raise CommandError(f"The folder {path.parent} does not exist.")
         self.stdout.write(f"Exporting {tenant.name} ({tenant.code}) to {path} ...")
-        manifest = tenant_export(tenant=tenant, path=path, progress=self.progress)
+        manifest = clinic_export(tenant=tenant, path=path, progress=self.progress)
         rows = sum(manifest["counts"].values())
         self.stdout.write(
             self.style.SUCCESS(

@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import CommandError
 
-from clinics.purge import tenant_purge
+from clinics.purge import clinic_purge
 from tenants.management.ops import OpsCommand
 
 
@@ -57,7 +57,7 @@ class Command(OpsCommand):
                 self.stdout.write(f"  {label}: {rows:,} row(s) deleted")
 
         counts = self.run_service(
-            tenant_purge,
+            clinic_purge,
             tenant=tenant,
             reason=reason,
             keep_users=keep_users,

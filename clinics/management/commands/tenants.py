@@ -6,7 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
 from clinics.billing.selectors import billing_states
-from clinics.selectors import tenants_with_usage
+from clinics.selectors import clinics_with_usage
 from tenants import plans
 from tenants.management.ops import OpsCommand
 from tenants.models import Tenant
@@ -94,7 +94,7 @@ class Command(OpsCommand):
         with platform_access(
             reason="manage.py tenants: list clinics", action="platform.command", details=self.who()
         ):
-            queryset = tenants_with_usage(Tenant.objects.filter(**filters)).order_by("code")
+            queryset = clinics_with_usage(Tenant.objects.filter(**filters)).order_by("code")
             if options.get("search"):
                 term = options["search"]
                 queryset = queryset.filter(Q(name__icontains=term) | Q(code__icontains=term))
