@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
 from django.db.models import F
 
 from accounts.models import Invitation, Membership, User, normalize_email
+from core.errors import ApplicationError
 from tenants.context import person_context, tenant_context, user_context
 from tenants.models import Tenant
 
@@ -134,3 +137,37 @@ def invitation_for_person(*, user, invitation_id):
         return None
     found = _with_clinics([invitation])
     return found[0] if found else None
+
+
+# --- invitations by link ----------------------------------------------------------------------
+
+
+def invitation_secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def invitation_invalid_error() -> ApplicationError:
+    return ApplicationError(
+        "This invitation link is invalid, expired or already used.", code="invalid_token"
+    )
+
+
+def invitation_preview(*, token: str) -> Invitation:
+    """The open invitation a link names (for the page that link opens, and for accepting or
+    declining through it), or `invalid_token`."""
+    try:
+        tenant_id, invitation_id, secret = str(token).split(".", 2)
+        tenant_id, invitation_id = uuid.UUID(tenant_id), uuid.UUID(invitation_id)
+    except (ValueError, AttributeError) as exc:
+        raise invitation_invalid_error() from exc
+    # The clinic id only scopes the lookup (row-level security); the secret authenticates.
+    with tenant_context(tenant_id):
+        invitation = Invitation.objects.select_related("tenant").filter(pk=invitation_id).first()
+    if (
+        invitation is None
+        or not hmac.compare_digest(invitation.secret_hash, invitation_secret_hash(secret))
+        or not invitation.is_pending
+        or invitation.tenant.status == Tenant.Status.CANCELLED
+    ):
+        raise invitation_invalid_error()
+    return invitation

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import forms, services
+from accounts import forms, selectors
 from accounts.clinic_middleware import SESSION_CLINIC_KEY, start_clinic_session
 from accounts.pages import call_service, throttle_posts
 from accounts.selectors import invitations_for_person, person_by_email
@@ -47,7 +47,7 @@ def _declined(request, outcome, clinic_name: str):
 @sensitive_post_parameters("password1", "password2")
 def invitation_link(request, token: str):
     try:
-        invitation = services.invitation_preview(token=token)
+        invitation = selectors.invitation_preview(token=token)
     except ApplicationError as exc:
         return render(request, TEMPLATE, {"error": exc.detail}, status=400)
     clinic_name = invitation.tenant.name

@@ -23,7 +23,6 @@ from accounts.services.invitations import (
     invitation_create,
     invitation_decline,
     invitation_decline_signed_in,
-    invitation_preview,
     invitation_resend,
     invitation_revoke,
 )
@@ -75,7 +74,6 @@ __all__ = [
     "invitation_create",
     "invitation_decline",
     "invitation_decline_signed_in",
-    "invitation_preview",
     "invitation_resend",
     "invitation_revoke",
     "membership_deactivate",

@@ -8,10 +8,7 @@ signed in. Who may invite with which role is the one rule of `accounts.services.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import uuid
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -20,7 +17,13 @@ from django.utils import timezone
 
 from accounts.invitation_limits import invitation_send_check
 from accounts.models import Invitation, Membership, Role, User, normalize_email
-from accounts.selectors import invitation_for_person, person_by_email
+from accounts.selectors import (
+    invitation_for_person,
+    invitation_invalid_error,
+    invitation_preview,
+    invitation_secret_hash,
+    person_by_email,
+)
 from accounts.services.memberships import (
     _acting_membership,
     _check_may_grant,
@@ -35,10 +38,6 @@ from tenants.models import Tenant
 from tenants.outbox import send_templated_email
 
 INVITATION_DAYS = 7
-
-
-def _secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _invitation_token(invitation: Invitation, secret: str) -> str:
@@ -140,7 +139,7 @@ def invitation_create(
             first_name=(first_name or "").strip(),
             last_name=(last_name or "").strip(),
             phone=(phone or "").strip(),
-            secret_hash=_secret_hash(secret),
+            secret_hash=invitation_secret_hash(secret),
             invited_by=actor,
             expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
         )
@@ -173,36 +172,6 @@ def invitation_create(
 # The name the legacy import (tenants/legacy) called first; same function, same keywords.
 
 
-def _invalid_invitation() -> ApplicationError:
-    return ApplicationError(
-        "This invitation link is invalid, expired or already used.", code="invalid_token"
-    )
-
-
-def _invitation_from_token(token: str) -> Invitation:
-    try:
-        tenant_id, invitation_id, secret = str(token).split(".", 2)
-        tenant_id, invitation_id = uuid.UUID(tenant_id), uuid.UUID(invitation_id)
-    except (ValueError, AttributeError) as exc:
-        raise _invalid_invitation() from exc
-    # The clinic id only scopes the lookup (row-level security); the secret authenticates.
-    with tenant_context(tenant_id):
-        invitation = Invitation.objects.select_related("tenant").filter(pk=invitation_id).first()
-    if (
-        invitation is None
-        or not hmac.compare_digest(invitation.secret_hash, _secret_hash(secret))
-        or not invitation.is_pending
-        or invitation.tenant.status == Tenant.Status.CANCELLED
-    ):
-        raise _invalid_invitation()
-    return invitation
-
-
-def invitation_preview(*, token: str) -> Invitation:
-    """The open invitation a link names (for the page that link opens), or `invalid_token`."""
-    return _invitation_from_token(token)
-
-
 def _invitation_join(*, invitation: Invitation, user: User) -> Membership:
     """Turn an open invitation into the person's membership (inside a transaction). A doctor
     profile that waited on the invitation is the clinic layer's to claim
@@ -210,7 +179,7 @@ def _invitation_join(*, invitation: Invitation, user: User) -> Membership:
     with tenant_context(invitation.tenant_id, user=user):
         locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
         if locked is None or not locked.is_pending or locked.email != user.email:
-            raise _invalid_invitation()
+            raise invitation_invalid_error()
         if Membership.objects.filter(user=user).exists():
             raise ApplicationError(
                 "You are already a member of this clinic.", code="already_member"
@@ -242,7 +211,7 @@ def invitation_accept(
     their second factor and lockouts apply. Only the holder of the secret link learns this.
     """
 
-    invitation = _invitation_from_token(token)
+    invitation = invitation_preview(token=token)
     if person_by_email(invitation.email) is not None:
         raise ApplicationError(
             "You already have an account with this e-mail: log in and accept the invitation "
@@ -289,11 +258,11 @@ def _invitation_close(invitation: Invitation, *, field: str) -> None:
 @transaction.atomic
 def invitation_decline(*, token: str) -> Invitation:
     """Decline through the e-mailed link (no account needed). Answers the closed invitation."""
-    invitation = _invitation_from_token(token)
+    invitation = invitation_preview(token=token)
     with tenant_context(invitation.tenant_id):
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not locked.is_open:
-            raise _invalid_invitation()
+            raise invitation_invalid_error()
         _invitation_close(locked, field="declined_at")
         audit_record(action="membership.invitation_declined", object=locked)
     return locked
@@ -305,7 +274,7 @@ def invitation_decline_signed_in(*, user: User, invitation_id) -> Invitation:
     with tenant_context(invitation.tenant_id, user=user):
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not locked.is_open:
-            raise _invalid_invitation()
+            raise invitation_invalid_error()
         _invitation_close(locked, field="declined_at")
         audit_record(action="membership.invitation_declined", actor=user, object=locked)
     return locked
@@ -332,7 +301,7 @@ def invitation_resend(
             invitation_send_check(tenant_id=tenant.pk, email=invitation.email)
         secret = secrets.token_urlsafe(32)
         now = timezone.now()
-        invitation.secret_hash = _secret_hash(secret)
+        invitation.secret_hash = invitation_secret_hash(secret)
         invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
         invitation.last_sent_at = now
         invitation.send_count += 1
