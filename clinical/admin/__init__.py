@@ -7,13 +7,13 @@ API; what has no service for owners and admins (appointments, prescriptions, sho
 view-only here. Opening a record about a patient is audited with that patient.
 
 One module per resource: `practice` (offices, doctors, letterheads), `patients`,
-`catalogues` (medicines, short keys), `records` (appointments, prescriptions) and `dental`;
+`catalogues` (medicines, short keys), `appointments`, `prescriptions` and `dental`;
 `common` holds what they share. Django's admin autodiscovery imports this package, and the
 imports below register every model admin.
 """
 
 from __future__ import annotations
 
-from clinical.admin import catalogues, dental, patients, practice, records
+from clinical.admin import appointments, catalogues, dental, patients, practice, prescriptions
 
-__all__ = ["catalogues", "dental", "patients", "practice", "records"]
+__all__ = ["appointments", "catalogues", "dental", "patients", "practice", "prescriptions"]
