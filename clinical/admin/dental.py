@@ -3,7 +3,7 @@ attachments. Dentists write them through the API; here they are read-only, and a
 attachment's file is never linked (only the API's authorised download view serves it).
 
 The lists read one table and prefetch the patients and doctors by key (see
-clinical.admin.records for why).
+clinical.admin.appointments for why).
 """
 
 from __future__ import annotations
