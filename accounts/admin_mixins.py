@@ -53,12 +53,13 @@ class ScopedAdminMixin:
     """
 
     platform_permissions: frozenset[str] = frozenset()
+    # What this admin implements for a clinic (a model without a write service stays view-only).
     clinic_permissions: frozenset[str] = frozenset({"view"})
-    # Roles that see this admin in clinic mode (owner and admin unless narrowed).
+    # Roles that see this admin in clinic mode (owner and admin unless narrowed). Clinical
+    # records decide by the role matrix instead (clinical.admin.common.ClinicalAdmin).
     clinic_roles: frozenset[str] | None = None
 
     def mode_allows(self, request, permission: str) -> bool:
-
         mode = admin_mode(request)
         if mode.kind == PLATFORM:
             return permission in self.platform_permissions
@@ -66,12 +67,17 @@ class ScopedAdminMixin:
             # Support looks; it never changes a clinic's records.
             return permission == "view" and bool(self.clinic_permissions)
         if mode.kind == CLINIC:
-            if mode.membership.role not in (self.clinic_roles or ADMIN_ROLES):
-                return False
             if permission != "view" and not mode.tenant.is_writable:
                 return False  # suspended clinic or ended trial: read-only here too
-            return permission in self.clinic_permissions
+            if permission not in self.clinic_permissions:
+                return False
+            return self.role_allows(request, mode.membership, permission)
         return False
+
+    def role_allows(self, request, membership, permission: str) -> bool:
+        """Whether the member's role may use `permission` here (clinic mode). By default,
+        owners and admins (or `clinic_roles`); subclasses may decide by a finer rule."""
+        return membership.role in (self.clinic_roles or ADMIN_ROLES)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
@@ -298,6 +304,14 @@ class ReadOnlyFieldsMixin:
 class ClinicTabularInline(ScopedAdminMixin, admin.TabularInline):
     extra = 0
     show_change_link = True
+
+    def role_allows(self, request, membership, permission: str) -> bool:
+        # An inline is part of its parent's page: whoever may see the parent sees its rows,
+        # and whoever may change the parent changes them.
+        parent = self.admin_site._registry.get(self.parent_model)
+        if parent is None:
+            return super().role_allows(request, membership, permission)
+        return parent.role_allows(request, membership, "view" if permission == "view" else "change")
 
 
 class PlatformOnlyMixin(ScopedAdminMixin):

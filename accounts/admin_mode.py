@@ -1,8 +1,10 @@
 """Who is using the admin, and for which clinic: decided once per request.
 
-* **clinic** — a staff-flagged owner or admin of the clinic bound to the browser session
-  (`ClinicSessionMiddleware`, after the site's login). Works as the runtime role under that
-  clinic's tenant context, exactly like the pages and the API.
+* **clinic** — any active member of the clinic bound to the browser session
+  (`ClinicSessionMiddleware`, after the site's login), whatever their role and with no staff
+  flag: the membership decides. Works as the runtime role under that clinic's tenant
+  context, exactly like the pages and the API; what each role may see and change is the
+  role matrix (docs/permissions.md), applied by each model admin.
 * **platform** — an active staff superuser with no clinic in the session (a platform
   operator). Every admin request runs inside `platform_access(...)` (clinics.admin_site).
 * **support** — an operator who chose "act as clinic" with a stated reason: that clinic's
@@ -22,7 +24,6 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import ADMIN_ROLES
 from tenants.models import Tenant
 
 PLATFORM = "platform"
@@ -63,20 +64,18 @@ def admin_mode(request) -> AdminMode:
 
 
 def _compute_mode(request) -> AdminMode:
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
         return AdminMode(NONE, why_not="anonymous")
-    if not user.is_staff:
-        return AdminMode(NONE, why_not="not_staff")
     tenant = getattr(request, "tenant", None)
     membership = getattr(request, "membership", None)
     if tenant is not None:
-        # A session bound to a clinic acts for that clinic only, even for a superuser.
-        if membership is not None and membership.role in ADMIN_ROLES:
+        # A session bound to a clinic acts for that clinic only, even for a superuser. The
+        # session middleware sets both only for an active membership of an active person.
+        if membership is not None:
             return AdminMode(CLINIC, tenant_id=tenant.pk, tenant=tenant, membership=membership)
-        return AdminMode(NONE, why_not="role")
-    if not user.is_superuser:
+        return AdminMode(NONE, why_not="no_clinic")
+    if not (user.is_staff and user.is_superuser):
         return AdminMode(NONE, why_not="no_clinic")
     acting = _acting_as(request)
     if acting is not None:

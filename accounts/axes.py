@@ -67,7 +67,6 @@ class DatabaseHandler(AxesDatabaseHandler):
     """
 
     def reset_user_attempts(self, request, credentials=None) -> int:
-
         username = get_client_username(request, credentials)
         count = 0
         for parameters in get_client_parameters(
@@ -84,7 +83,6 @@ class DatabaseHandler(AxesDatabaseHandler):
         return count
 
     def clean_expired_user_attempts(self, request=None, credentials=None) -> int:
-
         if settings.AXES_COOLOFF_TIME is None:
             return 0
         return credential_store.failed_logins_expire(before=get_cool_off_threshold(request))

@@ -13,7 +13,6 @@ from tenants.models import Tenant
 
 
 def _clinics(user):
-
     return memberships_of(user)
 
 

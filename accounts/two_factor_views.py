@@ -142,7 +142,6 @@ def _grouped(device) -> str:
 
 
 def _user_of(pending: dict):
-
     with user_context(pending["user"]):
         return User.objects.filter(pk=pending["user"], is_active=True).first()
 

@@ -72,7 +72,6 @@ def _check_may_grant(acting: Membership | None, role: str) -> None:
 
 
 def _lock_clinic(tenant: Tenant) -> None:
-
     tenant_lock(tenant)
 
 

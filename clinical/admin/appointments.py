@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
+from accounts.admin_mixins import ReadOnlyFieldsMixin
+from clinical.admin.common import ClinicalAdmin
 from clinical.models import Appointment, Doctor
 from clinical.selectors import appointments_with_details
 
@@ -29,8 +30,10 @@ class DoctorFilter(admin.SimpleListFilter):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class AppointmentAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Booked, confirmed, moved and cancelled at the front desk (pages and API)."""
+
+    resource = "appointments"
 
     list_display = (
         "appointment_number",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
-from clinical.admin.common import CatalogueFilter, ReadOnlyInline, form_changes
+from accounts.admin_mixins import ReadOnlyFieldsMixin
+from clinical.admin.common import CatalogueFilter, ClinicalAdmin, ReadOnlyInline, form_changes
 from clinical.models import Medicine, ShortKey, ShortKeyItem
 from clinical.selectors import short_key_items_prefetch, short_keys_visible_to
 from clinical.services import medicine_create, medicine_update
@@ -15,9 +15,11 @@ from clinical.services import medicine_create, medicine_update
 
 
 @admin.register(Medicine)
-class MedicineAdmin(ClinicOwnedAdmin):
+class MedicineAdmin(ClinicalAdmin):
     """The shared catalogue (read-only, loaded by `load_medicines`) and the clinic's own
     medicines (added and changed through the medicine services)."""
+
+    resource = "medicines"
 
     clinic_permissions = frozenset({"view", "add", "change"})
     list_display = ("name", "strength", "dosage_form", "generic_name", "shared", "is_active")
@@ -60,9 +62,11 @@ class ShortKeyItemInline(ReadOnlyInline):
 
 
 @admin.register(ShortKey)
-class ShortKeyAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class ShortKeyAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Prescription templates. A doctor's personal key is theirs alone (as in the API): the
     list holds the clinic's shared keys and the person's own."""
+
+    resource = "short_keys"
 
     list_display = ("code", "name", "personal", "usage_count", "last_used_at", "is_active")
     list_filter = ("is_active",)

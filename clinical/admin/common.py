@@ -1,12 +1,59 @@
-"""What the clinical admin modules share: running a service on each selected row, a form's
-changes as service keyword arguments, read-only inlines and the catalogue filter."""
+"""What the clinical admin modules share: the role matrix as the admin's permissions
+(`ClinicalAdmin`), running a service on each selected row, a form's changes as service
+keyword arguments, read-only inlines and the catalogue filter."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from accounts.admin_mixins import ClinicTabularInline
+from accounts.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline
+from clinical.models import Doctor
+from clinical.permissions import MATRIX, Rule
 from core.errors import ApplicationError
+
+# Django's admin permissions and the matrix action each one is ("operate": the admin's
+# actions that call a service, such as a status change).
+ADMIN_ACTIONS = {
+    "view": "read",
+    "add": "create",
+    "change": "update",
+    "delete": "delete",
+    "operate": "status",
+}
+
+
+def acts_as_doctor(request) -> bool:
+    """Whether the signed-in member has an active doctor profile in this clinic (the matrix's
+    "as doctor" cells; the services check that they act as themself). Read once a request."""
+    cached = getattr(request, "_clinical_admin_is_doctor", None)
+    if cached is None:
+        cached = Doctor.objects.filter(user_id=request.user.pk, is_active=True).exists()
+        request._clinical_admin_is_doctor = cached
+    return cached
+
+
+def matrix_allows(request, role: str, resource: str, action: str) -> bool:
+    """The role matrix (clinical.permissions.MATRIX, docs/permissions.md): the one source of
+    who may do what with clinical records, for the API, the pages and the admin alike."""
+    rule = MATRIX.get(resource, {}).get(action, {}).get(role, Rule.DENY)
+    if rule == Rule.DOCTOR_SELF:
+        return acts_as_doctor(request)
+    return rule == Rule.ALLOW
+
+
+class ClinicalAdmin(ClinicOwnedAdmin):
+    """A clinical record's admin: the member's role and the matrix decide what they see and
+    may change. `resource` names the matrix row; `admin_actions` maps Django's permissions to
+    the row's actions (a permission whose action the row lacks is refused). What the admin
+    implements (`clinic_permissions`) still bounds it: a model without a write service stays
+    view-only for everybody."""
+
+    resource: str = ""
+    admin_actions: dict[str, str] = ADMIN_ACTIONS
+
+    def role_allows(self, request, membership, permission: str) -> bool:
+        action = self.admin_actions.get(permission)
+        return action is not None and matrix_allows(request, membership.role, self.resource, action)
 
 
 def run_each(modeladmin, request, queryset, service, name: str) -> None:

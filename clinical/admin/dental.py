@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
-from clinical.admin.common import CatalogueFilter
+from accounts.admin_mixins import ReadOnlyFieldsMixin
+from clinical.admin.common import CatalogueFilter, ClinicalAdmin
 from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
 from clinical.selectors import dental_records_with_details
 
 
 @admin.register(DentalObservation)
-class DentalObservationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class DentalObservationAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Findings per tooth, recorded by the clinic's dentists (API)."""
+
+    resource = "dental_observations"
 
     list_display = (
         "observed_on",
@@ -41,8 +43,10 @@ class DentalObservationAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
 
 @admin.register(DentalProcedure)
-class DentalProcedureAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class DentalProcedureAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Treatments and their status, written by the clinic's dentists (API)."""
+
+    resource = "dental_procedures"
 
     list_display = (
         "procedure_code",
@@ -64,9 +68,11 @@ class DentalProcedureAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
 
 @admin.register(DentalTemplate)
-class DentalTemplateAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class DentalTemplateAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Observation note templates: the shared starter set (`load_dental_templates`) and the
     clinic's own (API)."""
+
+    resource = "dental_templates"
 
     list_display = ("name", "condition_type", "tooth_surface", "severity", "shared", "is_active")
     list_filter = (CatalogueFilter, "condition_type", "is_active")
@@ -79,8 +85,10 @@ class DentalTemplateAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
 
 @admin.register(DentalAttachment)
-class DentalAttachmentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class DentalAttachmentAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """X-rays and photos: their details only; the file is downloaded through the API."""
+
+    resource = "dental_attachments"
 
     fields = (
         "patient",

@@ -8,8 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from accounts.admin_mixins import ClinicOwnedAdmin
-from clinical.admin.common import form_changes, run_each
+from clinical.admin.common import ADMIN_ACTIONS, ClinicalAdmin, form_changes, run_each
 from clinical.languages import print_languages
 from clinical.models import Patient
 from clinical.selectors import patient_search
@@ -61,9 +60,12 @@ class PatientStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patient)
-class PatientAdmin(ClinicOwnedAdmin):
+class PatientAdmin(ClinicalAdmin):
     """Registration and changes through patient_create / patient_update (plan limit, family
     rules, normalised mobile); removal is the soft delete of patient_delete."""
+
+    resource = "patients"
+    admin_actions = {**ADMIN_ACTIONS, "operate": "delete"}
 
     clinic_permissions = frozenset({"view", "add", "change", "operate"})
     form = PatientForm

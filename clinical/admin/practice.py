@@ -10,7 +10,13 @@ from django import forms
 from django.contrib import admin
 
 from accounts.admin_mixins import ClinicOwnedAdmin
-from clinical.admin.common import ReadOnlyInline, form_changes, run_each
+from clinical.admin.common import (
+    ADMIN_ACTIONS,
+    ClinicalAdmin,
+    ReadOnlyInline,
+    form_changes,
+    run_each,
+)
 from clinical.languages import print_languages
 from clinical.models import Doctor, DoctorAvailability, DoctorOffice, Office, PrintTemplate
 from clinical.services import (
@@ -96,9 +102,12 @@ class OfficeAdmin(ClinicOwnedAdmin):
 
 
 @admin.register(Doctor)
-class DoctorAdmin(ClinicOwnedAdmin):
+class DoctorAdmin(ClinicalAdmin):
     """Profiles change through doctor_update; doctors are deactivated, never deleted. New
     doctors are invited from the clinic's team page or the API."""
+
+    resource = "doctors"
+    admin_actions = {**ADMIN_ACTIONS, "operate": "deactivate"}
 
     clinic_permissions = frozenset({"view", "change", "operate"})
     list_display = ("__str__", "email", "license_number", "specialization", "is_active")
@@ -158,10 +167,12 @@ class PrintTemplateForm(forms.ModelForm):
 
 
 @admin.register(PrintTemplate)
-class PrintTemplateAdmin(ClinicOwnedAdmin):
+class PrintTemplateAdmin(ClinicalAdmin):
     """The clinic's letterheads, through the print template services (images sniffed and
     size-limited, stored under the clinic's prefix). The image fields show the stored name
     only; the images themselves are served by the API to members of the clinic."""
+
+    resource = "print_templates"
 
     form = PrintTemplateForm
     clinic_permissions = frozenset({"view", "add", "change", "delete"})

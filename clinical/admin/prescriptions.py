@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_mixins import ClinicOwnedAdmin, ReadOnlyFieldsMixin
+from accounts.admin_mixins import ReadOnlyFieldsMixin
 from clinical.admin.appointments import DoctorFilter
-from clinical.admin.common import ReadOnlyInline
+from clinical.admin.common import ClinicalAdmin, ReadOnlyInline
 from clinical.models import Prescription, PrescriptionItem, PrescriptionPrint
 from clinical.selectors import prescriptions_with_details
 
@@ -34,8 +34,10 @@ class PrescriptionPrintInline(ReadOnlyInline):
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class PrescriptionAdmin(ReadOnlyFieldsMixin, ClinicalAdmin):
     """Written, changed and signed only by their doctor (API); here, read-only."""
+
+    resource = "prescriptions"
 
     list_display = ("prescription_number", "visit_date", "patient", "doctor", "status")
     list_select_related = ()  # prefetched by key instead (see the module's docstring)

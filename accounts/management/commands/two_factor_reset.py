@@ -17,6 +17,5 @@ class Command(OpsCommand):
         parser.add_argument("--reason", required=True, help="Why (kept in the audit log).")
 
     def handle(self, *args, email, reason, **options):
-
         user = self.run_service(two_factor_reset, email=email, reason=reason)
         self.stdout.write(self.style.SUCCESS(f"{user.email}: two-factor sign-in removed."))
