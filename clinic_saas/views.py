@@ -84,7 +84,6 @@ def _pending_migrations() -> int:
 
 
 def _rls_problems() -> list[str]:
-
     return inspect_database("default")
 
 
@@ -138,7 +137,6 @@ class _OutboxCollector:
     """The e-mail backlog, read at scrape time (progress columns only: the runtime role)."""
 
     def collect(self):
-
         try:
             backlog = outbox_backlog()
         except DatabaseError:

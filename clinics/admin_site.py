@@ -161,7 +161,6 @@ class ClinicAdminSite(admin.AdminSite):
         return scoped
 
     def _as_support(self, request, mode, view, args, kwargs):
-
         # Recorded through platform_access, whose event commits on its own: a request that
         # fails (404, 403, an error rolling the request back) stays on record too. The event
         # carries the clinic, so the clinic's owner reads it in their own audit log.
@@ -305,7 +304,6 @@ class ClinicAdminSite(admin.AdminSite):
         ]
 
     def act_as_start(self, request, tenant_id):
-
         if admin_mode(request).kind != PLATFORM:
             raise PermissionDenied
         tenant = Tenant.objects.filter(pk=tenant_id).first()

@@ -15,7 +15,6 @@ from tenants.models import Tenant
 
 
 def clinic_counts(tenant: Tenant) -> dict[str, int]:
-
     with tenant_context(tenant):
         return {
             "doctors": Doctor.objects.filter(is_active=True).count(),

@@ -77,7 +77,6 @@ class TenantSerializer(StrictInputMixin, serializers.ModelSerializer):
         ]
 
     def validate_gstin(self, value: str) -> str:
-
         value = value.strip().upper()
         validate_gstin(value)
         return value

@@ -201,7 +201,6 @@ class LimitRuntimeGrants(_SQLOperation):
         return self.__class__.__qualname__, [], {"model_name": self.model_name}
 
     def _run(self, schema_editor, state, app_label, forwards: bool):
-
         model = state.apps.get_model(app_label, self.model_name)
         if not self._allowed(schema_editor, app_label, model):
             return
