@@ -1,8 +1,9 @@
 """The mixins every registered admin is built from (see clinics.admin_site for the site).
 
 `ScopedAdminMixin` gives permissions by mode and role, clinic-scoped choices in every form
-field, filter and raw-id input, a plain 404 for objects that are not visible, service errors
-as messages, and the audit log instead of Django's unscoped LogEntry table.
+field, filter and raw-id input, a plain 404 for objects that are not visible, a service's
+refusal as errors on the form it came from (`RefusalFormMixin`), and the audit log instead
+of Django's unscoped LogEntry table.
 `ClinicOwnedAdmin` adds what operators need for clinic-owned models (the clinic as a column,
 filter and search field) and keeps the clinic field away from clinics.
 """
@@ -168,8 +169,27 @@ class ScopedAdminMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ApplicationError as exc:
-            # The service refused (plan limit, duplicate, read-only clinic): nothing was
-            # written (the form's transaction rolled back); say why on the same page.
+            # The service refused (plan limit, overlap, bad tooth number, read-only clinic):
+            # nothing was written, because the form's transaction rolled back. The form is
+            # shown again as it was typed, with the refusal on its fields (RefusalFormMixin).
+            if request.method != "POST" or hasattr(request, "_admin_refusal"):
+                self.message_user(request, exc.detail, messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            request._admin_refusal = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_admin_refusal", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (RefusalFormMixin, form), {"refusal": refusal})
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApplicationError as exc:
+            # A refused deletion deletes nothing; the page says why and stays where it was.
             self.message_user(request, exc.detail, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -205,6 +225,35 @@ class ScopedAdminMixin:
             raise PermissionDenied
         url = reverse("admin:tenants_auditevent_changelist", current_app=self.admin_site.name)
         return HttpResponseRedirect(f"{url}?{urlencode({'object_id': str(obj.pk)})}")
+
+
+class RefusalFormMixin:
+    """A form that shows a service's refusal (`ApplicationError`) as its own errors: each of
+    `field_errors` on the field of that name (`patient_id` on `patient`, `availability[2]
+    .start_time` on `availability`), the rest and the detail at the top of the form."""
+
+    refusal: ApplicationError
+
+    def _post_clean(self):
+        super()._post_clean()
+        refusal = self.refusal
+        placed = set()
+        for key, errors in (refusal.field_errors or {}).items():
+            name = refusal_field(key, self.fields)
+            for error in errors if isinstance(errors, list | tuple) else [errors]:
+                self.add_error(name, str(error))
+                placed.add(str(error))
+        if refusal.detail not in placed:
+            self.add_error(None, refusal.detail)
+
+
+def refusal_field(key: str, fields) -> str | None:
+    """The form field a service's field error belongs to, or None for the top of the form."""
+    name = str(key).split(".")[0].split("[")[0]
+    for candidate in (name, name.removesuffix("_id"), name.removesuffix("_ids") + "s"):
+        if candidate in fields:
+            return candidate
+    return None
 
 
 class ScopedRawIdWidget(ForeignKeyRawIdWidget):

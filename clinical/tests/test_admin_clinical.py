@@ -54,6 +54,19 @@ def test_the_patient_limit_holds_in_the_admin(owner, clinic_a):
         assert Patient.objects.count() == 1
 
 
+def test_a_service_refusal_is_shown_on_the_form_as_typed(owner, clinic_a):
+    """The plan's limit refuses the registration: the same form comes back (200, not a 500 or
+    a redirect), with the refusal at its top and what was typed still in it."""
+    with tenant_context(clinic_a):
+        Tenant.objects.filter(pk=clinic_a.pk).update(max_patients_override=1, plan="enterprise")
+        build(Patient, mobile="9900112233")
+    response = owner.post("/admin/clinical/patient/add/", PATIENT)
+    assert response.status_code == 200
+    form = response.context_data["adminform"].form
+    assert any("allows 1 patients" in e for e in form.non_field_errors())
+    assert 'value="Arjun"' in response.content.decode()
+
+
 def test_a_bad_mobile_is_a_form_error(owner, clinic_a):
     response = owner.post("/admin/clinical/patient/add/", {**PATIENT, "mobile": "12345"})
     assert response.status_code == 200
