@@ -3,11 +3,15 @@ modes in accounts.admin_mode).
 
 Who sees what (`admin_mode()` decides, on every request):
 
-* **Clinic admins** — staff-flagged owners and admins of the clinic bound to their browser
-  session (`ClinicSessionMiddleware`). They work as the runtime role under the clinic's own
+* **Clinic members** — every active member of the clinic bound to their browser session
+  (`ClinicSessionMiddleware`, after the site's login page), whatever their role and with no
+  staff flag: the membership decides. They work as the runtime role under the clinic's own
   tenant context, exactly like the pages and the API: every queryset, dropdown, filter,
   search, autocomplete and raw-id popup is that clinic's, and row-level security backs it.
-  Another clinic's object by URL answers 404, the same as a missing one.
+  What each role sees and may change is the role matrix (docs/permissions.md, "In the
+  admin"). Another clinic's object by URL answers 404, the same as a missing one. A person
+  in several clinics chooses one, and switches, on the site's `switch-clinic/` page (the
+  owner pages' `clinic_switch` service).
 * **Platform operators** — active staff superusers with no clinic in their session. Each of
   their admin requests runs inside `platform_access(...)` (the BYPASSRLS `platform` alias,
   nothing else) and leaves an audit event: who, what (method, path, view) and, where the
@@ -17,9 +21,10 @@ Who sees what (`admin_mode()` decides, on every request):
   visible to the clinic's owner in their audit log). Their requests run under that clinic's
   tenant context as the runtime role, read-only, and each one is audited in that clinic.
 
-Anybody else (a doctor, a person without a clinic, a staff flag without an admin role)
-gets no admin at all. Permissions come from the mode and the person's role in the session's
-clinic, never from Django's global per-user permissions, which cannot say "in this clinic".
+Anybody else (not logged in, or logged in with no clinic chosen) gets the no-access page,
+which says the next step: log in, or choose one of their clinics. Permissions come from the
+mode and the person's role in the session's clinic, never from Django's global per-user
+permissions, which cannot say "in this clinic".
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -48,6 +53,7 @@ from accounts.admin_mode import (
     ACT_AS_REASON_KEY,
     ACT_AS_STARTED_KEY,
     ACT_AS_TENANT_KEY,
+    CLINIC,
     NONE,
     PLATFORM,
     SUPPORT,
@@ -56,7 +62,8 @@ from accounts.admin_mode import (
     admin_mode,
 )
 from accounts.clinic_middleware import SESSION_CLINIC_KEY
-from accounts.services import LockedOut, operator_login, password_change
+from accounts.selectors import memberships_of
+from accounts.services import LockedOut, clinic_switch, operator_login, password_change
 from accounts.two_factor import SESSION_VERIFIED_KEY, OTPSetupRequired
 from accounts.two_factor_views import OPERATOR_DOOR, begin_second_step
 from core.errors import ApplicationError
@@ -275,13 +282,54 @@ class ClinicAdminSite(admin.AdminSite):
         return target
 
     def no_access(self, request):
+        """Never a dead end: the page says the next step (log in, or choose one of the
+        person's clinics right here) with its link or button."""
+        why_not = admin_mode(request).why_not
         context = {
             **self.each_context(request),
-            "title": "No admin access",
-            "why_not": admin_mode(request).why_not,
+            "title": "Choose a clinic" if why_not == "no_clinic" else "Log in to the workspace",
+            "why_not": why_not,
             "login_url": settings.LOGIN_URL,
+            "clinics": memberships_of(request.user) if why_not == "no_clinic" else [],
         }
         return TemplateResponse(request, "admin/no_access.html", context, status=403)
+
+    @method_decorator(csrf_protect)
+    @method_decorator(never_cache)
+    def switch_clinic(self, request):
+        """Choose the clinic to work in, or switch to another one: the owner pages' service
+        (`accounts.services.clinic_switch`, which checks the membership), and the admin opens
+        again in the chosen clinic. Not an admin view: a person with no clinic chosen yet
+        has no admin mode, and this is where they get one."""
+        if not request.user.is_authenticated:
+            return self.login(request)
+        if request.method != "POST":
+            return self._clinic_choice(request)
+        tenant_id = _as_uuid(request.POST.get("tenant_id"))
+        try:
+            if tenant_id is None:
+                raise Http404("Unknown clinic.")
+            membership = clinic_switch(user=request.user, tenant_id=tenant_id)
+        except ApplicationError as exc:
+            # Not a member, or no such clinic: the same answer for both.
+            raise Http404(exc.detail) from exc
+        act_as_clear(request)
+        request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
+        messages.success(request, f"You are now working in {membership.tenant.name}.")
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+
+    def _clinic_choice(self, request):
+        mode = admin_mode(request)
+        if mode.kind == NONE:
+            return self.no_access(request)  # lists the person's clinics to choose from
+        if mode.kind != CLINIC:
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Switch clinic",
+            "clinics": memberships_of(request.user),
+        }
+        return TemplateResponse(request, "admin/switch_clinic.html", context)
 
     def each_context(self, request):
         context = super().each_context(request)
@@ -294,6 +342,7 @@ class ClinicAdminSite(admin.AdminSite):
     def get_urls(self):
         return [
             path("operator-login/", self.operator_login, name="operator_login"),
+            path("switch-clinic/", self.switch_clinic, name="switch_clinic"),
             path("act-as/stop/", self.admin_view(self.act_as_stop), name="act_as_stop"),
             path(
                 "act-as/<uuid:tenant_id>/",

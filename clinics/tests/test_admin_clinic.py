@@ -89,11 +89,64 @@ def test_a_deactivated_member_gets_no_admin(client, clinic_a):
     assert client.get("/admin/clinical/patient/").status_code == 302
 
 
-def test_staff_member_without_a_clinic_in_the_session_gets_no_admin(client, clinic_a, alice):
-    log_in(client, staff(alice))  # logged in, no clinic chosen
+def test_a_member_without_a_clinic_in_the_session_chooses_one_and_gets_in(client, clinic_a, alice):
+    log_in(client, alice)  # logged in, no clinic chosen
     response = client.get("/admin/login/")
     assert response.status_code == 403
-    assert "Choose a clinic first" in html(response)
+    page = html(response)
+    assert "Choose the clinic to work in" in page
+    assert f'value="{clinic_a.pk}"' in page and "Asha Dental Care (Owner)" in page
+    chosen = client.post("/admin/switch-clinic/", {"tenant_id": str(clinic_a.pk)})
+    assert chosen.status_code == 302 and chosen["Location"] == "/admin/"
+    assert "Clinic: <strong>Asha Dental Care</strong>" in html(client.get("/admin/"))
+
+
+def test_an_anonymous_visitor_choosing_a_clinic_logs_in_first(client, db):
+    response = client.get("/admin/switch-clinic/")
+    assert response.status_code == 302 and response["Location"] == "/login/?next=%2Fadmin%2F"
+
+
+def test_a_person_in_no_clinic_is_told_what_to_do_next(client, db):
+    loner = create_user("loner@example.com")
+    log_in(client, loner)
+    page = html(client.get("/admin/login/"))
+    assert "not an active member of any clinic" in page
+    assert 'href="/invitations/"' in page and 'href="/signup/"' in page
+
+
+def test_a_person_in_two_clinics_switches_in_the_admin(client, clinic_a, clinic_b, alice):
+    add_member(clinic_b, user=alice, role="nurse")
+    log_in(client, alice, clinic_a)
+    index = html(client.get("/admin/"))
+    assert 'href="/admin/switch-clinic/"' in index and "Switch clinic" in index
+    choice = html(client.get("/admin/switch-clinic/"))
+    assert "Bharat Family Clinic (Nurse)" in choice
+    response = client.post("/admin/switch-clinic/", {"tenant_id": str(clinic_b.pk)})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    page = html(client.get("/admin/"))
+    assert "Clinic: <strong>Bharat Family Clinic</strong> (Nurse)" in page
+    # The nurse of clinic B sees no team there, whatever alice is in clinic A.
+    assert "/admin/accounts/membership/" not in page
+
+
+def test_switching_to_a_clinic_one_is_not_in_is_a_404(client, clinic_a, clinic_b, alice):
+    log_in(client, alice, clinic_a)
+    response = client.post("/admin/switch-clinic/", {"tenant_id": str(clinic_b.pk)})
+    assert response.status_code == 404
+    assert "Clinic: <strong>Asha Dental Care</strong>" in html(client.get("/admin/"))
+
+
+def test_a_person_in_one_clinic_is_offered_no_switch(owner_client):
+    assert "Switch clinic" not in html(owner_client.get("/admin/"))
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "doctor", "nurse", "receptionist"])
+def test_the_dashboard_and_the_site_nav_link_every_member_to_the_workspace(client, clinic_a, role):
+    member = add_member(clinic_a, role=role).user
+    log_in(client, member, clinic_a)
+    page = html(client.get("/clinic/"))
+    assert 'id="workspace"' in page
+    assert page.count('href="/admin/"') >= 3  # the card, the quick links and the nav
 
 
 def test_removed_member_loses_the_admin_at_the_next_request(owner_client, clinic_a, alice):
