@@ -1,15 +1,18 @@
 """What the clinical admin modules share: the role matrix as the admin's permissions
-(`ClinicalAdmin`), running a service on each selected row, a form's changes as service
-keyword arguments, read-only inlines and the catalogue filter."""
+(`ClinicalAdmin`), the API's read audit for lists and records (`AuditedReadsMixin`), running a
+service on each selected row, a form's changes as service keyword arguments, read-only
+inlines and the catalogue filter."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 
 from accounts.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline
+from accounts.admin_mode import admin_mode
 from clinical.models import Doctor
 from clinical.permissions import MATRIX, Rule
 from core.errors import ApplicationError
+from tenants.audit import audit_record
 
 # Django's admin permissions and the matrix action each one is ("operate": the admin's
 # actions that call a service, such as a status change).
@@ -54,6 +57,42 @@ class ClinicalAdmin(ClinicOwnedAdmin):
     def role_allows(self, request, membership, permission: str) -> bool:
         action = self.admin_actions.get(permission)
         return action is not None and matrix_allows(request, membership.role, self.resource, action)
+
+
+class AuditedReadsMixin:
+    """Reads audited as the API audits them: opening a record is `<audit_name>.viewed` with
+    its patient, and a list page is `<audit_name>.listed` with the ids and the patients on
+    the page (docs/permissions.md, "Audit of patient records"). Put it before the admin
+    class; the page's rows are read once, for the audit and the page alike."""
+
+    audit_name: str = ""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and admin_mode(request).clinic_scoped:
+            rows = list(changelist.result_list)
+            audit_record(
+                action=f"{self.audit_name}.listed",
+                actor=request.user,
+                request=request,
+                details={
+                    "ids": [str(row.pk) for row in rows],
+                    "patient_ids": sorted({str(row.patient_id) for row in rows}),
+                },
+            )
+        return response
+
+    def _audit_object_read(self, request, obj) -> None:
+        if not admin_mode(request).clinic_scoped:
+            return super()._audit_object_read(request, obj)
+        audit_record(
+            action=f"{self.audit_name}.viewed",
+            actor=request.user,
+            request=request,
+            object=obj,
+            patient_id=obj.patient_id,
+        )
 
 
 def run_each(modeladmin, request, queryset, service, name: str) -> None:
