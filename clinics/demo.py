@@ -68,6 +68,7 @@ DEMO_CLINICS = (
                 "BDS, MDS (Orthodontics)",
             ),
             DemoStaff("meena@demo.clinic", "Meena", "Pillai", "receptionist"),
+            DemoStaff("priya@demo.clinic", "Priya", "Nair", "nurse"),
         ),
         kind="dental",
     ),
@@ -91,6 +92,12 @@ DEMO_CLINICS = (
         kind="general",
     ),
 )
+
+
+# Each demo person's phone number ends in a number of their own (the owners' is 01).
+DEMO_STAFF_PHONES = {
+    person.email: index for spec in DEMO_CLINICS for index, person in enumerate(spec.staff, start=2)
+}
 
 
 def _accept_demo_invitation(invitation) -> None:
@@ -118,11 +125,20 @@ def _create_clinic(spec: DemoClinic):
         experience_years=12 if owner.license_number else None,
     )
     User.objects.filter(pk=user.pk).update(email_verified_at=timezone.now())
-    for index, person in enumerate(spec.staff, start=2):
+    _add_staff(tenant, user, spec.staff)
+    clinical_demo.seed_clinic(tenant=tenant, kind=spec.kind)
+    return tenant
+
+
+def _add_staff(tenant, owner, people) -> None:
+    """Invite each person as the owner would (a doctor with their profile) and accept the
+    invitation as they would: every demo login goes through the real team services."""
+    for person in people:
+        index = DEMO_STAFF_PHONES[person.email]
         if person.role == "doctor":
             doctor = doctor_invite(
                 tenant=tenant,
-                actor=user,
+                actor=owner,
                 first_name=person.first_name,
                 last_name=person.last_name,
                 email=person.email,
@@ -136,15 +152,22 @@ def _create_clinic(spec: DemoClinic):
         else:
             invitation = invitation_create(
                 tenant=tenant,
-                actor=user,
+                actor=owner,
                 email=person.email,
                 role=person.role,
                 first_name=person.first_name,
                 last_name=person.last_name,
             )
         _accept_demo_invitation(invitation)
-    clinical_demo.seed_clinic(tenant=tenant, kind=spec.kind)
-    return tenant
+
+
+@transaction.atomic
+def _add_missing_staff(spec: DemoClinic, tenant, owner) -> list[DemoStaff]:
+    """People added to the demo after a clinic was seeded (the receptionist, doctor and nurse
+    of the workspace) join it now; nobody who has an account already is touched."""
+    missing = [p for p in spec.staff if not User.objects.filter(email=p.email).exists()]
+    _add_staff(tenant, owner, missing)
+    return missing
 
 
 def demo_seed(*, write=print) -> list[tuple[str, list[DemoStaff]]]:
@@ -162,6 +185,9 @@ def _seed_one(spec: DemoClinic, write) -> None:
     owner = User.objects.filter(email=spec.owner.email).first()
     if owner is not None and memberships_of(owner):
         write(f"  {spec.name}: already there")
+        added = _add_missing_staff(spec, memberships_of(owner)[0].tenant, owner)
+        if added:
+            write(f"  {spec.name}: added {', '.join(p.email for p in added)}")
         if spec.kind == "dental":
             # Clinics seeded before the dental records existed get their chart now.
             tenant = memberships_of(owner)[0].tenant

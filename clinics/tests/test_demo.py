@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.core.management import call_command
 
-from accounts.models import User
+from accounts.models import Membership, User
+from accounts.selectors import memberships_of
 from clinics.demo import DEMO_CLINICS, DEMO_PASSWORD
+from tenants.context import tenant_context
 
 
 def test_seed_demo_is_idempotent_and_logins_work(live_db, api, mailoutbox, capsys):
@@ -20,3 +22,46 @@ def test_seed_demo_is_idempotent_and_logins_work(live_db, api, mailoutbox, capsy
         )
         assert response.status_code == 200, (person.email, response.json())
     assert mailoutbox == []
+
+
+def test_the_first_demo_clinic_has_a_login_for_every_role_and_all_open_the_workspace(
+    live_db, client, capsys
+):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    first = DEMO_CLINICS[0]
+    roles = {p.role for p in first.staff}
+    assert {"receptionist", "doctor", "nurse"} <= roles
+    for person in first.staff:
+        assert person.email in out, f"seed_demo prints {person.email}"
+    assert "Workspace: every login above opens" in out
+    tenant = memberships_of(User.objects.get(email=first.owner.email))[0].tenant
+    with tenant_context(tenant):
+        seeded = dict(Membership.objects.values_list("user__email", "role"))
+    for person in first.staff:
+        assert seeded[person.email] == person.role
+        client.post("/login/", {"email": person.email, "password": DEMO_PASSWORD})
+        response = client.get("/admin/")
+        assert response.status_code == 200, person.email
+        assert f"Clinic: <strong>{first.name}</strong>" in response.content.decode()
+        client.post("/logout/")
+
+
+def test_a_demo_clinic_seeded_before_gets_the_people_it_lacks(live_db, capsys, monkeypatch):
+    import dataclasses
+
+    from clinics import demo
+
+    first = DEMO_CLINICS[0]
+    nurse = next(p for p in first.staff if p.role == "nurse")
+    earlier = dataclasses.replace(first, staff=tuple(p for p in first.staff if p is not nurse))
+    monkeypatch.setattr(demo, "DEMO_CLINICS", (earlier, *DEMO_CLINICS[1:]))
+    call_command("seed_demo")  # the demo as it was before the nurse joined it
+    assert not User.objects.filter(email=nurse.email).exists()
+    monkeypatch.setattr(demo, "DEMO_CLINICS", DEMO_CLINICS)
+    capsys.readouterr()
+    call_command("seed_demo")
+    assert f"{first.name}: added {nurse.email}" in capsys.readouterr().out
+    assert User.objects.filter(email=nurse.email).exists()
+    call_command("seed_demo")
+    assert "added" not in capsys.readouterr().out

@@ -28,6 +28,10 @@ class Command(BaseCommand):
         site = settings.SITE_URL
         self.stdout.write(f"Site: {site}/  API docs: {site}/api/docs/  Admin: {site}/admin/")
         self.stdout.write(
+            f"Workspace: every login above opens {site}/admin/ in its clinic, with what its role "
+            "may see and do (docs/permissions.md)."
+        )
+        self.stdout.write(
             "E-mails (invitations, verification, password reset) are queued in the outbox and "
             "sent by `manage.py send_outbox`, which `make run` runs beside the server; in "
             "development they are printed to this terminal (EMAIL_URL=consolemail://)."
