@@ -41,12 +41,15 @@ run: install-runtime
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# TESTING=1 tells the settings they serve the test suite (test host, plain http, static files
+# from the apps); a bare `pytest` without it stops and says so.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tenants.testing import add_member, create_clinic
+from accounts.testing import add_member, create_clinic
 
 
 def _test_database_name(base: str) -> str:

@@ -12,8 +12,8 @@ from accounts import serializers, services
 from accounts.selectors import memberships_of
 from accounts.tokens import issue_tokens
 from accounts.two_factor import OTPRequired, TwoFactorError, two_factor_require_verified
-from clinic_saas.errors import PermissionDeniedError
-from tenants.viewsets import TenantAPIView
+from accounts.viewsets import ClinicAPIView
+from core.errors import PermissionDeniedError
 
 
 class PublicAPIView(APIView):
@@ -73,7 +73,7 @@ class TokenRefreshView(PublicAPIView):
         return Response(services.token_refresh(refresh=data.validated_data["refresh"]))
 
 
-class LogoutView(TenantAPIView):
+class LogoutView(ClinicAPIView):
     """Blacklist the refresh token (the access token expires on its own, within minutes)."""
 
     allow_when_inactive = True
@@ -86,7 +86,7 @@ class LogoutView(TenantAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(TenantAPIView):
+class MeView(ClinicAPIView):
     """The person, the clinic this token acts for, and all the person's clinics."""
 
     @extend_schema(responses=serializers.MeSerializer, tags=["auth"])
@@ -109,7 +109,7 @@ class MeView(TenantAPIView):
         return Response(serializers.MeSerializer(body).data)
 
 
-class SwitchTenantView(TenantAPIView):
+class SwitchClinicView(ClinicAPIView):
     """New tokens for another of the person's clinics."""
 
     allow_when_inactive = True
@@ -122,7 +122,7 @@ class SwitchTenantView(TenantAPIView):
     def post(self, request):
         data = serializers.SwitchTenantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.switch_tenant(
+        membership = services.clinic_switch(
             user=request.user, tenant_id=data.validated_data["tenant_id"]
         )
         # The other clinic may require a second factor this sign-in never gave.
@@ -134,7 +134,7 @@ class SwitchTenantView(TenantAPIView):
         return Response(issue_tokens(membership, mfa=verified))
 
 
-class ChangePasswordView(TenantAPIView):
+class ChangePasswordView(ClinicAPIView):
     """Change the password; every other token of the person stops working. Answers a fresh
     pair so this client stays logged in."""
 
@@ -197,7 +197,7 @@ class VerifyEmailView(PublicAPIView):
         return Response({"detail": "E-mail address verified."})
 
 
-class ResendVerificationView(TenantAPIView):
+class ResendVerificationView(ClinicAPIView):
     allow_when_inactive = True
 
     @extend_schema(request=None, responses={202: serializers.DetailSerializer}, tags=["auth"])
@@ -205,21 +205,3 @@ class ResendVerificationView(TenantAPIView):
         if request.user.email_verified_at is None:
             services.email_verification_send(user=request.user)
         return Response({"detail": "Verification e-mail sent."}, status=status.HTTP_202_ACCEPTED)
-
-
-class InvitationAcceptView(PublicAPIView):
-    """Accept an invitation link as a new person: the account is created with the password
-    chosen here, the membership with it, and tokens for that clinic are returned. An address
-    that already has an account gets 409 `sign_in_required`: sign in and accept from
-    `GET /api/v1/auth/invitations`."""
-
-    @extend_schema(
-        request=serializers.InvitationAcceptSerializer,
-        responses=serializers.TokenPairSerializer,
-        tags=["auth"],
-    )
-    def post(self, request):
-        data = serializers.InvitationAcceptSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.invitation_accept(**data.validated_data)
-        return Response(issue_tokens(membership))

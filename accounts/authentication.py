@@ -42,7 +42,7 @@ def update_last_login(sender, user, **kwargs):
         type(user)._default_manager.filter(pk=user.pk).update(last_login=user.last_login)
 
 
-class TenantJWTAuthentication(JWTAuthentication):
+class ClinicJWTAuthentication(JWTAuthentication):
     """simplejwt checks signature, expiry, audience and token type (an access token only);
     this adds what a signature cannot know: the person still has that membership, the clinic
     is not cancelled, and the password has not changed since the token was issued."""

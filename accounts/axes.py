@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from rest_framework.throttling import BaseThrottle
 
+from accounts import credentials as credential_store
 from accounts.models import normalize_email
 
 
@@ -66,8 +67,6 @@ class DatabaseHandler(AxesDatabaseHandler):
     """
 
     def reset_user_attempts(self, request, credentials=None) -> int:
-        from accounts import credentials as credential_store
-
         username = get_client_username(request, credentials)
         count = 0
         for parameters in get_client_parameters(
@@ -84,8 +83,6 @@ class DatabaseHandler(AxesDatabaseHandler):
         return count
 
     def clean_expired_user_attempts(self, request=None, credentials=None) -> int:
-        from accounts import credentials as credential_store
-
         if settings.AXES_COOLOFF_TIME is None:
             return 0
         return credential_store.failed_logins_expire(before=get_cool_off_threshold(request))

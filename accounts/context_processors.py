@@ -8,12 +8,11 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from accounts.models import ADMIN_ROLES, Role
+from accounts.selectors import memberships_of
 from tenants.models import Tenant
 
 
 def _clinics(user):
-    from accounts.selectors import memberships_of
-
     return memberships_of(user)
 
 

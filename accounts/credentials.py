@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connections, router
 
 from tenants import dbroles
+from tenants.backend.base import PlatformAccessRequired
+from tenants.context import current
 
 
 @functools.cache
@@ -36,13 +38,9 @@ def _call(model, query: str, params: list, *, write: bool):
     platform_access() it is the platform role's, and it joins the current transaction)."""
     alias = (router.db_for_write if write else router.db_for_read)(model)
     connection = connections[alias or "default"]
-    if connection.settings_dict.get("CLINIC_ROLE") == "platform":
-        # Keep the platform alias' guard: it is usable only inside platform_access().
-        from tenants.backend.base import PlatformAccessRequired
-        from tenants.context import current
-
-        if not current().platform:
-            raise PlatformAccessRequired("The platform alias is usable only in platform_access().")
+    # Keep the platform alias' guard: it is usable only inside platform_access().
+    if connection.settings_dict.get("CLINIC_ROLE") == "platform" and not current().platform:
+        raise PlatformAccessRequired("The platform alias is usable only in platform_access().")
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(query, [credentials_key(), *params])
@@ -51,22 +49,18 @@ def _call(model, query: str, params: list, *, write: bool):
 
 def password_hash(user) -> str | None:
     """The person's password hash, or None when they never chose one."""
-    from accounts.models import User
-
-    return _call(User, "SELECT clinic_password_hash(%s, %s)", [user.pk], write=False)
+    # type(user) routes like the ORM would for the person's model; this module imports no
+    # model, so accounts.models can import it.
+    return _call(type(user), "SELECT clinic_password_hash(%s, %s)", [user.pk], write=False)
 
 
 def password_hash_store(user, encoded: str) -> None:
-    from accounts.models import User
-
-    _call(User, "SELECT clinic_password_set(%s, %s, %s)", [user.pk, encoded], write=True)
+    _call(type(user), "SELECT clinic_password_set(%s, %s, %s)", [user.pk, encoded], write=True)
 
 
 def user_flags_store(user, *, is_staff: bool, is_superuser: bool) -> None:
-    from accounts.models import User
-
     _call(
-        User,
+        type(user),
         "SELECT clinic_user_flags_set(%s, %s, %s, %s)",
         [user.pk, is_staff, is_superuser],
         write=True,
@@ -101,18 +95,3 @@ def failed_logins_expire(*, before) -> int:
     from axes.models import AccessAttempt
 
     return _call(AccessAttempt, "SELECT clinic_axes_expire(%s, %s)", [before], write=True)
-
-
-def key_is_installed(alias: str = "default") -> bool:
-    """Whether the database holds this SECRET_KEY's credentials key (the start-up check)."""
-    from django.db import DatabaseError, transaction
-
-    connection = connections[alias]
-    try:
-        with transaction.atomic(using=alias):
-            connection.ensure_connection()
-            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-                cur.execute("SELECT clinic_credentials_check(%s)", [credentials_key()])
-    except DatabaseError:
-        return False
-    return True

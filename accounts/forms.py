@@ -1,7 +1,7 @@
 """Forms of the account pages (login, passwords, invitations) and of the team page.
 
 Forms only check the shape of the input; the rules (password strength, limits, who may
-join) live in the services, whose refusals `tenants.pages.call_service` puts back on the
+join) live in the services, whose refusals `accounts.pages.call_service` puts back on the
 form.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
-from clinic_saas.validators import normalize_indian_mobile
+from core.validators import normalize_indian_mobile
 
 PASSWORD_HELP = "At least 10 characters; not a common password, not only digits."
 

@@ -22,7 +22,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from clinic_saas.errors import Throttled
+from core.errors import Throttled
 
 PERIODS = {
     **dict.fromkeys(("s", "sec", "second"), 1),

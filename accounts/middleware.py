@@ -7,7 +7,7 @@ browser, their clinic started requiring it, their grace period ended) the sessio
 the login page asks for the code. Otherwise the check leaves the grace period's end on the
 request, for the reminder banner.
 
-Runs after `TenantSessionMiddleware` (it needs the session's verified membership). The API
+Runs after `ClinicSessionMiddleware` (it needs the session's verified membership). The API
 has no sessions: its refresh tokens are checked in `accounts.services.token_refresh`.
 """
 

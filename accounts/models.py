@@ -12,12 +12,14 @@ import uuid
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from tenants.context import current, person_context
-from tenants.scoping import TenantForeignKey, TenantManager, TenantOwnedModel, refuse_when_run
+from accounts import credentials
+from tenants.context import DbContext, current, person_context
+from tenants.scoping import ScopedManager, TenantForeignKey, TenantManager, TenantOwnedModel
 
 
 def normalize_email(email: str) -> str:
@@ -108,9 +110,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         if encoded is None:
             stored = None
             if not self._state.adding and self.pk is not None:
-                from accounts.credentials import password_hash
-
-                stored = password_hash(self)
+                stored = credentials.password_hash(self)
             # No row: the person never chose a password (an unusable one, like Django's).
             encoded = stored if stored is not None else UNUSABLE_PASSWORD_PREFIX
             self.__dict__["_password_hash"] = encoded
@@ -170,8 +170,6 @@ class User(AbstractBaseUser, PermissionsMixin):
                 super().save(*args, **kwargs)
         finally:
             self.is_staff, self.is_superuser = wanted
-        from accounts import credentials
-
         if change_flags:
             credentials.user_flags_store(self, is_staff=wanted[0], is_superuser=wanted[1])
         self._stored_flags = wanted
@@ -209,24 +207,25 @@ class Role(models.TextChoices):
     RECEPTIONIST = "receptionist", "Receptionist"
 
 
+# The role sets every layer uses (API views, pages, admin, services): one home.
 ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+OWNER_ONLY = frozenset({Role.OWNER})
+ALL_ROLES = frozenset(Role.values)
+# What an admin may grant: every role but owner (only an owner grants that).
+ADMIN_GRANTABLE = frozenset({Role.ADMIN, Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST})
 
 
-class OwnMembershipManager(models.Manager):
+class OwnMembershipManager(ScopedManager):
     """The memberships of the person in context, in every clinic (login, clinic switcher).
 
     Row-level security allows exactly this through its `user_id` clause; the filter here
     keeps the ORM saying the same thing.
     """
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
+    def scope_filter(self, ctx: DbContext) -> Q | None:
         if ctx.user_id is None:
-            return refuse_when_run(queryset)
-        return queryset.filter(user_id=ctx.user_id)
+            return None
+        return Q(user_id=ctx.user_id)
 
 
 class Membership(TenantOwnedModel):
@@ -256,21 +255,19 @@ class Membership(TenantOwnedModel):
         return self.role in ADMIN_ROLES
 
 
-class PersonInvitationManager(models.Manager):
+class PersonInvitationManager(ScopedManager):
     """Invitations addressed to the person in context, in every clinic (accept or decline).
 
     Row-level security allows exactly this through its e-mail clause; callers filter by the
     person's e-mail as well, so the ORM says the same thing.
     """
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
+    def scope_filter(self, ctx: DbContext) -> Q | None:
+        # An empty Q, no ORM filter: row-level security's e-mail clause decides (callers
+        # also filter by the person's e-mail).
         if ctx.user_id is None:
-            return refuse_when_run(queryset)
-        return queryset
+            return None
+        return Q()
 
 
 class Invitation(TenantOwnedModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import invitation_views, team_views, two_factor_views, views
+from accounts import two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,47 +18,8 @@ urlpatterns = [
     path("password-reset/", views.password_reset_request, name="forgot-password"),
     path("password-reset/sent/", views.password_reset_sent, name="forgot-password-sent"),
     path("reset/<str:uid>/<str:token>/", views.password_reset_confirm, name="reset-password"),
-    path("invite/<str:token>/", invitation_views.invitation_link, name="join-clinic"),
-    path("invitations/", invitation_views.invitation_list, name="invitations"),
-    path(
-        "invitations/<uuid:pk>/accept/",
-        invitation_views.invitation_accept,
-        name="invitation-accept",
-    ),
-    path(
-        "invitations/<uuid:pk>/decline/",
-        invitation_views.invitation_decline,
-        name="invitation-decline",
-    ),
     path("verify-email/resend/", views.verify_email_resend, name="resend-verification"),
     path("verify-email/<str:token>/", views.verify_email, name="verify-email-link"),
     path("clinics/", views.choose_clinic, name="choose-clinic"),
     path("clinics/switch/", views.switch_clinic, name="switch-clinic"),
-    path(
-        "clinic/settings/two-factor/", two_factor_views.clinic_two_factor, name="clinic-two-factor"
-    ),
-    path("clinic/team/", team_views.team, name="team"),
-    path("clinic/team/invite-doctor/", team_views.invite_doctor, name="team-invite-doctor"),
-    path("clinic/team/invite-staff/", team_views.invite_staff, name="team-invite-staff"),
-    path("clinic/team/members/<uuid:pk>/role/", team_views.member_role, name="member-role"),
-    path(
-        "clinic/team/members/<uuid:pk>/deactivate/",
-        team_views.member_deactivate,
-        name="member-deactivate",
-    ),
-    path(
-        "clinic/team/members/<uuid:pk>/reactivate/",
-        team_views.member_reactivate,
-        name="member-reactivate",
-    ),
-    path(
-        "clinic/team/invitations/<uuid:pk>/resend/",
-        team_views.invitation_resend,
-        name="invitation-resend",
-    ),
-    path(
-        "clinic/team/invitations/<uuid:pk>/revoke/",
-        team_views.invitation_revoke,
-        name="invitation-revoke",
-    ),
 ]

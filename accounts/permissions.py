@@ -24,10 +24,6 @@ class RolePermission(permissions.BasePermission):
         return roles is None or membership.role in roles
 
 
-OWNER_ONLY = frozenset({Role.OWNER})
-ADMINS = ADMIN_ROLES
-
-
 def may_manage_member(actor, member) -> bool:
     """Whether `actor` (a membership) may change `member`: owners and admins manage the team,
     only an owner manages another owner, and nobody changes their own membership (which could

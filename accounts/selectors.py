@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from contextlib import contextmanager
 
 from django.db.models import F
 
-from accounts.models import Membership
+from accounts import credentials
+from accounts.models import Invitation, Membership, User, normalize_email
+from core.errors import ApplicationError
 from tenants.context import current, person_context, tenant_context, user_context
 from tenants.models import Tenant
 
@@ -83,8 +87,6 @@ def person_by_email(email: str):
     own context, which the policy allows. Inviting an address never calls it: the inviting
     clinic must not learn whether an account exists.
     """
-    from accounts import credentials
-    from accounts.models import User, normalize_email
 
     email = normalize_email(email)
     if not email:
@@ -130,8 +132,6 @@ def _open_invitations_of(user):
     """
     from django.utils import timezone
 
-    from accounts.models import Invitation
-
     return Invitation.for_current_person.filter(
         email=user.email,
         accepted_at__isnull=True,
@@ -176,3 +176,37 @@ def invitation_for_person(*, user, invitation_id):
         return None
     found = _with_clinics([invitation])
     return found[0] if found else None
+
+
+# --- invitations by link ----------------------------------------------------------------------
+
+
+def invitation_secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def invitation_invalid_error() -> ApplicationError:
+    return ApplicationError(
+        "This invitation link is invalid, expired or already used.", code="invalid_token"
+    )
+
+
+def invitation_preview(*, token: str) -> Invitation:
+    """The open invitation a link names (for the page that link opens, and for accepting or
+    declining through it), or `invalid_token`."""
+    try:
+        tenant_id, invitation_id, secret = str(token).split(".", 2)
+        tenant_id, invitation_id = uuid.UUID(tenant_id), uuid.UUID(invitation_id)
+    except (ValueError, AttributeError) as exc:
+        raise invitation_invalid_error() from exc
+    # The clinic id only scopes the lookup (row-level security); the secret authenticates.
+    with tenant_context(tenant_id):
+        invitation = Invitation.objects.select_related("tenant").filter(pk=invitation_id).first()
+    if (
+        invitation is None
+        or not hmac.compare_digest(invitation.secret_hash, invitation_secret_hash(secret))
+        or not invitation.is_pending
+        or invitation.tenant.status == Tenant.Status.CANCELLED
+    ):
+        raise invitation_invalid_error()
+    return invitation

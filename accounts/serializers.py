@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clinic_saas.fields import StrictInputMixin
+from core.fields import StrictInputMixin
 
 
 class TokenPairSerializer(serializers.Serializer):

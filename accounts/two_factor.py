@@ -32,10 +32,21 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ADMIN_ROLES, Membership, RecoveryCode, TwoFactorState, User
-from clinic_saas.errors import ApplicationError
+from accounts.errors import LockedOut
+from accounts.models import (
+    ADMIN_ROLES,
+    Membership,
+    RecoveryCode,
+    TwoFactorState,
+    User,
+    normalize_email,
+)
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context, user_context
+from tenants.outbox import send_templated_email
+from tenants.platform import platform_access
+from tenants.services import tenant_lock
 
 RECOVERY_CODE_COUNT = 10
 # 12 characters of a 31-character alphabet without look-alikes (no i, l, o, 0, 1): about
@@ -248,8 +259,6 @@ def two_factor_check(
     `just_enrolled` is for the sign-in that has just confirmed a new device with a code from
     it (two_factor_setup_confirm, in the same transaction): that code was the second factor.
     """
-    from accounts.services import LockedOut
-
     status = two_factor_status(user=user, membership=membership)
     context = {"user": user, "membership": membership}
     if just_enrolled:
@@ -350,7 +359,6 @@ def recovery_codes_left(*, user: User) -> int:
 
 def _notify(user: User, change: str) -> None:
     """Tell the person by e-mail: when it was not them, their password is known to someone."""
-    from clinic_saas.email import send_templated_email
 
     send_templated_email(
         "two-factor-changed", to=user.email, context={"user": user, "change": change}
@@ -451,7 +459,6 @@ def tenant_two_factor_require(*, tenant, actor: User, membership: Membership, re
     Only an owner decides it, and only once they use it themselves: an owner who turned it
     on for everybody without having it would be sent to set it up at their next sign-in.
     """
-    from tenants.services import tenant_lock
 
     if membership is None or membership.tenant_id != tenant.pk or membership.role != "owner":
         raise ApplicationError(
@@ -487,8 +494,6 @@ def two_factor_reset(*, email: str, reason: str, actor: User | None = None) -> U
     """Remove a person's device and recovery codes (they set two-factor sign-in up again at
     their next sign-in, when it is required). Operators only, after checking who asks: it
     goes through audited platform access, the only way to another person's secrets."""
-    from accounts.models import normalize_email
-    from tenants.platform import platform_access
 
     with platform_access(reason=reason, actor=actor, action="platform.two_factor_reset"):
         user = User.objects.filter(email=normalize_email(email)).first()

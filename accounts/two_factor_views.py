@@ -19,11 +19,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import services, two_factor
+from accounts.clinic_middleware import SESSION_BACKEND, SESSION_CLINIC_KEY, start_session
 from accounts.forms import OTPForm
-from clinic_saas.errors import ApplicationError
+from accounts.models import User
+from accounts.pages import throttle_posts
+from core.errors import ApplicationError
 from tenants.context import user_context
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.pages import throttle_posts
 
 PENDING_KEY = "two_factor_pending"
 # How long a correct password keeps the second step open.
@@ -73,12 +74,10 @@ def _finish(request, pending: dict, *, otp=None, setup_code=None):
             request=request, user_id=pending["user"], otp=otp, setup_code=setup_code
         )
         request.session.pop(PENDING_KEY, None)
-        django_login(request, user, backend="accounts.authentication.PersonBackend")
-        request.session.pop(SESSION_TENANT_KEY, None)
+        django_login(request, user, backend=SESSION_BACKEND)
+        request.session.pop(SESSION_CLINIC_KEY, None)
         codes = getattr(user, "new_recovery_codes", None)
     else:
-        from accounts.views import start_session
-
         signed_in = services.auth_login_second_step(
             request=request,
             user_id=pending["user"],
@@ -145,8 +144,6 @@ def _grouped(device) -> str:
 
 
 def _user_of(pending: dict):
-    from accounts.models import User
-
     with user_context(pending["user"]):
         return User.objects.filter(pk=pending["user"], is_active=True).first()
 
@@ -230,38 +227,3 @@ def account_two_factor(request):
     if status.enabled:
         context["codes_left"] = two_factor.recovery_codes_left(user=user)
     return render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)
-
-
-# --- the clinic's requirement (on the clinic settings page) -----------------------------------
-
-
-def _clinic_page():
-    from tenants.pages import clinic_page
-
-    return clinic_page(read_roles=None, write_roles={"owner"})
-
-
-@_clinic_page()
-def clinic_two_factor(request):
-    """The owner's switch on /clinic/settings/: every member must use two-factor sign-in."""
-    if request.method != "POST":
-        return redirect("clinic-settings")
-    required = request.POST.get("require_two_factor") in ("on", "true", "1")
-    try:
-        two_factor.tenant_two_factor_require(
-            tenant=request.tenant,
-            actor=request.user,
-            membership=request.membership,
-            required=required,
-        )
-    except ApplicationError as exc:
-        from tenants.views import _settings_page
-
-        return _settings_page(request, two_factor_error=exc.detail, status=exc.status_code)
-    messages.success(
-        request,
-        "Every member must now use two-factor sign-in."
-        if required
-        else "Two-factor sign-in is now up to each member (owners and admins still need it).",
-    )
-    return redirect("clinic-settings")

@@ -2,55 +2,33 @@
 clinic. Every write goes through `accounts.services`, the same functions as the API.
 
 A browser session acts for one clinic at a time: its id is stored in the session under
-`SESSION_TENANT_KEY` when the person logs in, accepts an invitation or switches clinic, and
-`TenantSessionMiddleware` re-checks the membership on every request.
+`SESSION_CLINIC_KEY` when the person logs in, accepts an invitation or switches clinic, and
+`ClinicSessionMiddleware` re-checks the membership on every request.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import forms, services, two_factor
-from accounts.models import Membership
+from accounts.clinic_middleware import SESSION_CLINIC_KEY, start_session
+from accounts.pages import call_service, throttle_posts
 from accounts.selectors import memberships_of
 from accounts.two_factor_views import CLINIC_DOOR, begin_second_step
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.pages import call_service, throttle_posts
+from core.errors import ApplicationError, PermissionDeniedError
 
 # The password was checked by `auth_login` (through django-axes); Django's login() only
 # needs to know which backend can load the person again on the next request.
-SESSION_BACKEND = "accounts.authentication.PersonBackend"
 PASSWORD_FIELDS = {"password": "password1", "new_password": "password1"}
-
-
-def start_clinic_session(request, membership) -> None:
-    """Log the person in (a fresh session key) acting for the membership's clinic."""
-    django_login(request, membership.user, backend=SESSION_BACKEND)
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
-
-
-def start_session(request, signed_in) -> str:
-    """Log in after `auth_login` (or its second step); answers where to go by default. A
-    person with no clinic yet, only open invitations (a `User`, not a membership), gets a
-    session without a clinic: the clinic pages turn it away, their invitations take it in."""
-    if isinstance(signed_in, Membership):
-        start_clinic_session(request, signed_in)
-        return "/clinic/"
-    django_login(request, signed_in, backend=SESSION_BACKEND)
-    request.session.pop(SESSION_TENANT_KEY, None)
-    return reverse("invitations")
 
 
 def _next_url(request, default: str = "/clinic/") -> str:
@@ -133,13 +111,13 @@ def switch_clinic(request):
     if not form.is_valid():
         raise Http404("Unknown clinic.")
     try:
-        membership = services.switch_tenant(
+        membership = services.clinic_switch(
             user=request.user, tenant_id=form.cleaned_data["tenant_id"]
         )
     except ApplicationError as exc:
         # Not a member, or no such clinic: the same answer for both.
         raise Http404(exc.detail) from exc
-    request.session[SESSION_TENANT_KEY] = str(membership.tenant_id)
+    request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
     messages.success(request, f"You are now working in {membership.tenant.name}.")
     return redirect("dashboard")
 

@@ -51,12 +51,13 @@ def fill_clinic(number: int, patients: int, *, prefix: str = NAME_PREFIX):
     from django.db import transaction
     from django.utils import timezone
 
+    from accounts.testing import add_member
     from clinical.models import Doctor
     from clinical.testing import bulk_clinical_records
     from tenants import plans
     from tenants.context import tenant_context
     from tenants.services import tenant_create
-    from tenants.testing import add_member, build
+    from tenants.testing import build
 
     with transaction.atomic():
         clinic = tenant_create(name=f"{prefix}{number:05d}", plan=plans.ENTERPRISE)

@@ -28,13 +28,13 @@ PREFIX = "Purge bench "
 
 def purge_one(size: int, patients: int, run: int) -> float:
     datagen.ensure(size, patients, quiet=True)
-    from tenants.purge import tenant_purge
+    from clinics.purge import clinic_purge
     from tenants.services import tenant_suspend
 
     clinic = datagen.fill_clinic(run, patients, prefix=PREFIX)
     clinic = tenant_suspend(tenant=clinic, actor=None, reason="benchmark")
     start = time.perf_counter()
-    counts = tenant_purge(tenant=clinic, reason="benchmark")
+    counts = clinic_purge(tenant=clinic, reason="benchmark")
     took = time.perf_counter() - start
     if sum(counts.values()) < patients * (2 + datagen.PRESCRIPTIONS_PER_PATIENT):
         raise SystemExit(f"the purge deleted fewer rows than the clinic had: {counts}")

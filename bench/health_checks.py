@@ -34,10 +34,11 @@ def main() -> None:
     from django.db import close_old_connections, connection
     from django.test import Client
 
+    from accounts.testing import bearer, create_clinic
     from bench.http_load import traced_request
     from clinical.models import Patient
     from tenants.context import tenant_context
-    from tenants.testing import bearer, build, create_clinic
+    from tenants.testing import build
 
     clinic = create_clinic("Health Check Clinic")
     with tenant_context(clinic):

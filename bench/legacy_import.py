@@ -2,7 +2,7 @@
 
     python bench/legacy_import.py [--scale 1.0] [--skip-half]
 
-The source (tenants.legacy.sample) is generated into its own database,
+The source (clinics.legacy.sample) is generated into its own database,
 `clinic_saas_bench_earlier`: at scale 1, 10,000 patients, 30,000 appointments, 30,000
 prescriptions with 90,000 items and 5,000 dental observations (2,500 procedures, 20
 attachments). It is imported into a fresh benchmark database (`clinic_saas_bench_legacy`),
@@ -81,8 +81,8 @@ def make_source(name: str, scale: float, *, seed: int = 1) -> dict[str, int]:
     import psycopg
     from django.conf import settings
 
+    from clinics.legacy import sample
     from tenants import dbroles
-    from tenants.legacy import sample
 
     admin = dbroles.conninfo_from_url(settings.DATABASE_ADMIN_URL)
     with psycopg.connect(admin, autocommit=True) as conn:

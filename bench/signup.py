@@ -55,8 +55,8 @@ def main() -> None:
 
     from django.db import connections, transaction
 
-    from clinic_saas.email import emails_suppressed
-    from tenants.services import clinic_register
+    from clinics.services import clinic_register
+    from core.email import emails_suppressed
 
     ddl = clinic_ddl()
     counter = itertools.count()

@@ -35,6 +35,8 @@ from django.db import connections
 from django.utils.functional import empty
 from prometheus_client import Counter, Histogram
 
+from tenants.context import current
+
 REQUEST_LOGGER = logging.getLogger("clinic_saas.request")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -175,8 +177,6 @@ class RequestContextFilter(logging.Filter):
         if not hasattr(record, "clinic_id") or not hasattr(record, "user_id"):
             tenant_id = user_id = None
             if info is not None:
-                from tenants.context import current
-
                 ctx = current()
                 tenant_id = info.tenant_id or (str(ctx.tenant_id) if ctx.tenant_id else None)
                 user_id = info.user_id or (str(ctx.user_id) if ctx.user_id else None)

@@ -20,11 +20,21 @@ env = environ.Env()
 # A developer may keep their variables in .env; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+# The test suite says that it is one: `make test` and CI set TESTING=1. Nothing guesses it from
+# the modules already imported, so a test run without it stops here rather than running with
+# production defaults (HTTPS redirects, compressed static files, no test host).
+TESTING = env.bool("TESTING", default=False)
 # Only the test runner itself may fall back to the public development key below: the TESTING
 # variable alone is an ordinary environment variable, and with DEBUG off a process started
 # with it would sign sessions and tokens with a key anyone can read (issue 12, item 7).
 UNDER_PYTEST = "pytest" in sys.modules
+if UNDER_PYTEST and not TESTING:
+    # SystemExit rather than ImproperlyConfigured: pytest-django would wrap the latter in an
+    # ImportError about finding the Django project; this prints only what to do.
+    raise SystemExit(
+        "The tests run with TESTING=1: use `make test`, or set it yourself, for example "
+        "`TESTING=1 .venv/bin/python -m pytest tenants/tests/test_isolation.py`."
+    )
 
 
 def env_required(name: str) -> str:
@@ -83,8 +93,9 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "clinical",
-    # django.contrib.admin with the clinic-aware site (tenants.admin_site).
-    "tenants.apps.ClinicAdminConfig",
+    "clinics",
+    # django.contrib.admin with the clinic-aware site (clinics.admin_site).
+    "clinics.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -113,10 +124,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # After the CSRF check: NUL characters and lone surrogates in query strings and page
     # forms get a 400 before any view (or its error message) sees them.
-    "clinic_saas.bad_text.RejectBadTextMiddleware",
+    "core.bad_text.RejectBadTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After session authentication: binds the session's clinic to the request (invariant 6).
-    "tenants.middleware.TenantSessionMiddleware",
+    "accounts.clinic_middleware.ClinicSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends a browser session that now needs a second factor it never gave (accounts.middleware).
     "accounts.middleware.TwoFactorSessionMiddleware",
@@ -247,7 +258,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
-    # The earlier system's bcrypt hashes, imported as `bcrypt$<hash>` (tenants.legacy): they
+    # The earlier system's bcrypt hashes, imported as `bcrypt$<hash>` (clinics.legacy): they
     # verify here and are rehashed with argon2 (first in this list) at the first login.
     "django.contrib.auth.hashers.BCryptPasswordHasher",
 ]
@@ -345,25 +356,25 @@ if TRUSTED_PROXY_COUNT < 0:
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.TenantJWTAuthentication",
+        "accounts.authentication.ClinicJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "clinic_saas.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "clinic_saas.api.FilterBackend",
+        "core.api.FilterBackend",
         "rest_framework.filters.SearchFilter",
         # An unknown `ordering` is a 400, not silently ignored.
-        "clinic_saas.api.OrderingFilter",
+        "core.api.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "clinic_saas.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        # The project's parsers also refuse text no field may hold (clinic_saas.bad_text).
-        "clinic_saas.api.JSONParser",
-        "clinic_saas.api.FormParser",
-        "clinic_saas.api.MultiPartParser",
+        # The project's parsers also refuse text no field may hold (core.bad_text).
+        "core.api.JSONParser",
+        "core.api.FormParser",
+        "core.api.MultiPartParser",
     ],
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "clinic_saas.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.ScopedRateThrottle",

@@ -24,6 +24,9 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 
+from tenants.checks import inspect_database
+from tenants.outbox import outbox_backlog
+
 logger = logging.getLogger(__name__)
 
 
@@ -81,8 +84,6 @@ def _pending_migrations() -> int:
 
 
 def _rls_problems() -> list[str]:
-    from tenants.checks import inspect_database
-
     return inspect_database("default")
 
 
@@ -104,8 +105,6 @@ def _readiness() -> tuple[bool, dict]:
             # The details name tables and policies: they go to the log, not to the caller.
             logger.error("Row-level security check failed: %s", "; ".join(problems))
         checks["row_level_security"] = {"ok": not problems, "problems": len(problems)}
-
-        from tenants.outbox import outbox_backlog
 
         backlog = outbox_backlog()
         age = backlog.oldest_pending_seconds
@@ -138,8 +137,6 @@ class _OutboxCollector:
     """The e-mail backlog, read at scrape time (progress columns only: the runtime role)."""
 
     def collect(self):
-        from tenants.outbox import outbox_backlog
-
         try:
             backlog = outbox_backlog()
         except DatabaseError:

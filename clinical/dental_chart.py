@@ -3,7 +3,8 @@ API and as printable pages (HTML, and PDF through clinical/pdf_documents.py like
 prescriptions).
 
 Plain functions, so the API (`patients/{id}/dental-chart/`, `…/case-summary/`) and the
-browser pages share them. The chart is a constant number of queries however many records
+browser pages share them; clinical.documents adds the role check, the patient look-up and
+the audit record around them. The chart is a constant number of queries however many records
 the patient has: the latest observation of every tooth in one `DISTINCT ON` query, the
 procedures in one, and a count.
 
@@ -18,7 +19,6 @@ import datetime
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import (
     DentalAttachment,
     DentalObservation,
@@ -30,6 +30,7 @@ from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurf
 from clinical.print_templates import letterhead, template_for, template_language
 from clinical.printing import document_response, print_language, render_html
 from clinical.services.common import field_error
+from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from tenants.context import tenant_context
 from tenants.models import Tenant
 
@@ -311,6 +312,8 @@ def render_case_summary_html(summary: dict, *, for_pdf: bool = False) -> str:
 
 
 def render_case_summary_pdf(summary: dict) -> bytes:
+    # Imported here, not at the top: the PDF renderer loads fpdf2 and HarfBuzz, which only a
+    # PDF needs.
     from clinical.pdf_documents import case_summary_pdf
 
     return case_summary_pdf(summary, language=summary["language"])
@@ -322,8 +325,8 @@ def case_summary_filename(summary: dict) -> str:
     return f"case-summary-{name or patient.pk}-{summary['date_to']:%Y%m%d}.pdf"
 
 
-def case_summary_document(summary: dict, *, fmt: str):
-    """The case summary as the answer, an HTML page or a PDF (the API and the pages)."""
+def case_summary_response(summary: dict, *, fmt: str):
+    """The case summary as the answer, an HTML page or a PDF (clinical.documents)."""
     if fmt == "pdf":
         content = render_case_summary_pdf(summary)
     else:
@@ -331,6 +334,6 @@ def case_summary_document(summary: dict, *, fmt: str):
     return document_response(content, fmt=fmt, filename=case_summary_filename(summary))
 
 
-def chart_document(chart: dict, *, tenant):
-    """The printable chart as the answer (the API and the pages)."""
+def chart_response(chart: dict, *, tenant):
+    """The printable chart as the answer (clinical.documents)."""
     return document_response(render_chart_html(chart, tenant=tenant), fmt="html")

@@ -10,7 +10,6 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from clinic_saas import fields
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -25,6 +24,7 @@ from clinical.models import (
 )
 from clinical.models.dental import ALL_TEETH
 from clinical.selectors import patient_search
+from core import fields
 
 
 class DoctorFilter(django_filters.FilterSet):
@@ -123,7 +123,7 @@ class AppointmentFilter(django_filters.FilterSet):
         if number.startswith("APT-"):
             return queryset.filter(appointment_number=number)
         if re.fullmatch(r"APT\d{12}", number):
-            # The earlier system's number, kept by the import (tenants.legacy).
+            # The earlier system's number, kept by the import (clinics.legacy).
             return queryset.filter(legacy_number=number)
         for word in value.split()[:5]:
             queryset = queryset.filter(

@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import PDFResourceType, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
@@ -79,8 +80,6 @@ def font_for(text: str) -> str:
 
 @cache
 def _coverage() -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
     covered: set[int] = set()
     for stem in FONT_FILES.values():
         covered.update(TTFont(FONT_DIR / f"{stem}-Regular.ttf", lazy=True).getBestCmap())

@@ -144,6 +144,8 @@ def render_prescription_html(prescription: Prescription, *, tenant, for_pdf=Fals
 
 
 def render_prescription_pdf(prescription: Prescription, *, tenant) -> bytes:
+    # Imported here, not at the top: the PDF renderer loads fpdf2 and HarfBuzz, which only a
+    # PDF needs (every page, API call and command imports this module).
     from clinical.pdf_documents import prescription_pdf
 
     context = print_context(prescription, tenant=tenant, for_pdf=True)
@@ -158,6 +160,8 @@ def render_preview(template, *, tenant, fmt: str) -> bytes | str:
             template=template, clinic=clinic, language=template_language(template) or "en"
         )
     if fmt == "pdf":
+        # Imported here for the same reason as in render_prescription_pdf: only a PDF needs
+        # the renderer.
         from clinical.pdf_documents import prescription_pdf
 
         return prescription_pdf({**context, "for_pdf": True}, language=context["language"])

@@ -1,12 +1,17 @@
-"""Reads of clinical records that are more than a filter: search, families, free slots."""
+"""Reads of clinical records that are more than a filter: search, families, the short keys a
+person sees, the lists' prefetches, the weekly windows and free slots of a doctor.
+
+Selectors only read; the writes are in clinical.services.
+"""
 
 from __future__ import annotations
 
 import datetime
 import re
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
+from accounts.models import Invitation
 from clinical.models import (
     Appointment,
     Doctor,
@@ -15,6 +20,7 @@ from clinical.models import (
     Office,
     Patient,
     PrescriptionItem,
+    ShortKey,
     ShortKeyItem,
 )
 
@@ -67,6 +73,20 @@ def patient_search(queryset: QuerySet, term: str) -> QuerySet:
     return queryset
 
 
+def family_members(mobile: str, *, exclude=None) -> QuerySet:
+    """The active members of a family, the primary (`self`) first, then by registration."""
+    queryset = Patient.objects.active().filter(mobile=mobile)
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset.annotate(
+        primary_first=Case(
+            When(relationship_to_primary=Patient.Relationship.SELF, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("primary_first", "created_at", "id")
+
+
 def doctors_with_details(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("user").prefetch_related(
         _invitations(),
@@ -95,8 +115,6 @@ def _invitations() -> Prefetch:
     # A doctor who has not accepted yet shows what the clinic typed in the invitation. Read
     # by primary key within the clinic (a join would scan the invitations without the clinic
     # condition: tenants/tests/test_query_plans.py).
-    from accounts.models import Invitation
-
     return Prefetch("invitation", queryset=Invitation.objects.all())
 
 
@@ -126,10 +144,22 @@ def short_key_items_prefetch() -> Prefetch:
     return Prefetch("items", queryset=ShortKeyItem.objects.select_related("medicine"))
 
 
+def short_keys_visible_to(user, queryset=None) -> QuerySet:
+    """The clinic's shared keys and the person's own personal ones."""
+    queryset = ShortKey.objects.all() if queryset is None else queryset
+    return queryset.filter(Q(doctor__isnull=True) | Q(doctor__user_id=user.pk))
+
+
+def weekday_windows(doctor: Doctor, day: datetime.date) -> list[DoctorAvailability]:
+    """The doctor's weekly availability windows on that day's weekday (one query, or none
+    when `availability` is prefetched)."""
+    return [w for w in doctor.availability.all() if w.weekday == day.weekday()]
+
+
 def doctor_free_slots(*, doctor: Doctor, day: datetime.date, now: datetime.datetime) -> list[dict]:
     """Slots of the doctor's consultation length inside the weekly windows of that weekday,
     minus those overlapping a blocking appointment, minus those already past."""
-    windows = [w for w in doctor.availability.all() if w.weekday == day.weekday()]
+    windows = weekday_windows(doctor, day)
     booked = list(
         Appointment.objects.filter(
             doctor=doctor, appointment_date=day, status__in=Appointment.BLOCKING
@@ -153,3 +183,8 @@ def doctor_free_slots(*, doctor: Doctor, day: datetime.date, now: datetime.datet
                 )
             start = end
     return slots
+
+
+def doctor_profile_exists(*, user_id) -> bool:
+    """Whether the person has a doctor profile in the clinic in context (any status)."""
+    return Doctor.objects.filter(user_id=user_id).exists()

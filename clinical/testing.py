@@ -8,6 +8,7 @@ import itertools
 
 from django.utils import timezone
 
+from accounts.testing import create_user
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -32,8 +33,6 @@ _n = itertools.count(1)
 def build_doctor(**fields):
     """A doctor who has joined (with a person); pass `user=None, invitation=...` for one
     whose invitation is still pending."""
-    from tenants.testing import create_user
-
     n = next(_n)
     if "user" not in fields:
         # A doctor with a person is a member of the clinic, as accepting the invitation makes
@@ -49,8 +48,6 @@ def build_doctor(**fields):
 
 @register_builder(DoctorAvailability)
 def build_availability(**fields):
-    from clinical.models import Doctor
-
     fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
     fields.setdefault("weekday", 0)
     fields.setdefault("start_time", datetime.time(9, 0))
@@ -69,8 +66,6 @@ def build_medicine(**fields):
 
 @register_builder(Appointment)
 def build_appointment(**fields):
-    from clinical.models import Doctor, Patient
-
     n = next(_n)
     start = fields.pop("start_time", datetime.time(9, 0))
     duration = fields.pop("duration_minutes", 15)
@@ -89,8 +84,6 @@ def build_appointment(**fields):
 
 @register_builder(Prescription)
 def build_prescription(**fields):
-    from clinical.models import Doctor, Patient
-
     n = next(_n)
     fields.setdefault("patient", fields.get("patient") or build(Patient))
     fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
@@ -102,8 +95,6 @@ def build_prescription(**fields):
 
 @register_builder(DentalObservation)
 def build_observation(**fields):
-    from clinical.models import Doctor, Patient
-
     fields.setdefault("patient", fields.get("patient") or build(Patient))
     fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
     # A different tooth each time, so that two rows never read alike (the admin suite
@@ -115,8 +106,6 @@ def build_observation(**fields):
 
 @register_builder(DentalProcedure)
 def build_procedure(**fields):
-    from clinical.models import Doctor, Patient
-
     fields.setdefault("patient", fields.get("patient") or build(Patient))
     fields.setdefault("doctor", fields.get("doctor") or build(Doctor))
     fields.setdefault("procedure_code", "D2391")

@@ -22,7 +22,7 @@ import hmac
 from django.conf import settings
 from django.db.models.expressions import RawSQL
 
-from clinic_saas.errors import ConflictError
+from core.errors import ConflictError
 
 EDIT_CONFLICT = "edit_conflict"
 

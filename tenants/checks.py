@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import itertools
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
 from tenants import dbroles, rls
+from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import CatalogForeignKey, TenantForeignKey
 
 
@@ -309,7 +311,6 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
 def _limited_grant_problems(cursor, role: str) -> list[str]:
     """Tables where the runtime role must have exactly the grants tenants.dbroles lists (the
     e-mail outbox: append and read its progress, never a recipient or a message)."""
-    from tenants.dbroles import RUNTIME_LIMITED_TABLES
 
     problems = []
     for table, spec in RUNTIME_LIMITED_TABLES.items():
@@ -382,16 +383,29 @@ def runtime_role_problems(alias: str = "default") -> list[str]:
         return problems + _people_problems(cursor)
 
 
+def _credentials_key_installed(alias: str) -> bool:
+    # The key travels as a bound parameter of a server-side prepared statement (psycopg's
+    # plain cursor), as in accounts.credentials, so it never shows in pg_stat_activity.
+    connection = connections[alias]
+    key = dbroles.credentials_key(settings.SECRET_KEY)
+    try:
+        with transaction.atomic(using=alias):
+            connection.ensure_connection()
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+                cur.execute("SELECT clinic_credentials_check(%s)", [key])
+    except DatabaseError:
+        return False
+    return True
+
+
 def credentials_key_problems(alias: str = "default") -> list[str]:
     """The credentials functions refuse a key the database does not know: after SECRET_KEY
     changed, logins would fail until `migrate` stores the new key's digest."""
-    from accounts.credentials import key_is_installed
-
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT to_regprocedure('clinic_credentials_check(text)')")
         if cursor.fetchone()[0] is None:
             return []
-    if key_is_installed(alias):
+    if _credentials_key_installed(alias):
         return []
     return ["the database does not know this SECRET_KEY's credentials key: run manage.py migrate"]
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from tenants.backend.base import context_prefix as build_prefix
+
 DISTRIBUTION_COLUMN = "tenant_id"
 RULES = ("pk", "unique", "colocated-fk", "reference-fk", "shared-rows", "trigger", "context")
 
@@ -199,8 +201,6 @@ def inspect(cursor, schema: str = "public", *, context_prefix: str | None = None
             )
 
     if context_prefix is None:
-        from tenants.backend.base import context_prefix as build_prefix
-
         context_prefix = build_prefix("00000000-0000-0000-0000-000000000000", "")
     if "set_config" in context_prefix.lower() or "SET LOCAL" not in context_prefix:
         report.violations.append(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from clinic_saas.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from tenants.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"

@@ -5,37 +5,26 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from tenants import plans
 from tenants.billing import gst as billing_gst
-from tenants.context import current
-from tenants.scoping import (  # noqa: F401  (re-exported for models of the other apps)
-    CatalogForeignKey,
-    CatalogManager,
-    CatalogModel,
-    TenantForeignKey,
-    TenantManager,
-    TenantOwnedModel,
-    TenantQuerySet,
-    refuse_when_run,
-)
+from tenants.context import DbContext
+from tenants.scoping import ScopedManager, TenantForeignKey, TenantOwnedModel
 
 
-class TenantRowManager(models.Manager):
+class TenantRowManager(ScopedManager):
     """Clinics visible to the current code: the clinic in context (RLS adds the person's
     other clinics for the clinic switcher); every clinic inside platform_access."""
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
+    def scope_filter(self, ctx: DbContext) -> Q | None:
         if ctx.tenant_id is None:
-            return refuse_when_run(queryset)
-        return queryset.filter(pk=ctx.tenant_id)
+            return None
+        return Q(pk=ctx.tenant_id)
 
 
 class VisibleTenantManager(models.Manager):
@@ -145,8 +134,6 @@ class Tenant(models.Model):
 
     def clean(self):
         super().clean()
-        from django.core.exceptions import ValidationError
-
         if self.gstin and self.billing_state and self.gstin[:2] != self.billing_state:
             raise ValidationError(
                 {"gstin": "The GSTIN's first two digits must be the clinic's GST state code."}
@@ -158,15 +145,8 @@ class Tenant(models.Model):
         return self.status == self.Status.ACTIVE and not self.trial_expired
 
 
-class AuditEventManager(models.Manager):
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        ctx = current()
-        if ctx.platform:
-            return queryset
-        if ctx.tenant_id is None:
-            return refuse_when_run(queryset)
-        return queryset.filter(tenant_id=ctx.tenant_id)
+class AuditEventManager(ScopedManager):
+    """The audit events of the clinic in context (the base's scope: its `tenant_id`)."""
 
 
 class AuditEvent(models.Model):

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import router
 from django.db.migrations.operations.base import Operation
 
-from tenants import rls
+from tenants import dbroles, rls
+from tenants.context import tenant_context
 
 
 class _SQLOperation(Operation):
@@ -200,8 +201,6 @@ class LimitRuntimeGrants(_SQLOperation):
         return self.__class__.__qualname__, [], {"model_name": self.model_name}
 
     def _run(self, schema_editor, state, app_label, forwards: bool):
-        from tenants import dbroles
-
         model = state.apps.get_model(app_label, self.model_name)
         if not self._allowed(schema_editor, app_label, model):
             return
@@ -231,7 +230,6 @@ def migration_tenant_context(schema_editor, tenant_id):
     Migrations run as the owner role, which FORCE row-level security still restricts, so a
     data migration sees no clinic rows unless it says which clinic it works for.
     """
-    from tenants.context import tenant_context
 
     with tenant_context(tenant_id, using=schema_editor.connection.alias):
         yield

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -32,6 +33,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from core.email import emails_are_suppressed, render_email
 from tenants.context import current
 from tenants.models import OutboxEmail
 from tenants.platform import platform_access
@@ -265,3 +267,28 @@ def outbox_prune(*, keep_days: int | None = None) -> int:
     with platform_access(reason="prune sent e-mails", action="outbox.prune"):
         deleted, _ = old.delete()
     return deleted
+
+
+def _deliver_now(subject: str, text: str, html: str, recipient: str) -> None:
+    # Tests only (OUTBOX_DELIVER_ON_COMMIT): the suite's many flows read Django's test
+    # outbox right after a request, so each queued e-mail is also handed to the test mail
+    # backend once its transaction commits. The outbox row is written all the same.
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def send_templated_email(name: str, *, to: str | list[str], context: dict) -> None:
+    """Render the e-mail and queue it, one outbox row per recipient, in this transaction."""
+    if emails_are_suppressed():
+        return
+    recipients = [to] if isinstance(to, str) else list(to)
+    subject, text, html = render_email(name, context)
+    for recipient in recipients:
+        email = outbox_email_enqueue(
+            template=name, to=recipient, subject=subject, text=text, html=html
+        )
+        if settings.OUTBOX_DELIVER_ON_COMMIT:
+            transaction.on_commit(
+                partial(_deliver_now, subject, text, html, recipient), using=email._state.db
+            )

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from django.db import transaction
 
 from tenants.context import _platform_scope, current
+from tenants.models import AuditEvent
 from tenants.routers import PLATFORM_ALIAS
 
 
@@ -33,7 +34,6 @@ def platform_access(
 ) -> Iterator[None]:
     if not reason or not reason.strip():
         raise ValueError("platform_access() needs a reason; it is written to the audit log.")
-    from tenants.models import AuditEvent
 
     with _platform_scope():
         AuditEvent(

@@ -1,4 +1,4 @@
-"""The clinic-owned base model, its scoped manager and same-clinic foreign keys.
+"""The clinic-owned base model, the scoped managers and same-clinic foreign keys.
 
 Design invariants 2, 3 and 8: every clinic-owned table has a `tenant_id`, every queryset is
 filtered by the clinic in context (and raises `TenantContextMissing` without one), and a row
@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from tenants.backend.compiler import MISSING_FLAG
-from tenants.context import TenantMismatch, current, require_tenant_id
+from tenants.context import DbContext, TenantMismatch, current, require_tenant_id
 
 
 def refuse_when_run(queryset: models.QuerySet) -> models.QuerySet:
@@ -33,13 +33,16 @@ class TenantQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
-    """Default manager of every clinic-owned model: only the current clinic's rows.
+class ScopedManager(models.Manager):
+    """The one body of every scoped manager; subclasses say which rows in `scope_filter`.
 
-    Inside `platform_access()` it does not filter (the router sends those queries to the
-    platform role, which is audited). With no clinic in context the queryset is marked and
-    raises `TenantContextMissing` as soon as it would run (tenants.backend.compiler); only
-    building it, as serializers, forms and django-filter do at import time, is allowed.
+    Inside `platform_access()` nothing is filtered (the router sends those queries to the
+    platform role, which is audited). Otherwise `scope_filter` turns the context into a
+    filter; when it returns None, the context lacks what the scope needs, and the queryset is
+    marked so that it raises `TenantContextMissing` as soon as it would run
+    (tenants.backend.compiler). Only building such a queryset, as serializers, forms and
+    django-filter do at import time, is allowed. An empty `Q()` adds no ORM filter and leaves
+    the rows to row-level security alone.
     """
 
     def get_queryset(self):
@@ -47,12 +50,20 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         ctx = current()
         if ctx.platform:
             return queryset
-        if ctx.tenant_id is None:
+        scope = self.scope_filter(ctx)
+        if scope is None:
             return refuse_when_run(queryset)
-        return queryset.filter(self.scope_filter(ctx.tenant_id))
+        return queryset.filter(scope) if scope else queryset
 
-    def scope_filter(self, tenant_id: uuid.UUID) -> Q:
-        return Q(tenant_id=tenant_id)
+    def scope_filter(self, ctx: DbContext) -> Q | None:
+        """The rows of the clinic in context (None without one). Override for another scope."""
+        if ctx.tenant_id is None:
+            return None
+        return Q(tenant_id=ctx.tenant_id)
+
+
+class TenantManager(ScopedManager.from_queryset(TenantQuerySet)):
+    """Default manager of every clinic-owned model: only the current clinic's rows."""
 
     def none(self):
         # An empty queryset reads nothing, so it needs no clinic (schema generation, forms).
@@ -62,8 +73,9 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
 class CatalogManager(TenantManager):
     """For catalogue tables: the clinic's own rows and the shared rows (tenant NULL)."""
 
-    def scope_filter(self, tenant_id: uuid.UUID) -> Q:
-        return Q(tenant_id=tenant_id) | Q(tenant_id__isnull=True)
+    def scope_filter(self, ctx: DbContext) -> Q | None:
+        own = super().scope_filter(ctx)
+        return None if own is None else own | Q(tenant_id__isnull=True)
 
 
 class TenantOwnedModel(models.Model):

@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
 from tenants import dbroles, plans
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
+from tenants.platform import platform_access
 
 CODE_MAX_LENGTH = 40
 
@@ -114,104 +115,6 @@ def tenant_lock(tenant: Tenant) -> Tenant:
     return Tenant.objects.select_for_update().get(pk=tenant.pk)
 
 
-@transaction.atomic
-def clinic_register(
-    *,
-    clinic_name: str,
-    clinic_phone: str,
-    clinic_address: str,
-    owner_first_name: str,
-    owner_last_name: str,
-    owner_email: str,
-    owner_phone: str,
-    password: str,
-    role: str,
-    license_number: str = "",
-    specialization: str = "",
-    qualification: str = "",
-    experience_years: int | None = None,
-):
-    """Sign up a clinic: the clinic (trial), its owner, the owner's membership and, for an
-    owner who is also a doctor, a doctor profile and a primary office made from the clinic's
-    address. All of it or nothing; the verification e-mail goes out after commit."""
-    from accounts.models import Membership, Role, User, normalize_email
-    from accounts.selectors import person_by_email
-    from accounts.services import (
-        check_password_strength,
-        email_taken_error,
-        email_verification_send,
-        user_create,
-    )
-    from clinical.services import doctor_profile_create, office_create
-
-    if role not in ("admin", "admin_doctor"):
-        raise ApplicationError(
-            "Choose whether the owner is also a doctor.",
-            field_errors={"role": ["Must be 'admin' or 'admin_doctor'."]},
-        )
-    if role == "admin_doctor":
-        missing = {
-            name: ["Required when the owner is also a doctor."]
-            for name, value in (
-                ("license_number", license_number),
-                ("specialization", specialization),
-            )
-            if not (value or "").strip()
-        }
-        if missing:
-            raise ApplicationError(
-                "A doctor needs a licence number and a specialization.", field_errors=missing
-            )
-    if person_by_email(owner_email) is not None:
-        raise email_taken_error()
-    check_password_strength(
-        password,
-        user=User(
-            email=normalize_email(owner_email),
-            first_name=owner_first_name,
-            last_name=owner_last_name,
-        ),
-    )
-
-    tenant = tenant_create(
-        name=clinic_name,
-        email=normalize_email(owner_email),
-        phone=clinic_phone,
-        address=clinic_address,
-    )
-    user = user_create(
-        email=owner_email,
-        password=password,
-        first_name=owner_first_name,
-        last_name=owner_last_name,
-        phone=owner_phone,
-    )
-    with tenant_context(tenant, user=user):
-        membership = Membership.objects.create(
-            user=user, role=Role.OWNER, is_active=True, last_used_at=timezone.now()
-        )
-        if role == "admin_doctor":
-            office = office_create(
-                tenant=tenant,
-                name=tenant.name,
-                address=clinic_address,
-                phone=clinic_phone,
-                is_primary=True,
-            )
-            doctor_profile_create(
-                tenant=tenant,
-                user=user,
-                license_number=license_number,
-                specialization=specialization,
-                qualification=qualification,
-                experience_years=experience_years,
-                offices=[office],
-            )
-        audit_record(action="tenant.registered", actor=user, object=tenant)
-    email_verification_send(user=user)
-    return tenant, user, membership
-
-
 TENANT_EDITABLE_FIELDS = ("name", "email", "phone", "address", "gstin", "billing_state")
 
 
@@ -238,27 +141,12 @@ def tenant_update(*, tenant: Tenant, actor, **changes) -> Tenant:
     return tenant
 
 
-def _below_usage(tenant: Tenant, plan: plans.Plan) -> list[str]:
-    from tenants.selectors import tenant_counts
-
-    counts = tenant_counts(tenant)
-    problems = []
-    for resource, limit in (("doctors", plan.max_doctors), ("patients", plan.max_patients)):
-        if limit is not None and counts[resource] > limit:
-            problems.append(
-                f"the {plan.name} plan allows {limit:,} {resource}; this clinic has "
-                f"{counts[resource]:,}"
-            )
-    return problems
-
-
-# Plan changes live with billing (tenants.billing.services): an owner's request opens an
+# Plan changes live with billing (clinics.billing.services): an owner's request opens an
 # invoice (`plan_request`), an operator's decision applies at once (`plan_set`).
 
 
 def trials_expire(*, now=None) -> list[Tenant]:
     """Move every clinic whose trial has ended to `expired` (daily job, platform access)."""
-    from tenants.platform import platform_access
 
     now = now or timezone.now()
     with platform_access(reason="expire ended trials (daily job)", action="platform.job"):
@@ -382,57 +270,3 @@ def trial_extend(*, tenant: Tenant, actor, days: int, reason: str = "") -> Tenan
             },
         )
     return tenant
-
-
-@transaction.atomic
-def tenant_provision(
-    *,
-    name: str,
-    owner_email: str,
-    owner_first_name: str = "",
-    owner_last_name: str = "",
-    plan: str = plans.TRIAL,
-    email: str = "",
-    phone: str = "",
-    address: str = "",
-    actor=None,
-    details: dict | None = None,
-):
-    """Create a clinic for someone else (sales, migrations): the clinic and an invitation for
-    its owner. Like every invitation it needs the owner's consent: they become the owner by
-    accepting it (a new person chooses a password, someone with an account signs in first).
-    Answers (tenant, invitation)."""
-    from accounts.models import Role, normalize_email
-    from accounts.services import invitation_create
-
-    try:
-        plans.get_plan(plan)
-    except ValueError as exc:
-        raise ApplicationError(str(exc), field_errors={"plan": [str(exc)]}) from exc
-    if not (owner_email or "").strip():
-        raise ApplicationError(
-            "A clinic needs an owner.", field_errors={"owner_email": ["Required."]}
-        )
-    try:
-        tenant = tenant_create(
-            name=name,
-            email=normalize_email(email or owner_email),
-            phone=phone,
-            address=address,
-            plan=plan,
-        )
-    except ValidationError as exc:
-        raise ApplicationError("Some fields are invalid.", field_errors=exc.message_dict) from exc
-    invitation = invitation_create(
-        tenant=tenant,
-        actor=actor,
-        email=owner_email,
-        role=Role.OWNER,
-        first_name=owner_first_name,
-        last_name=owner_last_name,
-        allow_owner=True,
-        enforce_limits=False,
-    )
-    with tenant_context(tenant):
-        audit_record(action="tenant.created", actor=actor, object=tenant, details=details)
-    return tenant, invitation

@@ -1,4 +1,4 @@
-"""Test helpers shared by every app's tests: clinics, members and generic rows.
+"""Generic rows for every app's tests (people, clinics and log-ins: `accounts.testing`).
 
 `build(Model)` creates a valid row of any clinic-owned model in the current clinic context,
 following its references (each created in the same clinic). The generated two-clinic suite
@@ -15,61 +15,13 @@ import itertools
 import uuid
 from collections.abc import Callable
 
-from django.contrib.auth.hashers import make_password
 from django.db import models
 from django.utils import timezone
 
-from tenants.context import current, tenant_context
+from tenants.context import current
 
-TEST_PASSWORD = "Correct-Horse-42"
 _counter = itertools.count(1)
 _builders: dict[type[models.Model], Callable[..., models.Model]] = {}
-
-
-@functools.cache
-def test_password_hash() -> str:
-    # Hashing once per run keeps argon2 (deliberately slow) out of every fixture.
-    return make_password(TEST_PASSWORD)
-
-
-def create_user(email: str | None = None, **fields):
-    from accounts.models import User, normalize_email
-
-    n = next(_counter)
-    email = normalize_email(email or f"person{n}@example.com")
-    fields.setdefault("first_name", email.split("@")[0].title())
-    fields.setdefault("last_name", "Tester")
-    user = User(email=email, password=test_password_hash(), **fields)
-    user.save()
-    return user
-
-
-def add_member(
-    tenant, *, user=None, email: str | None = None, role: str = "doctor", is_active: bool = True
-):
-    from accounts.models import Membership
-
-    user = user or create_user(email)
-    with tenant_context(tenant):
-        return Membership.objects.create(user=user, role=role, is_active=is_active)
-
-
-def create_clinic(
-    name: str | None = None, *, owner_email: str | None = None, plan: str = "trial", **fields
-):
-    """A clinic with its owner (returned as `clinic.owner`)."""
-    from tenants.services import tenant_create
-
-    n = next(_counter)
-    tenant = tenant_create(name=name or f"Clinic {n}", plan=plan)
-    if fields:
-        with tenant_context(tenant):
-            for key, value in fields.items():
-                setattr(tenant, key, value)
-            tenant.save()
-    membership = add_member(tenant, email=owner_email, role="owner")
-    tenant.owner = membership.user
-    return tenant
 
 
 def register_builder(model: type[models.Model]):
@@ -149,28 +101,3 @@ def build(model: type[models.Model], **overrides) -> models.Model:
             values[field.name] = _value_for(field, n)
     values.update(overrides)
     return model._default_manager.create(**values)
-
-
-def membership_of(user, tenant):
-    from accounts.models import Membership
-
-    with tenant_context(tenant):
-        return Membership.objects.select_related("user", "tenant").get(user=user)
-
-
-def bearer(user, tenant) -> dict[str, str]:
-    """HTTP headers of an API client logged in as `user` for `tenant`."""
-    from accounts.tokens import issue_tokens
-
-    tokens = issue_tokens(membership_of(user, tenant))
-    return {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
-
-
-def session_login(client, user, tenant) -> None:
-    """Log a Django test client in as `user`, working in `tenant` (as the login page does)."""
-    from tenants.middleware import SESSION_TENANT_KEY
-
-    client.force_login(user)
-    session = client.session
-    session[SESSION_TENANT_KEY] = str(tenant.pk)
-    session.save()

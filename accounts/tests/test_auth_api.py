@@ -16,10 +16,10 @@ from rest_framework.test import APIClient
 from accounts.models import Invitation, Membership, User
 from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, membership_of
 from accounts.tokens import issue_tokens
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import TEST_PASSWORD, add_member, bearer, create_clinic, membership_of
 
 TOKEN = "/api/v1/auth/token"
 
@@ -393,7 +393,7 @@ def test_password_reset_does_not_reveal_accounts(
 
 
 def test_email_verification(api, db, mailoutbox, django_capture_on_commit_callbacks):
-    from tenants.tests.test_api_register import URL, signup_body
+    from clinics.tests.test_api_register import URL, signup_body
 
     with django_capture_on_commit_callbacks(execute=True):
         api.post(URL, signup_body(), format="json")

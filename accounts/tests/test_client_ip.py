@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tenants.testing import TEST_PASSWORD
+from accounts.testing import TEST_PASSWORD
 
 TOKEN = "/api/v1/auth/token"
 REGISTER = "/api/v1/tenants/register-clinic"

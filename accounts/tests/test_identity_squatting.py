@@ -16,11 +16,13 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from accounts.selectors import person_by_email, person_by_id
-from accounts.services import invitation_create, invitation_revoke
+from accounts.services import invitation_create
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Doctor
+from clinics.services import invitation_revoke
 from tenants.context import tenant_context
 from tenants.platform import platform_access
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 VICTIM = "victim@example.com"
 

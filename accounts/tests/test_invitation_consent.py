@@ -16,12 +16,12 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Invitation, Membership, User
 from accounts.selectors import as_person, person_by_email, person_by_id
-from accounts.services import invitation_create, invitation_revoke
+from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, bearer, session_login
 from clinical.models import Doctor
-from clinical.services import doctor_invite
+from clinics.services import doctor_invite, invitation_revoke
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
-from tenants.testing import TEST_PASSWORD, bearer, session_login
-from tenants.tests.admin_helpers import log_in, staff
 
 # Charlie (owner of clinic B) has an account; these are the names clinic A types for him.
 TYPED = {"first_name": "Typed", "last_name": "Byclinic", "phone": "9811122233"}

@@ -9,9 +9,9 @@ from django.test import override_settings
 
 from accounts.models import Invitation
 from accounts.services import invitation_create, invitation_resend
-from clinic_saas.errors import Throttled
+from accounts.testing import bearer, session_login
+from core.errors import Throttled
 from tenants.context import tenant_context
-from tenants.testing import bearer, session_login
 
 
 def doctor_body(n: int, email: str | None = None) -> dict:
@@ -46,7 +46,7 @@ def test_resending_to_one_recipient_is_limited_with_retry_after(
 def test_the_recipient_limit_holds_across_clinics(clinic_a, alice, clinic_b, charlie):
     invitation_create(tenant=clinic_a, actor=alice, email="popular@example.com", role="nurse")
     invitation_create(tenant=clinic_b, actor=charlie, email="popular@example.com", role="nurse")
-    from tenants.testing import create_clinic
+    from accounts.testing import create_clinic
 
     third = create_clinic("Third Clinic")
     with pytest.raises(Throttled) as excinfo:

@@ -9,12 +9,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.models import Invitation, Membership
 from accounts.selectors import person_by_email, person_by_id
 from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, add_member, session_login
 from tenants.context import tenant_context
-from tenants.middleware import SESSION_TENANT_KEY
-from tenants.testing import TEST_PASSWORD, add_member, session_login
 
 
 def login(client, email, password=TEST_PASSWORD, **extra):
@@ -31,7 +31,7 @@ def link_in(mail, prefix: str) -> str:
 def test_login_opens_a_session_for_the_most_recent_clinic(client, clinic_a, alice):
     response = login(client, "ALICE@asha.example")
     assert response.status_code == 302 and response["Location"] == "/clinic/"
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_a.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_a.pk)
     assert "Asha Dental Care" in client.get("/clinic/").content.decode()
 
 
@@ -41,7 +41,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, clinic_a, 
     for response in (wrong, unknown):
         assert response.status_code == 200
         assert "E-mail or password is incorrect." in response.content.decode()
-    assert SESSION_TENANT_KEY not in client.session
+    assert SESSION_CLINIC_KEY not in client.session
 
 
 def test_login_follows_a_local_next_but_never_another_site(client, clinic_a, alice):
@@ -63,7 +63,7 @@ def test_lockout_is_per_email_and_ip_like_the_api(client, clinic_a, alice, bob):
     locked = login(client, alice.email, REMOTE_ADDR="10.0.0.7")
     assert locked.status_code == 429
     assert "Too many failed attempts" in locked.content.decode()
-    assert SESSION_TENANT_KEY not in client.session
+    assert SESSION_CLINIC_KEY not in client.session
     # Another person behind the same address is not locked out...
     assert login(Client(), bob.email, REMOTE_ADDR="10.0.0.7").status_code == 302
     # ...and neither is the same person from another address.
@@ -139,7 +139,7 @@ def test_a_person_in_two_clinics_switches_between_them(client, clinic_a, clinic_
     assert 'name="tenant_id"' in page and "Bharat Family Clinic" in page
     response = client.post("/clinics/switch/", {"tenant_id": str(clinic_b.pk)})
     assert response["Location"] == "/clinic/"
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_b.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_b.pk)
     assert "<h1>Bharat Family Clinic</h1>" in client.get("/clinic/").content.decode()
 
 
@@ -152,14 +152,14 @@ def test_switching_to_a_clinic_you_are_not_in_is_a_404(client, clinic_a, alice, 
     session_login(client, alice, clinic_a)
     assert client.post("/clinics/switch/", {"tenant_id": str(clinic_b.pk)}).status_code == 404
     assert client.post("/clinics/switch/", {"tenant_id": "not-a-uuid"}).status_code == 404
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_a.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_a.pk)
 
 
 def test_a_session_naming_another_clinic_is_dropped(client, clinic_a, alice, clinic_b):
     session_login(client, alice, clinic_b)  # as if the session had been tampered with
     response = client.get("/clinic/")
     assert response["Location"] == "/clinics/"
-    assert SESSION_TENANT_KEY not in client.session
+    assert SESSION_CLINIC_KEY not in client.session
 
 
 def test_a_removed_member_lands_on_the_clinic_chooser(client, clinic_a, clinic_b, bob):
@@ -278,7 +278,7 @@ def test_accepting_an_invitation_sets_the_password_and_logs_in(client, clinic_a,
         },
     )
     assert response["Location"] == "/clinic/"
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_a.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_a.pk)
     user = person_by_email("nurse.neha@example.com")
     assert user.check_password("Jasmine-Road-5512") and user.email_verified_at is not None
     # The link works once.
@@ -312,7 +312,7 @@ def test_an_invitation_needs_matching_strong_passwords(client, invitation_link):
 def test_a_revoked_or_forged_invitation_link_is_refused(client, clinic_a, alice, invitation_link):
     with tenant_context(clinic_a):
         invitation = Invitation.objects.get()
-    from accounts.services import invitation_revoke
+    from clinics.services import invitation_revoke
 
     invitation_revoke(tenant=clinic_a, actor=alice, invitation=invitation)
     response = client.get(invitation_link)

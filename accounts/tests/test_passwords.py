@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
 from accounts.selectors import person_by_id
-from tenants.testing import TEST_PASSWORD
+from accounts.testing import TEST_PASSWORD
 
 
 def test_new_passwords_are_hashed_with_argon2id(db):
@@ -28,7 +28,7 @@ def test_a_legacy_hash_is_upgraded_at_login(api, clinic_a, alice):
 
 @pytest.mark.parametrize("password", ["short1", "password123", "1234567890123", "qwertyuiop"])
 def test_weak_and_common_passwords_are_refused(api, clinic_a, alice, password):
-    from tenants.testing import bearer
+    from accounts.testing import bearer
 
     response = api.post(
         "/api/v1/auth/change-password",

@@ -24,9 +24,9 @@ from accounts.credentials import credentials_key
 from accounts.models import Invitation, Membership
 from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
+from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, create_user
 from tenants.checks import inspect_database, runtime_role_problems
 from tenants.context import no_tenant, tenant_context
-from tenants.testing import TEST_PASSWORD, add_member, bearer, create_clinic, create_user
 from tenants.tests.test_guards import owner_sql
 
 TOKEN = "/api/v1/auth/token"

@@ -14,17 +14,17 @@ import pytest
 from django.db import connection
 
 from accounts.models import Membership, Role
-from accounts.services import (
-    invitation_create,
+from accounts.services import invitation_create
+from accounts.testing import add_member, create_clinic
+from clinics.services import (
     invitation_revoke,
     membership_deactivate,
     membership_reactivate,
     membership_role_change,
 )
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
+from clinics.tests.admin_helpers import log_in, staff
+from core.errors import ApplicationError, PermissionDeniedError
 from tenants.context import tenant_context
-from tenants.testing import add_member, create_clinic
-from tenants.tests.admin_helpers import log_in, staff
 
 
 def member(clinic, user) -> Membership:

@@ -16,9 +16,9 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.selectors import as_person, person_by_id
 from accounts.sessions import key_digest
+from accounts.testing import TEST_PASSWORD, create_user
 from tenants.checks import inspect_database
 from tenants.context import no_tenant
-from tenants.testing import TEST_PASSWORD, create_user
 from tenants.tests.test_guards import owner_sql
 
 TOKEN = "/api/v1/auth/token"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from accounts import services
 from accounts.selectors import person_by_email
-from tenants import services as tenant_services
+from accounts.testing import create_user
+from clinics import services as clinic_services
 from tenants.context import tenant_context
 from tenants.models import Tenant
-from tenants.testing import create_user
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -49,15 +49,15 @@ def test_the_loser_of_a_sign_up_race_gets_email_taken_and_no_clinic(api, db, mon
             create_user("racer@example.com")
         return real_check(password, user=user)
 
-    monkeypatch.setattr(services, "check_password_strength", other_signup_wins_meanwhile)
+    monkeypatch.setattr(clinic_services, "check_password_strength", other_signup_wins_meanwhile)
     created = []
-    real_create = tenant_services.tenant_create
+    real_create = clinic_services.tenant_create
 
     def remember(**kwargs):
         created.append(real_create(**kwargs))
         return created[-1]
 
-    monkeypatch.setattr(tenant_services, "tenant_create", remember)
+    monkeypatch.setattr(clinic_services, "tenant_create", remember)
     response = api.post(
         "/api/v1/tenants/register-clinic", _signup_body("Racer@Example.com"), format="json"
     )

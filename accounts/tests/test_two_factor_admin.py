@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenants.testing import TEST_PASSWORD, create_user
+from accounts.testing import TEST_PASSWORD, create_user
 
 from .test_two_factor_pages import end_grace, secret_on
 from .two_factor_helpers import enable_two_factor, fresh_code, totp_code, wrong_code
@@ -73,10 +73,10 @@ def test_an_operator_resets_a_persons_two_factor_with_a_reason(live_db):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.models import RecoveryCode
+    from accounts.testing import create_clinic
     from tenants.context import user_context
     from tenants.models import AuditEvent
     from tenants.platform import platform_access
-    from tenants.testing import create_clinic
 
     clinic = create_clinic("Lotus Eye Clinic", owner_email="latha@lotus.example")
     enable_two_factor(clinic.owner)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import RecoveryCode, TwoFactorState
+from accounts.testing import TEST_PASSWORD, bearer, membership_of
 from accounts.tokens import issue_tokens
 from accounts.two_factor import recovery_code_use, two_factor_status
 from tenants.context import tenant_context, user_context
-from tenants.testing import TEST_PASSWORD, bearer, membership_of
 
 from .two_factor_helpers import enable_two_factor, fresh_code, wrong_code
 
@@ -195,7 +195,7 @@ def test_the_grace_period_starts_once_and_does_not_restart(clinic_a, alice):
 def test_switching_to_a_clinic_that_requires_it_needs_a_sign_in_with_a_code(
     api, clinic_a, clinic_b, bob
 ):
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     add_member(clinic_b, user=bob, role="nurse")
     with tenant_context(clinic_b):
@@ -263,7 +263,7 @@ def test_the_device_is_a_standard_totp_for_authenticator_apps(clinic_a, bob):
 
 
 def test_the_clinic_api_shows_and_changes_the_requirement(api, clinic_a, clinic_b, alice, bob):
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     admin = add_member(clinic_a, email="adi@asha.example", role="admin").user
     me = "/api/v1/tenants/me"

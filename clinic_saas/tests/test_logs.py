@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
+from accounts.testing import bearer
 from clinic_saas.observability import JSONFormatter, RequestContextFilter, TextFormatter
-from tenants.testing import bearer
 
 PHI = {
     "first_name": "Zorawar",

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Doctor, DoctorAvailability, Medicine
 from clinical.services import patient_create
 from tenants.context import tenant_context
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("RUN_SCHEMATHESIS") != "1", reason="set RUN_SCHEMATHESIS=1 to run it"

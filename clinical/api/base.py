@@ -5,19 +5,19 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.negotiation import BaseContentNegotiation
 
-from clinic_saas.api import FilterBackend, OrderingFilter
-from clinic_saas.schema import ErrorSerializer
+from accounts.viewsets import ClinicScopedViewSet
 from clinical.permissions import ClinicalPermission
 from clinical.versions import etag, row_version, versions_from_if_match
+from core.api import FilterBackend, OrderingFilter
+from core.schema import ErrorSerializer
 from tenants.audit import audit_record
-from tenants.viewsets import IsClinicMember, TenantScopedViewSet
 
 
-class ClinicalViewSet(TenantScopedViewSet):
-    """Every clinical viewset: tenant scoping from TenantScopedViewSet, and exactly one
+class ClinicalViewSet(ClinicScopedViewSet):
+    """Every clinical viewset: tenant scoping from ClinicScopedViewSet, and exactly one
     permission check, the matrix in clinical/permissions.py (`resource` × action × role)."""
 
-    permission_classes = [IsClinicMember, ClinicalPermission]
+    permission_classes = [ClinicalPermission]
     filter_backends = [FilterBackend, OrderingFilter]
     resource: str = ""
     # Set on custom @action()s: the matrix action they are (a name or {METHOD: name}).

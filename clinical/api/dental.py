@@ -14,7 +14,6 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clinic_saas.api import FormParser, JSONParser, MultiPartParser
 from clinical.api.base import (
     CONFLICT_STATE,
     ClinicalViewSet,
@@ -58,6 +57,7 @@ from clinical.services import (
     dental_template_update,
 )
 from clinical.services.dental import dental_attachment_record_download
+from core.api import FormParser, JSONParser, MultiPartParser
 
 FILE_TOO_LARGE = error("The file is over the size limit (`file_too_large`).")
 MAX_MATCHES = 10

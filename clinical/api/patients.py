@@ -1,17 +1,20 @@
+"""The patients API: registration, search, families sharing a mobile number, and one
+patient's dental chart and case summary (clinical.documents, shared with the pages)."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinical import dental_chart as charts
 from clinical.api.base import ClinicalViewSet, IgnoreAcceptNegotiation, audit_read
+from clinical.documents import case_summary_document, dental_chart_document, dental_chart_read
 from clinical.filters import PatientFilter
 from clinical.models import Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
+from clinical.selectors import family_members
 from clinical.serializers.dental import DentalChartSerializer
 from clinical.serializers.patients import (
     FamilyMemberInputSerializer,
@@ -20,7 +23,7 @@ from clinical.serializers.patients import (
     PatientSerializer,
 )
 from clinical.services import patient_create, patient_delete, patient_update
-from clinical.services.patients import family_members, normalize_mobile
+from clinical.services.patients import normalize_mobile
 
 DATE_RANGE = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: all)."),
@@ -151,12 +154,6 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
 
     # --- dental records of one patient ---------------------------------------------------
 
-    def _chart(self, request):
-        patient = self.get_object()
-        chart = charts.dental_chart(tenant=request.tenant, patient=patient)
-        audit_read(request, "patient.dental_chart_viewed", obj=patient, patient_id=patient.pk)
-        return chart
-
     @extend_schema(responses=DentalChartSerializer, filters=False)
     @action(
         detail=True,
@@ -168,43 +165,33 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     def dental_chart(self, request, pk=None):
         """Every tooth (FDI, permanent and primary) with its latest finding and its open and
         completed procedures, in one response (a constant number of queries)."""
-        return Response(DentalChartSerializer(self._chart(request)).data)
+        chart = dental_chart_read(request=request, patient_id=pk)
+        return Response(DentalChartSerializer(chart).data)
 
     @extend_schema(responses=HTML_PAGE, filters=False)
     @action(url_path="dental-chart/print", matrix_action="dental_chart", **PRINT_VIEW)
     def dental_chart_print(self, request, pk=None):
         """The chart as a printable page: a tooth grid coloured by condition, the findings
         and the treatment plan."""
-        return charts.chart_document(self._chart(request), tenant=request.tenant)
+        return dental_chart_document(request=request, patient_id=pk)
 
-    def _summary(self, request, fmt: str):
-        patient = self.get_object()
-        # The page's form may send an empty date for "no bound"; the API's schema says a
-        # date, so an empty one is a 400 here (leave the parameter out instead).
-        empty = [name for name in ("from", "to") if request.query_params.get(name) == ""]
-        if empty:
-            raise ValidationError({name: ["Enter a date as YYYY-MM-DD."] for name in empty})
-        start, end = charts.parse_date_range(
-            request.query_params.get("from"), request.query_params.get("to")
+    def _summary(self, request, pk, fmt: str):
+        return case_summary_document(
+            request=request,
+            patient_id=pk,
+            date_from=request.query_params.get("from"),
+            date_to=request.query_params.get("to"),
+            fmt=fmt,
+            # The API's schema says a date: an empty one is a 400 (leave it out instead).
+            blank_dates=False,
         )
-        summary = charts.case_summary(
-            tenant=request.tenant, patient=patient, date_from=start, date_to=end
-        )
-        audit_read(
-            request,
-            "patient.case_summary_printed",
-            obj=patient,
-            patient_id=patient.pk,
-            details={"format": fmt, "from": str(start or ""), "to": str(end)},
-        )
-        return summary
 
     @extend_schema(parameters=DATE_RANGE, responses=HTML_PAGE, filters=False)
     @action(url_path="case-summary", matrix_action="case_summary", **PRINT_VIEW)
     def case_summary(self, request, pk=None):
         """A printable treatment summary over `?from=&to=` (YYYY-MM-DD): findings,
         procedures, prescriptions and attachments, for referrals and insurance."""
-        return charts.case_summary_document(self._summary(request, "html"), fmt="html")
+        return self._summary(request, pk, "html")
 
     @extend_schema(
         parameters=DATE_RANGE,
@@ -218,4 +205,4 @@ class PatientViewSet(mixins.ListModelMixin, ClinicalViewSet):
     @action(url_path="case-summary/pdf", matrix_action="case_summary", **PRINT_VIEW)
     def case_summary_pdf(self, request, pk=None):
         """The same summary as a PDF file."""
-        return charts.case_summary_document(self._summary(request, "pdf"), fmt="pdf")
+        return self._summary(request, pk, "pdf")

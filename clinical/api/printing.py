@@ -13,7 +13,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from clinic_saas.errors import ApplicationError
 from clinical.api.base import ClinicalViewSet, IgnoreAcceptNegotiation
 from clinical.models import PrintTemplate
 from clinical.printing import document_response, render_preview
@@ -23,6 +22,7 @@ from clinical.services.printing import (
     print_template_delete,
     print_template_update,
 )
+from core.errors import ApplicationError
 
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The image (JPEG or PNG).")
 

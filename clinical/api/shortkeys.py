@@ -8,14 +8,13 @@ from rest_framework.response import Response
 from clinical.api.base import ClinicalViewSet
 from clinical.filters import ShortKeyFilter
 from clinical.models import ShortKey
-from clinical.selectors import short_key_items_prefetch
+from clinical.selectors import short_key_items_prefetch, short_keys_visible_to
 from clinical.serializers.shortkeys import (
     ShortKeyInputSerializer,
     ShortKeySerializer,
     ShortKeyUpdateSerializer,
 )
 from clinical.services import short_key_create, short_key_delete, short_key_update, short_key_use
-from clinical.services.shortkeys import short_keys_visible_to
 
 
 @extend_schema(tags=["short-keys"])
@@ -37,9 +36,8 @@ class ShortKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Clinical
             short_key_items_prefetch()
         )
 
-    def get_object(self):
-        self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
-        return super().get_object()
+    def normalize_lookup(self, value: str) -> str:
+        return value.upper()  # keys are stored in capitals
 
     def _answer(self, key, status_code=status.HTTP_200_OK):
         key = self.get_queryset().get(pk=key.pk)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor, Office
-from tenants.models import TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 
 class Appointment(TenantOwnedModel):
@@ -56,7 +56,7 @@ class Appointment(TenantOwnedModel):
 
     appointment_number = models.CharField(max_length=30, editable=False)
     # The number the earlier system gave it (APT202601060001), kept searchable after an
-    # import (tenants.legacy); empty for appointments made here.
+    # import (clinics.legacy); empty for appointments made here.
     legacy_number = models.CharField(max_length=30, blank=True, default="", editable=False)
     patient = TenantForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     doctor = TenantForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")

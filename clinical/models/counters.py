@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from tenants.models import TenantOwnedModel
+from tenants.scoping import TenantOwnedModel
 
 
 class NumberCounter(TenantOwnedModel):

@@ -19,7 +19,7 @@ from clinical.models.appointments import Appointment
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor
 from clinical.models.prescriptions import Prescription
-from tenants.models import CatalogModel, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import CatalogModel, TenantForeignKey, TenantOwnedModel
 
 # FDI (ISO 3950) two-digit tooth numbers: quadrant then position from the midline.
 PERMANENT_TEETH = tuple(q * 10 + p for q in (1, 2, 3, 4) for p in range(1, 9))

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from tenants.models import CatalogModel
+from tenants.scoping import CatalogModel
 
 # WHO ATC codes, at any level from the anatomical group (N) to the substance (N02BE01).
 atc_code_validator = RegexValidator(

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinical.languages import validate_print_language
-from tenants.models import TenantManager, TenantOwnedModel, TenantQuerySet
+from tenants.scoping import TenantManager, TenantOwnedModel, TenantQuerySet
 
 # A family shares one mobile number; at most this many active patients per number.
 MAX_FAMILY_SIZE = 10

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tenants.models import TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 
 class Office(TenantOwnedModel):

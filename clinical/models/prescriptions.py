@@ -14,7 +14,7 @@ from clinical.models.appointments import Appointment
 from clinical.models.medicines import Medicine
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor
-from tenants.models import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
 
 MIN_ITEMS = 1
 MAX_ITEMS = 20

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clinical.languages import validate_print_language
 from clinical.models.practice import Doctor, Office
-from tenants.models import TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 
 def print_image_path(instance: PrintTemplate, filename: str) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clinical.models.medicines import Medicine
 from clinical.models.practice import Doctor
-from tenants.models import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
 
 short_key_code_validator = RegexValidator(
     r"^[A-Z0-9_-]{2,20}$",

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clinic_saas import fields
 from clinical.models import Appointment
 from clinical.serializers.base import (
     DoctorSummarySerializer,
@@ -11,6 +10,7 @@ from clinical.serializers.base import (
     PatientSummarySerializer,
     text,
 )
+from core import fields
 
 
 class AppointmentSerializer(serializers.ModelSerializer):

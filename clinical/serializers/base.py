@@ -5,9 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 # One flattening for every error body: the API's exception handler uses the same function.
-from clinic_saas.api import flatten_errors
-from clinic_saas.fields import StrictInputMixin
-from tenants.serializers import PhoneField  # noqa: F401  (re-exported for the clinical forms)
+from core.api import flatten_errors
+from core.fields import StrictInputMixin
 
 
 class FlatErrorsMixin:
@@ -22,7 +21,7 @@ class FlatErrorsMixin:
 
 class InputSerializer(FlatErrorsMixin, StrictInputMixin, serializers.Serializer):
     """Base of request bodies. Unknown fields (a client-sent `tenant`, say) are ignored; a
-    value of the wrong type is refused (clinic_saas.fields.StrictInputMixin)."""
+    value of the wrong type is refused (core.fields.StrictInputMixin)."""
 
 
 def text(max_length: int, *, required: bool = False, **kwargs) -> serializers.CharField:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.urls import reverse
 from rest_framework import serializers
 
-from clinic_saas import fields
 from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
 from clinical.models.dental import (
     FDI_RULE,
@@ -25,6 +24,7 @@ from clinical.models.dental import (
     validate_fdi_tooth,
 )
 from clinical.serializers.base import InputSerializer, PatientSummarySerializer, text
+from core import fields
 
 
 class ToothNumberField(serializers.IntegerField):

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clinic_saas import fields
 from clinical.models import Patient
-from clinical.serializers.base import InputSerializer, PhoneField, text
+from clinical.serializers.base import InputSerializer, text
+from core import fields
+from core.fields import PhoneField
 
 
 class PatientSerializer(serializers.ModelSerializer):

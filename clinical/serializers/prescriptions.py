@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clinic_saas import fields
 from clinical.models import Prescription, PrescriptionItem
 from clinical.models.prescriptions import MAX_ITEMS, MIN_ITEMS
 from clinical.serializers.base import (
@@ -13,6 +12,7 @@ from clinical.serializers.base import (
     text,
 )
 from clinical.serializers.shortkeys import ItemInputSerializer
+from core import fields
 
 
 class PrescriptionItemSerializer(serializers.ModelSerializer):

@@ -14,9 +14,8 @@ import datetime
 from django.db import models, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ConflictError
-from clinic_saas.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from clinical.models import Appointment, Doctor, NumberCounter, Office, Patient
+from clinical.selectors import weekday_windows
 from clinical.services.common import (
     as_type,
     clean_text,
@@ -26,6 +25,8 @@ from clinical.services.common import (
 )
 from clinical.services.numbering import next_number
 from clinical.versions import check_version
+from core.errors import ConflictError
+from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -45,12 +46,8 @@ def local_now() -> datetime.datetime:
 
 
 def _window_for(doctor: Doctor, day: datetime.date, start, end):
-    for window in doctor.availability.all():
-        if (
-            window.weekday == day.weekday()
-            and window.start_time <= start
-            and end <= window.end_time
-        ):
+    for window in weekday_windows(doctor, day):
+        if window.start_time <= start and end <= window.end_time:
             return window
     return None
 

@@ -7,7 +7,8 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models
 
-from clinic_saas.errors import ApplicationError, PermissionDeniedError, PlanLimitReached
+from clinical.models import Doctor
+from core.errors import ApplicationError, PermissionDeniedError, PlanLimitReached
 
 
 def constraint_of(exc: IntegrityError) -> str:
@@ -66,8 +67,6 @@ def get_in_clinic(queryset, pk, *, field: str, label: str, lock: bool = False):
 def acting_doctor(actor, *, lock: bool = False):
     """The actor's own active doctor profile in this clinic, or 403: only doctors write
     prescriptions and use short keys, and only as themselves."""
-    from clinical.models import Doctor
-
     queryset = Doctor.objects.filter(user_id=getattr(actor, "pk", None), is_active=True)
     if lock:
         queryset = queryset.select_for_update()

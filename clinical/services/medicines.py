@@ -14,7 +14,6 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from clinical.models import Medicine
 from clinical.services.catalogues import (
     LoadResult,
@@ -23,6 +22,7 @@ from clinical.services.catalogues import (
     catalogue_read,
 )
 from clinical.services.common import clean_text, constraint_of, full_clean
+from core.errors import ApplicationError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

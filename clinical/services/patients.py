@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
-from clinic_saas.validators import normalize_indian_mobile
 from clinical.models import Appointment, Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
 from clinical.services.common import (
@@ -28,6 +27,8 @@ from clinical.services.common import (
     limit_reached,
 )
 from clinical.versions import check_version
+from core.errors import ApplicationError
+from core.validators import normalize_indian_mobile
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.services import tenant_lock
@@ -64,28 +65,10 @@ def patient_seat_check(*, tenant) -> None:
 
 
 def normalize_mobile(value, *, field: str = "mobile_number") -> str:
-    from django.core.exceptions import ValidationError
-
     try:
         return normalize_indian_mobile(value)
     except ValidationError as exc:
         raise field_error(field, exc.messages[0], code="invalid_mobile") from None
-
-
-def family_members(mobile: str, *, exclude=None):
-    """The active members of a family, the primary (`self`) first, then by registration."""
-    from django.db.models import Case, IntegerField, Value, When
-
-    queryset = Patient.objects.active().filter(mobile=mobile)
-    if exclude is not None:
-        queryset = queryset.exclude(pk=exclude.pk)
-    return queryset.annotate(
-        primary_first=Case(
-            When(relationship_to_primary=SELF, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    ).order_by("primary_first", "created_at", "id")
 
 
 def _check_family(patient: Patient, *, relationship_given: bool) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from clinic_saas.errors import ApplicationError
 from clinical.models import Doctor, DoctorAvailability, DoctorOffice, Office
 from clinical.services.common import constraint_of, field_error, full_clean, limit_reached
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.services import tenant_lock
@@ -74,7 +73,8 @@ def doctor_seat_check(*, tenant) -> None:
         raise limit_reached("doctors", limit, current, locked)
 
 
-def _offices_of_clinic(office_ids, *, field: str = "office_ids") -> list[Office]:
+def offices_of_clinic(office_ids, *, field: str = "office_ids") -> list[Office]:
+    """The offices these ids name in the clinic in context, or a field error."""
     ids = list(dict.fromkeys(office_ids or []))
     offices = list(Office.objects.filter(pk__in=ids))
     if len(offices) != len(ids):
@@ -135,53 +135,6 @@ def doctor_profile_create(
         DoctorOffice.objects.bulk_create(
             [DoctorOffice(doctor=doctor, office=office) for office in offices]
         )
-    return doctor
-
-
-@transaction.atomic
-def doctor_invite(
-    *,
-    tenant,
-    actor,
-    first_name: str,
-    last_name: str,
-    email: str,
-    phone: str = "",
-    license_number: str,
-    specialization: str,
-    qualification: str = "",
-    experience_years: int | None = None,
-    office_ids=(),
-) -> Doctor:
-    """Invite a doctor: an invitation (e-mailed, accepted or declined by the person) and the
-    doctor profile the clinic typed, which waits on the invitation without a person until it
-    is accepted. The seat is taken now, within the plan's doctor limit."""
-    from accounts.services import invitation_create
-
-    with tenant_context(tenant):
-        # Lock first, so the limit check and both inserts below are one race-free step.
-        doctor_seat_check(tenant=tenant)
-        offices = _offices_of_clinic(office_ids)
-        invitation = invitation_create(
-            tenant=tenant,
-            actor=actor,
-            email=email,
-            role="doctor",
-            first_name=first_name,
-            last_name=last_name,
-            phone=phone,
-        )
-        doctor = doctor_profile_create(
-            tenant=tenant,
-            user=None,
-            invitation=invitation,
-            license_number=license_number,
-            specialization=specialization,
-            qualification=qualification,
-            experience_years=experience_years,
-            offices=offices,
-        )
-        audit_record(action="doctor.added", actor=actor, object=doctor)
     return doctor
 
 
@@ -263,7 +216,7 @@ def doctor_update(
                 raise
             raise error from exc
         if office_ids is not None:
-            offices = _offices_of_clinic(office_ids)
+            offices = offices_of_clinic(office_ids)
             DoctorOffice.objects.filter(doctor=doctor).exclude(
                 office_id__in=[o.pk for o in offices]
             ).delete()
@@ -315,5 +268,31 @@ def doctor_activate(*, tenant, actor, doctor: Doctor) -> Doctor:
     return doctor
 
 
-def weekday_windows(doctor: Doctor, day: datetime.date) -> list[DoctorAvailability]:
-    return [w for w in doctor.availability.all() if w.weekday == day.weekday()]
+# --- a member's doctor profile -----------------------------------------------------------------
+# A membership belongs to people (accounts) and a doctor profile to clinical records; the
+# clinic layer (clinics.services) calls both sides, so neither calls the other.
+
+
+def doctor_profile_claim(*, membership) -> int:
+    """Give the doctor profile that waited on the membership's invitation to its person (the
+    seat was counted when the doctor was invited). Answers how many profiles were claimed."""
+    return Doctor.objects.filter(invitation__membership=membership, user__isnull=True).update(
+        user_id=membership.user_id
+    )
+
+
+def doctor_profile_release(*, invitation) -> None:
+    """A declined or revoked invitation frees the seat its waiting doctor profile held."""
+    Doctor.objects.filter(invitation=invitation, user__isnull=True).update(is_active=False)
+
+
+def doctor_profiles_deactivate(*, user_id) -> None:
+    """A deactivated member's doctor profile stops taking bookings and frees its seat."""
+    Doctor.objects.filter(user_id=user_id).update(is_active=False)
+
+
+def doctor_profiles_reactivate(*, tenant, user_id) -> None:
+    """A reactivated member's doctor profile comes back within the plan's doctor limit."""
+    if Doctor.objects.filter(user_id=user_id).exists():
+        doctor_seat_check(tenant=tenant)
+        Doctor.objects.filter(user_id=user_id).update(is_active=True)

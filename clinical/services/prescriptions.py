@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError, ConflictError, PermissionDeniedError
 from clinical.models import (
     Appointment,
     NumberCounter,
@@ -17,6 +16,7 @@ from clinical.models import (
     PrescriptionItem,
     PrescriptionPrint,
 )
+from clinical.selectors import short_keys_visible_to
 from clinical.services.common import (
     acting_doctor,
     clean_text,
@@ -25,11 +25,12 @@ from clinical.services.common import (
     full_clean,
     get_in_clinic,
 )
-from clinical.services.dental import dental_observations_link_to_prescription
+from clinical.services.dental.observations import dental_observations_link_to_prescription
 from clinical.services.items import build_items
 from clinical.services.numbering import next_number
-from clinical.services.shortkeys import normalize_code, short_keys_visible_to
+from clinical.services.shortkeys import normalize_code
 from clinical.versions import check_version
+from core.errors import ApplicationError, ConflictError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 

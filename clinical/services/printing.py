@@ -12,10 +12,10 @@ import io
 
 from django.db import IntegrityError, transaction
 
-from clinic_saas.errors import ApplicationError
 from clinical.models import Doctor, Office, PrintTemplate
 from clinical.services.common import field_error, full_clean, get_in_clinic
-from clinical.services.dental import sniff_content_type
+from clinical.services.dental.attachments import sniff_content_type
+from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -64,6 +64,8 @@ def _check_image(upload, field: str) -> str:
             code="unsupported_file_type",
             field_errors={field: ["Not a JPEG or PNG image."]},
         )
+    # Imported here, not at the top: Pillow is heavy, and only an uploaded letterhead image
+    # needs it (every request imports the services).
     from PIL import Image
 
     upload.seek(0)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError, PermissionDeniedError
 from clinical.models import ShortKey, ShortKeyItem
 from clinical.services.common import acting_doctor, clean_text, constraint_of, full_clean
 from clinical.services.items import build_items
+from core.errors import ApplicationError, PermissionDeniedError
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 
@@ -18,12 +18,6 @@ SHORT_KEY_FIELDS = ("code", "name", "description", "is_active")
 
 def normalize_code(code) -> str:
     return clean_text(code).upper()
-
-
-def short_keys_visible_to(user, queryset=None):
-    """The clinic's shared keys and the person's own personal ones."""
-    queryset = ShortKey.objects.all() if queryset is None else queryset
-    return queryset.filter(Q(doctor__isnull=True) | Q(doctor__user_id=user.pk))
 
 
 def _save(key: ShortKey, *, insert: bool) -> None:

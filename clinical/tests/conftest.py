@@ -8,10 +8,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from accounts.testing import add_member, bearer
 from clinical.models import Doctor, DoctorAvailability, Medicine
 from clinical.services import patient_create
 from tenants.context import tenant_context
-from tenants.testing import add_member, bearer, build
+from tenants.testing import build
 
 
 def make_doctor(clinic, user, *, license_number=None, duration=15, hours=(8, 20)):

@@ -11,11 +11,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Appointment, Doctor, Patient
 from clinical.services import appointment_book, patient_create
 from clinical.tests.conftest import h, make_doctor
 from tenants.context import tenant_context
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/appointments"
 
@@ -364,7 +365,7 @@ def test_two_concurrent_bookings_of_one_slot_admit_exactly_one(live_db):
 
 
 def test_service_refuses_overlaps_whatever_the_surface(clinic_a, alice, patient, doctor, tomorrow):
-    from clinic_saas.errors import ConflictError
+    from core.errors import ConflictError
 
     appointment_book(
         tenant=clinic_a,

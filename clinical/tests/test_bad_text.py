@@ -1,13 +1,13 @@
 """A lone UTF-16 surrogate in any clinical choice or text field is a 400 naming the field,
-never a 500 (the renderer could not encode DRF's echo of it: clinic_saas.bad_text)."""
+never a 500 (the renderer could not encode DRF's echo of it: core.bad_text)."""
 
 from __future__ import annotations
 
 import pytest
 
-from clinic_saas.bad_text import MESSAGE
 from clinical.models import Patient
 from clinical.tests.conftest import h
+from core.bad_text import MESSAGE
 from tenants.context import tenant_context
 
 

@@ -13,11 +13,12 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from accounts.testing import create_clinic
 from clinical.models import Medicine, PrescriptionItem, ShortKeyItem
 from clinical.services import medicine_catalogue_load
 from tenants.context import tenant_context
 from tenants.platform import platform_access
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 
 @pytest.fixture

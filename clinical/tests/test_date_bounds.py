@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from clinic_saas.errors import ApplicationError
-from clinic_saas.validators import DATE_RANGE_MESSAGE
 from clinical.models import Appointment
 from clinical.services import appointment_book
 from clinical.tests.conftest import h, observation_body, procedure_body
 from clinical.tests.test_appointments import book
 from clinical.tests.test_prescriptions import rx_body
+from core.errors import ApplicationError
+from core.validators import DATE_RANGE_MESSAGE
 from tenants.context import tenant_context
 
 FAR_FUTURE = "9999-12-31"

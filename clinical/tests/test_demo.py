@@ -9,6 +9,7 @@ from django.core.management import call_command
 from pypdf import PdfReader
 
 from accounts.selectors import person_by_email
+from accounts.testing import membership_of
 from clinical.models import (
     Appointment,
     DentalObservation,
@@ -21,10 +22,9 @@ from clinical.models import (
     Prescription,
     ShortKey,
 )
+from clinics.demo import DEMO_PASSWORD
 from tenants.context import tenant_context
-from tenants.demo import DEMO_PASSWORD
 from tenants.platform import platform_access
-from tenants.testing import membership_of
 
 
 def _login(api, email):

@@ -261,7 +261,7 @@ def test_a_failed_deletion_keeps_the_file(api, clinic_a, bob, observation, media
     def broken(**kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr("clinical.services.dental.audit_record", broken)
+    monkeypatch.setattr("clinical.services.dental.attachments.audit_record", broken)
     with pytest.raises(RuntimeError):
         api.delete(f"{URL}/{created['id']}", **h(bob, clinic_a))
     assert default_storage.exists(stored)
@@ -271,7 +271,7 @@ def test_a_failed_upload_leaves_no_file_behind(api, clinic_a, bob, observation, 
     def broken(**kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr("clinical.services.dental.audit_record", broken)
+    monkeypatch.setattr("clinical.services.dental.attachments.audit_record", broken)
     with pytest.raises(RuntimeError):
         upload(api, bob, clinic_a, observation_id=str(observation.pk))
     assert not media.exists() or not any(media.rglob("*.*"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.testing import TEST_PASSWORD, add_member, create_clinic
 from clinical.services import (
     dental_observation_create,
     dental_procedure_create,
     patient_create,
 )
 from clinical.tests.conftest import make_doctor
-from tenants.testing import TEST_PASSWORD, add_member, create_clinic
 
 pytestmark = pytest.mark.browser
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
+from accounts.testing import add_member, session_login
 from clinical.models import DentalAttachment, DentalObservation, Prescription
 from clinical.models.dental import ALL_TEETH
 from clinical.services import (
@@ -21,7 +22,7 @@ from clinical.services import (
 from clinical.tests.conftest import count_queries, h, item, make_doctor
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import add_member, build, session_login
+from tenants.testing import build
 
 TODAY = timezone.localdate()
 

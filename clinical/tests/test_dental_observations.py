@@ -9,13 +9,14 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from accounts.testing import add_member
 from clinical.models import Appointment, DentalObservation, Patient, Prescription
 from clinical.models.dental import ALL_TEETH, PERMANENT_TEETH, PRIMARY_TEETH
 from clinical.services import appointment_book, prescription_create
 from clinical.tests.conftest import count_queries, h, item, make_doctor, observation_body
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import add_member, build
+from tenants.testing import build
 
 URL = "/api/v1/dental/observations"
 

@@ -11,13 +11,14 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from accounts.testing import create_clinic
 from clinical.models import DentalTemplate
 from clinical.services.catalogues import CatalogueError
-from clinical.services.dental import STARTER_TEMPLATES, read_dental_templates
+from clinical.services.dental.templates import STARTER_TEMPLATES, read_dental_templates
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
 from tenants.platform import platform_access
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/dental/templates"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.testing import add_member
 from clinical.models import Doctor, DoctorAvailability
 from clinical.services import office_create
 from clinical.tests.conftest import h, make_doctor
 from tenants.context import tenant_context
-from tenants.testing import add_member, build
+from tenants.testing import build
 
 URL = "/api/v1/doctors"
 

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts.testing import bearer, create_clinic
 from clinical.models import (
     Appointment,
     DentalObservation,
@@ -23,9 +24,9 @@ from clinical.services import patient_create, patient_update
 from clinical.tests.conftest import h, observation_body, procedure_body
 from clinical.tests.test_appointments import book
 from clinical.tests.test_prescriptions import rx_body
+from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
-from tenants.testing import bearer, build, create_clinic
-from tenants.tests.admin_helpers import log_in, staff
+from tenants.testing import build
 
 
 def created(response):

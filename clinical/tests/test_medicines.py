@@ -9,13 +9,14 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.testing import create_clinic
 from clinical.models import Medicine
 from clinical.services.medicines import STARTER_CATALOGUE
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tenants.platform import platform_access
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/medicines"
 

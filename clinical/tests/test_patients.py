@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.testing import bearer, create_clinic
 from clinical.models import Appointment, Patient
 from clinical.models.patients import MAX_FAMILY_SIZE
 from clinical.services import patient_create
@@ -17,7 +18,7 @@ from clinical.testing import build_appointment
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
-from tenants.testing import bearer, build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/patients"
 

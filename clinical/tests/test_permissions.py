@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from accounts.testing import add_member, create_clinic
 from clinical.models import (
     Appointment,
     DentalAttachment,
@@ -35,7 +36,7 @@ from clinical.services import patient_create
 from clinical.tests.conftest import h, item, make_doctor
 from clinical.urls import router
 from tenants.context import tenant_context
-from tenants.testing import add_member, build, create_clinic
+from tenants.testing import build
 
 _n = itertools.count(1)
 

@@ -11,12 +11,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Appointment, Medicine, Patient, Prescription, PrescriptionItem
 from clinical.services import prescription_create, short_key_create
 from clinical.tests.conftest import h, item, make_doctor
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
-from tenants.testing import add_member, bearer, build, create_clinic
+from tenants.testing import build
 
 URL = "/api/v1/prescriptions"
 

@@ -22,7 +22,7 @@ from clinical.services import (
 from clinical.services.printing import print_template_create
 from clinical.tests.conftest import h, item
 from clinical.tests.pdf_glyphs import text_layer
-from tenants.tests.admin_helpers import log_in, staff
+from clinics.tests.admin_helpers import log_in, staff
 
 HINDI = ("पर्चा", "निदान", "दवाइयाँ", "खुराक", "अवधि", "निर्देश", "अगली मुलाक़ात")
 ENGLISH = ("Prescription", "Diagnosis", "Medicines", "Dosage", "Duration", "Instructions",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.testing import add_member, create_clinic
 from clinical.models import Medicine
 from clinical.services import (
     dental_observation_create,
@@ -15,7 +16,7 @@ from clinical.services import (
 from clinical.tests.conftest import item, make_doctor
 from clinical.tests.test_dental_browser import log_in
 from tenants.context import tenant_context
-from tenants.testing import add_member, build, create_clinic
+from tenants.testing import build
 
 pytestmark = pytest.mark.browser
 

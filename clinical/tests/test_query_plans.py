@@ -15,6 +15,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from accounts.testing import create_clinic
 from clinical.models import Appointment, Patient, Prescription
 from clinical.selectors import (
     appointments_with_details,
@@ -25,7 +26,7 @@ from clinical.services.appointments import _overlapping
 from clinical.testing import bulk_clinical_records
 from tenants.checks import protected_models
 from tenants.context import tenant_context
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 CLINIC_TABLES = {m._meta.db_table for m in protected_models()}
 

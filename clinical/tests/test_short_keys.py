@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.testing import add_member
 from clinical.models import Medicine, ShortKey
 from clinical.tests.conftest import h, item, make_doctor
 from tenants.context import tenant_context
-from tenants.testing import add_member, build
+from tenants.testing import build
 
 URL = "/api/v1/short-keys"
 

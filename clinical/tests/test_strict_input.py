@@ -1,6 +1,6 @@
 """The API is as strict as its OpenAPI schema: a value of the wrong type is a 400 naming the
-field (clinic_saas.fields.StrictInputMixin); an empty or unknown filter value and an unknown
-`ordering` are 400s, not silently ignored (clinic_saas.api)."""
+field (core.fields.StrictInputMixin); an empty or unknown filter value and an unknown
+`ordering` are 400s, not silently ignored (core.api)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from clinical.models import DentalObservation, Patient
 from clinical.tests.conftest import h, observation_body
+from clinics.tests.test_api_register import signup_body
 from tenants.context import tenant_context
-from tenants.tests.test_api_register import signup_body
 
 
 def test_an_integer_where_the_schema_says_string_is_a_400(api, clinic_a, alice, patient):

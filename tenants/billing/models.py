@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -263,8 +264,6 @@ class PaymentEvent(TenantOwnedModel):
 def check_billing_settings(app_configs=None, **kwargs):
     """The platform's own GST details are printed on every invoice: a wrong one would make
     every invoice fail to issue, so it is caught at start-up instead."""
-    from django.conf import settings
-
     errors = []
     for name, validate in (
         ("PLATFORM_GSTIN", gst.validate_gstin),

@@ -54,7 +54,7 @@ class RevokeFromRole(_SQLOperation):
 # A paid or void invoice is a tax document: nobody rewrites it. The trigger refuses every
 # UPDATE of such an invoice or of one of its lines, for every role (BYPASSRLS does not skip
 # triggers), and their DELETE for every role that is subject to row-level security; only the
-# platform role's purge of a whole clinic (tenants.purge) may delete them. SECURITY INVOKER:
+# platform role's purge of a whole clinic (clinics.purge) may delete them. SECURITY INVOKER:
 # the parent lookup of a line runs under the writer's own row-level security.
 FREEZE_FUNCTION = "billing_invoice_frozen_check"
 FREEZE_SQL = [

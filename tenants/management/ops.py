@@ -9,7 +9,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic_saas.errors import ApplicationError
+from core.errors import ApplicationError
+from tenants.selectors import tenant_by_code
 
 
 def os_user() -> str:
@@ -81,8 +82,6 @@ class OpsCommand(BaseCommand):
         return {"command": self.command_name, "os_user": os_user(), "argv": sys.argv[1:][:20]}
 
     def clinic(self, code: str, *, purpose: str):
-        from tenants.selectors import tenant_by_code
-
         tenant = tenant_by_code(
             code, reason=f"manage.py {self.command_name}: {purpose}", details=self.who()
         )

@@ -228,8 +228,8 @@ def _invitation_to(clinic, email: str):
 
 def check_invitations_reach_only_their_addressee(clinic_a, clinic_b) -> None:
     from accounts.models import Invitation
+    from accounts.testing import create_user
     from tenants.context import user_context
-    from tenants.testing import create_user
 
     person, stranger = create_user(), create_user()
     to_person_a = _invitation_to(clinic_a, person.email)
@@ -253,8 +253,8 @@ def check_invitations_reach_only_their_addressee(clinic_a, clinic_b) -> None:
 
 
 def check_the_addressee_path_never_writes(clinic_a, clinic_b) -> None:
+    from accounts.testing import create_user
     from tenants.context import user_context
-    from tenants.testing import create_user
 
     person = create_user()
     invitation = _invitation_to(clinic_a, person.email)
@@ -284,14 +284,14 @@ def check_an_invited_person_stays_invisible_to_the_inviting_clinic(clinic_a, cli
     their profile) becomes visible to clinic A until they accept."""
     from accounts.models import Membership, User
     from accounts.services import invitation_create
-    from tenants.testing import add_member
+    from accounts.testing import add_member
 
     person = add_member(clinic_b, email="member.of.b@example.com", role="nurse").user
     owner_a = clinic_a.owner
     invitation_create(tenant=clinic_a, actor=owner_a, email=person.email, role="nurse")
     with tenant_context(clinic_a, user=owner_a):
         assert not Membership.objects.filter(user=person).exists()
-        # The admin's "people of this clinic" (tenants.admin_mixins.scoped_choices).
+        # The admin's "people of this clinic" (accounts.admin_mixins.scoped_choices).
         people = User.objects.filter(memberships__tenant_id=clinic_a.pk)
         assert person.pk not in set(people.values_list("pk", flat=True))
     with tenant_context(clinic_a), connection.cursor() as cursor:

@@ -8,6 +8,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from accounts.testing import create_clinic
 from clinical.models import Patient
 from tenants.context import (
     TenantContextMissing,
@@ -17,7 +18,7 @@ from tenants.context import (
     deactivate,
     tenant_context,
 )
-from tenants.testing import build, create_clinic
+from tenants.testing import build
 
 
 def visible_patient_ids() -> set:

@@ -15,11 +15,11 @@ from django.core.management.base import CommandError
 from django.db import connections
 from django.db.models import Q
 
+from accounts.testing import create_clinic
 from clinical.models import DoctorOffice, Patient
 from tenants import rls
 from tenants.checks import inspect_database
 from tenants.scoping import TenantManager
-from tenants.testing import create_clinic
 from tenants.tests import isolation
 
 

@@ -7,9 +7,9 @@ import threading
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts.testing import add_member, bearer, create_clinic
 from clinical.models import Office
 from tenants.context import tenant_context
-from tenants.testing import add_member, bearer, create_clinic
 
 URL = "/api/v1/tenants/offices"
 

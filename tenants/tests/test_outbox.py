@@ -23,15 +23,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clinic_saas.email import send_templated_email
+from accounts.testing import create_clinic, create_user
+from clinics.tests.admin_helpers import log_in
 from tenants import dbroles
 from tenants.checks import inspect_database
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, OutboxEmail
-from tenants.outbox import outbox_backlog
+from tenants.outbox import outbox_backlog, send_templated_email
 from tenants.platform import platform_access
-from tenants.testing import create_clinic, create_user
-from tenants.tests.admin_helpers import log_in
 
 SENT_BY_BACKEND: list = []
 

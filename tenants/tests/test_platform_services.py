@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from clinic_saas.errors import ApplicationError
+from accounts.testing import create_clinic, create_user
+from core.errors import ApplicationError
 from tenants import plans
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.services import tenant_reactivate, tenant_suspend, trial_extend
-from tenants.testing import create_clinic, create_user
 
 
 @pytest.fixture

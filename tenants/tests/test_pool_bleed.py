@@ -20,9 +20,10 @@ import urllib.request
 import pytest
 from django.db import connection, transaction
 
+from accounts.testing import bearer, create_clinic
 from clinical.models import Patient
 from tenants.context import tenant_context
-from tenants.testing import bearer, build, create_clinic
+from tenants.testing import build
 
 CLINICS = 6
 PATIENTS_PER_CLINIC = 4

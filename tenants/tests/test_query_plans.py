@@ -30,10 +30,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.testing import bearer, create_clinic
 from tenants.backend.base import without_context
 from tenants.checks import protected_models
 from tenants.context import tenant_context
-from tenants.testing import bearer, build, create_clinic
+from tenants.testing import build
 
 PATIENTS_PER_CLINIC = 2000
 CLINICS = 3
@@ -164,7 +165,7 @@ def _fill_every_other_table(clinic, medicine):
     object to show (the builders make valid rows of any tenant-owned model)."""
     from django.apps import apps
 
-    from tenants.models import TenantOwnedModel
+    from tenants.scoping import TenantOwnedModel
 
     for model in apps.get_models():
         if (

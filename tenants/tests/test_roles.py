@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
+from accounts.testing import create_clinic, create_user
 from clinical.models import Patient
 from tenants.backend.base import PlatformAccessRequired
 from tenants.checks import _runtime_role_problems, protected_models, runtime_role_problems
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
 from tenants.platform import platform_access
-from tenants.testing import build, create_clinic, create_user
+from tenants.testing import build
 
 TABLES = [m._meta.db_table for m in protected_models()]
 

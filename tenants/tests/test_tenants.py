@@ -8,12 +8,12 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.testing import add_member, create_clinic
 from tenants import plans
 from tenants.context import tenant_context, user_context
 from tenants.models import Tenant
 from tenants.platform import platform_access
 from tenants.services import tenant_code_base, tenant_create
-from tenants.testing import add_member, create_clinic
 
 
 @pytest.mark.parametrize(

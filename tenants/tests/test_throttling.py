@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenants.testing import bearer
+from accounts.testing import bearer
 from tenants.throttling import ClinicRateThrottle
 
 

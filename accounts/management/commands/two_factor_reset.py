@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from accounts.two_factor import two_factor_reset
 from tenants.management.ops import OpsCommand
 
 
@@ -16,7 +17,5 @@ class Command(OpsCommand):
         parser.add_argument("--reason", required=True, help="Why (kept in the audit log).")
 
     def handle(self, *args, email, reason, **options):
-        from accounts.two_factor import two_factor_reset
-
         user = self.run_service(two_factor_reset, email=email, reason=reason)
         self.stdout.write(self.style.SUCCESS(f"{user.email}: two-factor sign-in removed."))

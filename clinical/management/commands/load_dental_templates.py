@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from clinical.management.catalogue_command import CatalogueLoadCommand
-from clinical.services.dental import (
+from clinical.services.dental.templates import (
     STARTER_TEMPLATES,
     TEMPLATE_CSV_COLUMNS,
     dental_template_catalogue_load,

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands import migrate
 
 from tenants.checks import inspect_database
+from tenants.dbroles import install_credentials_key
 from tenants.routers import MIGRATION_ALIAS
 
 
@@ -34,8 +35,6 @@ class Command(migrate.Command):
         # storing its digest at every migrate picks up a changed SECRET_KEY.
         from django.conf import settings
         from django.db import connections
-
-        from tenants.dbroles import install_credentials_key
 
         with connections[options["database"]].cursor() as cursor:
             install_credentials_key(cursor, settings.SECRET_KEY)
