@@ -419,7 +419,11 @@ class AppointmentAdmin(ClinicalAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         if request.method == "POST" and "_slots" in request.POST:
-            return self._show_slots(request, BookingForm.Meta.fields)
+            # The reason and notes stay out of the address (and so out of server logs); they
+            # come after the slot on the form anyway.
+            return self._show_slots(
+                request, ("patient", "doctor", "appointment_date", "appointment_type")
+            )
         return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
