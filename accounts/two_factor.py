@@ -20,9 +20,6 @@ so each read runs in the person's own database context.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -41,6 +38,11 @@ from accounts.models import (
     User,
     normalize_email,
 )
+from accounts.recovery_codes import (
+    normalized_code,
+    recovery_code_use,
+    recovery_codes_generate,
+)
 from core.errors import ApplicationError
 from tenants.audit import audit_record
 from tenants.context import tenant_context, user_context
@@ -48,11 +50,6 @@ from tenants.outbox import send_templated_email
 from tenants.platform import platform_access
 from tenants.services import tenant_lock
 
-RECOVERY_CODE_COUNT = 10
-# 12 characters of a 31-character alphabet without look-alikes (no i, l, o, 0, 1): about
-# 59 random bits per code.
-RECOVERY_CODE_LENGTH = 12
-_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 DEVICE_NAME = "Authenticator app"
 
 # Where a page session remembers that it was signed in with a second factor.
@@ -214,13 +211,9 @@ def _count_failure(request, user: User, door: str) -> None:
     )
 
 
-def _normalized(code: str) -> str:
-    return "".join(str(code or "").split()).replace("-", "").lower()
-
-
 def _verify(user: User, code: str) -> str | None:
     """Which kind of code was accepted ("totp" or "recovery"), or None."""
-    code = _normalized(code)
+    code = normalized_code(code)
     if not code or len(code) > 64:
         return None
     if code.isdigit() and len(code) in (6, 8):
@@ -305,55 +298,6 @@ def two_factor_require_verified(
     return replace(status, verified=verified)
 
 
-# --- recovery codes -------------------------------------------------------------------------
-
-
-def _digest(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{_normalized(code)}".encode()).hexdigest()
-
-
-def _new_recovery_code() -> str:
-    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-@transaction.atomic
-def recovery_codes_generate(*, user: User) -> list[str]:
-    """A fresh set of recovery codes (the old ones stop working). Only digests are stored;
-    the returned codes are shown once."""
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    with user_context(user):
-        RecoveryCode.objects.filter(user_id=user.pk).delete()
-        rows = []
-        for code in codes:
-            salt = secrets.token_hex(16)
-            row = RecoveryCode(user_id=user.pk, salt=salt, digest=_digest(salt, code))
-            row.full_clean(exclude=["user"])
-            rows.append(row)
-        RecoveryCode.objects.bulk_create(rows)
-    return codes
-
-
-@transaction.atomic
-def recovery_code_use(*, user: User, code: str) -> bool:
-    """Accept an unused recovery code once."""
-    with user_context(user):
-        unused = list(
-            RecoveryCode.objects.select_for_update().filter(user_id=user.pk, used_at__isnull=True)
-        )
-        for row in unused:
-            # Compared in constant time; every unused code is checked, match or not.
-            if hmac.compare_digest(row.digest, _digest(row.salt, code)):
-                RecoveryCode.objects.filter(pk=row.pk).update(used_at=timezone.now())
-                return True
-    return False
-
-
-def recovery_codes_left(*, user: User) -> int:
-    with user_context(user):
-        return RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
-
-
 # --- setting it up and turning it off ---------------------------------------------------------
 
 
@@ -394,7 +338,7 @@ def two_factor_setup_confirm(*, user: User, code: str, request=None) -> list[str
             raise ApplicationError(
                 "Start the set-up again: scan the QR code first.", code="otp_setup_missing"
             )
-        normalized = _normalized(code)
+        normalized = normalized_code(code)
         if not (normalized.isdigit() and device.verify_token(normalized)):
             raise OTPInvalid(
                 "That code is not valid. Check the time on your phone and try the next code.",

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import services, two_factor
+from accounts import recovery_codes, services, two_factor
 from accounts.clinic_middleware import SESSION_BACKEND, SESSION_CLINIC_KEY, start_session
 from accounts.forms import OTPForm
 from accounts.models import User
@@ -225,5 +225,5 @@ def account_two_factor(request):
         device = two_factor.two_factor_setup_start(user=user)
         context.update(setting_up=True, action=request.path, **_qr(device))
     if status.enabled:
-        context["codes_left"] = two_factor.recovery_codes_left(user=user)
+        context["codes_left"] = recovery_codes.recovery_codes_left(user=user)
     return render(request, "accounts/two_factor.html", context, status=400 if form.errors else 200)

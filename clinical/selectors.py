@@ -1,5 +1,6 @@
 """Reads of clinical records that are more than a filter: search, families, the short keys a
-person sees, the lists' prefetches, the weekly windows and free slots of a doctor.
+person sees, the lists' prefetches, the weekly windows and free slots of a doctor, the doctors
+one can book and a patient's history (the admin's timeline).
 
 Selectors only read; the writes are in clinical.services.
 """
@@ -14,11 +15,14 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from accounts.models import Invitation
 from clinical.models import (
     Appointment,
+    DentalObservation,
+    DentalProcedure,
     Doctor,
     DoctorAvailability,
     DoctorOffice,
     Office,
     Patient,
+    Prescription,
     PrescriptionItem,
     ShortKey,
     ShortKeyItem,
@@ -188,3 +192,78 @@ def doctor_free_slots(*, doctor: Doctor, day: datetime.date, now: datetime.datet
 def doctor_profile_exists(*, user_id) -> bool:
     """Whether the person has a doctor profile in the clinic in context (any status)."""
     return Doctor.objects.filter(user_id=user_id).exists()
+
+
+def named_doctors() -> QuerySet:
+    """The clinic's doctors (active or not) with what their names need, in two queries
+    whatever their number (a doctor who has not accepted yet is named by the invitation)."""
+    return (
+        Doctor.objects.select_related("user")
+        .prefetch_related(_invitations())
+        .order_by("-is_active", "created_at", "id")
+    )
+
+
+def bookable_doctors() -> QuerySet:
+    """The clinic's active doctors, named (`named_doctors`), for a booking's choices."""
+    return named_doctors().filter(is_active=True)
+
+
+def own_doctor_id(*, user_id):
+    """The id of the person's active doctor profile in the clinic in context, or None."""
+    return (
+        Doctor.objects.filter(user_id=user_id, is_active=True).values_list("pk", flat=True).first()
+    )
+
+
+def doctor_slots_on(*, doctor_id, day: datetime.date, now: datetime.datetime) -> list[dict]:
+    """The free slots of one of the clinic's doctors on a day, as the API's availability
+    answers them: none for a past day, an inactive doctor or an unknown id."""
+    doctor = Doctor.objects.prefetch_related("availability").filter(pk=doctor_id).first()
+    if doctor is None or not doctor.is_active or day < now.date():
+        return []
+    return doctor_free_slots(doctor=doctor, day=day, now=now)
+
+
+# How many rows of each kind a patient's timeline shows (the newest); the lists show more.
+TIMELINE_LIMIT = 50
+
+
+def patient_timeline(
+    patient: Patient,
+    *,
+    prescriptions: bool = False,
+    dental: bool = False,
+    limit: int = TIMELINE_LIMIT,
+) -> dict[str, list]:
+    """A patient's history by kind, each newest first: appointments always, prescriptions
+    and dental findings and procedures only when asked (the caller checks the role). Each
+    kind is one query plus its prefetches by key, whatever the number of rows."""
+    history = {
+        "appointments": list(
+            appointments_with_details(Appointment.objects.filter(patient=patient)).order_by(
+                "-appointment_date", "-start_time", "-id"
+            )[:limit]
+        ),
+        "prescriptions": [],
+        "observations": [],
+        "procedures": [],
+    }
+    if prescriptions:
+        history["prescriptions"] = list(
+            Prescription.objects.filter(patient=patient)
+            .prefetch_related(_doctors())
+            .order_by("-visit_date", "-created_at", "-id")[:limit]
+        )
+    if dental:
+        history["observations"] = list(
+            DentalObservation.objects.filter(patient=patient)
+            .prefetch_related(_doctors())
+            .order_by("-observed_on", "-created_at", "-id")[:limit]
+        )
+        history["procedures"] = list(
+            DentalProcedure.objects.filter(patient=patient)
+            .prefetch_related(_doctors())
+            .order_by("-created_at", "-id")[:limit]
+        )
+    return history

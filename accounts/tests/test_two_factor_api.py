@@ -13,9 +13,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import RecoveryCode, TwoFactorState
+from accounts.recovery_codes import recovery_code_use
 from accounts.testing import TEST_PASSWORD, bearer, membership_of
 from accounts.tokens import issue_tokens
-from accounts.two_factor import recovery_code_use, two_factor_status
+from accounts.two_factor import two_factor_status
 from tenants.context import tenant_context, user_context
 
 from .two_factor_helpers import enable_two_factor, fresh_code, wrong_code

@@ -115,7 +115,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, clinic_a, bob):
     page = client.post("/account/two-factor/", {"action": "regenerate", "code": fresh_code(bob)})
     new = re.findall(r"<code>([a-z2-9-]{14})</code>", page.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
-    from accounts.two_factor import recovery_code_use
+    from accounts.recovery_codes import recovery_code_use
 
     assert recovery_code_use(user=bob, code=old[0]) is False
     assert recovery_code_use(user=bob, code=new[0]) is True

@@ -1,10 +1,12 @@
-"""Admin for clinical records: a clinic's own admins (and support acting as the clinic).
+"""The clinic's workspace for clinical records: every member of the clinic, by role.
 
-Platform operators do not see clinical records here; they look inside one clinic only
-through "act as clinic", with a stated reason. Writes go through clinical.services, so the
-plan's limits, the family rules and every other rule hold in the admin exactly as in the
-API; what has no service for owners and admins (appointments, prescriptions, short keys) is
-view-only here. Opening a record about a patient is audited with that patient.
+What each role sees and may add, change or delete is the role matrix of
+`clinical.permissions.MATRIX` (docs/permissions.md), the same table the API enforces
+(`clinical.admin.common.ClinicalAdmin`). Every write goes through clinical.services, so the
+plan's limits, the booking rules, the family rules and every other rule hold here exactly as
+in the API, and a refusal comes back on the form. Reads of patient records are audited as the
+API audits them. Platform operators do not see clinical records here; they look inside one
+clinic only through "act as clinic", with a stated reason, read-only.
 
 One module per resource: `practice` (offices, doctors, letterheads), `patients`,
 `catalogues` (medicines, short keys), `appointments`, `prescriptions` and `dental`;

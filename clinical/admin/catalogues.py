@@ -233,6 +233,8 @@ class MedicineLinesInline(ClinicTabularInline):
     autocomplete_fields = ("medicine",)
     show_change_link = False
     max_num = 20
+    verbose_name = "medicine"
+    verbose_name_plural = "medicines"
 
     def get_extra(self, request, obj=None, **kwargs):
         return 3 if obj is None else 1
@@ -346,6 +348,9 @@ class ShortKeyAdmin(ServiceWrittenAdmin, ClinicalAdmin):
     # Shown on a saved key; a new one has none of them yet.
     saved_fields = ("personal_key", "usage_count", "last_used_at", "created_at", "updated_at")
     inlines = (ShortKeyItemInline,)
+
+    class Media:
+        css = {"all": ("workspace/prescriptions.css",)}
 
     def get_queryset(self, request):
         return short_keys_visible_to(request.user, super().get_queryset(request)).prefetch_related(

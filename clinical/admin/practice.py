@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from accounts.admin_mixins import ClinicOwnedAdmin
+from accounts.admin_mixins import ClinicOwnedAdmin, ClinicTabularInline
 from clinical.admin.common import (
     ADMIN_ACTIONS,
     ClinicalAdmin,
@@ -59,10 +59,16 @@ class DoctorOfficesInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("office")
 
 
-class AvailabilityInline(ReadOnlyInline):
+class AvailabilityInline(ClinicTabularInline):
+    """The doctor's weekly hours: changed by whoever may change the doctor (owners and
+    admins), as one list through doctor_update (DoctorAdmin.save_related), and read-only for
+    everybody else who sees the doctor (receptionists book by them)."""
+
     model = DoctorAvailability
     fields = ("weekday", "start_time", "end_time", "office")
     verbose_name_plural = "weekly availability"
+    clinic_permissions = frozenset({"view", "add", "change", "delete"})
+    show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("office")
@@ -138,6 +144,37 @@ class DoctorAdmin(ClinicalAdmin):
                 doctor=Doctor.objects.get(pk=obj.pk),
                 **form_changes(form),
             )
+
+    def save_related(self, request, form, formsets, change):
+        # The weekly hours are replaced as one list by the same service as the API's PATCH
+        # (a real weekday, start before end, no overlap, one of the doctor's offices); a
+        # refusal comes back on the form, and nothing of the page is saved.
+        form.save_m2m()
+        for formset in formsets:
+            if formset.model is not DoctorAvailability:
+                self.save_formset(request, form, formset, change=change)
+                continue
+            # Nothing saved row by row: the service's own audit event says what changed.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.has_changed():
+                windows = [
+                    {
+                        "weekday": row.cleaned_data["weekday"],
+                        "start_time": row.cleaned_data["start_time"],
+                        "end_time": row.cleaned_data["end_time"],
+                        "office_id": row.cleaned_data["office"].pk
+                        if row.cleaned_data.get("office")
+                        else None,
+                    }
+                    for row in formset.forms
+                    if row.cleaned_data and not row.cleaned_data.get("DELETE")
+                ]
+                doctor_update(
+                    tenant=request.tenant,
+                    actor=request.user,
+                    doctor=Doctor.objects.get(pk=form.instance.pk),
+                    availability=windows,
+                )
 
     @admin.action(description="Deactivate (frees the seat; history stays)", permissions=["operate"])
     def deactivate(self, request, queryset):

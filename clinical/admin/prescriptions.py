@@ -199,7 +199,7 @@ class PrescriptionAdmin(ServiceWrittenAdmin, ClinicalAdmin):
     def get_fieldsets(self, request, obj=None):
         medicines = {
             "fields": ("short_key",),
-            "description": "Fill in the lines, apply a short key, or both.",
+            "description": "Fill in the medicines below, apply a short key, or both.",
         }
         if obj is None:
             visit = ("patient", "appointment", "visit_date", "status")
@@ -207,7 +207,7 @@ class PrescriptionAdmin(ServiceWrittenAdmin, ClinicalAdmin):
                 (None, {"fields": visit}),
                 ("Findings", {"fields": FINDINGS}),
                 ("Advice", {"fields": ADVICE}),
-                ("Medicines", medicines),
+                ("Short key", medicines),
             ]
         fieldsets = [
             (None, {"fields": (*SAVED_FIELDS, "visit_date")}),
@@ -216,7 +216,7 @@ class PrescriptionAdmin(ServiceWrittenAdmin, ClinicalAdmin):
         ]
         if self.has_change_permission(request, obj):
             medicines["fields"] = ("short_key", "row_version")
-            fieldsets.append(("Medicines", medicines))
+            fieldsets.append(("Short key", medicines))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):

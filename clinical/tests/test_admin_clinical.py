@@ -167,3 +167,105 @@ def test_reading_a_prescription_is_audited_with_its_patient(owner, clinic_a, ali
     assert 'name="diagnosis"' not in page.content.decode(), "read-only in the admin"
     [read] = events(clinic_a, action="admin.viewed")
     assert (read.patient_id, read.actor_id) == (prescription.patient_id, alice.pk)
+
+
+# --- doctors' weekly hours ---------------------------------------------------------------------
+
+
+def _doctor_page_data(client, doctor, windows):
+    """The doctor's change form as posted: the profile as it is, the hours as given."""
+    page = client.get(f"/admin/clinical/doctor/{doctor.pk}/change/")
+    form = page.context_data["adminform"].form
+    data = {
+        name: "" if form.initial.get(name) is None else form.initial[name] for name in form.fields
+    }
+    for inline in page.context_data["inline_admin_formsets"]:
+        formset = inline.formset
+        prefix = formset.prefix
+        if formset.model.__name__ != "DoctorAvailability":
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+            continue
+        existing = list(formset.queryset)
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": str(max(len(existing), len(windows))),
+                f"{prefix}-INITIAL_FORMS": str(len(existing)),
+            }
+        )
+        for i in range(max(len(existing), len(windows))):
+            if i < len(existing):
+                data[f"{prefix}-{i}-id"] = str(existing[i].pk)
+                data[f"{prefix}-{i}-doctor"] = str(doctor.pk)
+            if i < len(windows):
+                weekday, start, end = windows[i]
+                data.update(
+                    {
+                        f"{prefix}-{i}-weekday": str(weekday),
+                        f"{prefix}-{i}-start_time": start,
+                        f"{prefix}-{i}-end_time": end,
+                        f"{prefix}-{i}-office": "",
+                    }
+                )
+            else:
+                row = existing[i]
+                data.update(
+                    {
+                        f"{prefix}-{i}-weekday": str(row.weekday),
+                        f"{prefix}-{i}-start_time": row.start_time.strftime("%H:%M"),
+                        f"{prefix}-{i}-end_time": row.end_time.strftime("%H:%M"),
+                        f"{prefix}-{i}-DELETE": "on",
+                    }
+                )
+    return data
+
+
+@pytest.fixture
+def hours_doctor(clinic_a, bob):
+    from clinical.tests.conftest import make_doctor
+
+    return make_doctor(clinic_a, bob)
+
+
+def test_owner_changes_a_doctors_hours_through_the_service(owner, clinic_a, hours_doctor):
+    from clinical.models import DoctorAvailability
+
+    data = _doctor_page_data(owner, hours_doctor, [(0, "09:00", "13:00"), (2, "14:00", "18:00")])
+    response = owner.post(f"/admin/clinical/doctor/{hours_doctor.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()
+    with tenant_context(clinic_a):
+        hours = sorted(
+            DoctorAvailability.objects.filter(doctor=hours_doctor).values_list(
+                "weekday", "start_time", "end_time"
+            )
+        )
+    assert [(d, s.strftime("%H:%M"), e.strftime("%H:%M")) for d, s, e in hours] == [
+        (0, "09:00", "13:00"),
+        (2, "14:00", "18:00"),
+    ]
+    [updated] = events(clinic_a, action="doctor.updated")
+    assert "availability" in updated.details["fields"]
+
+
+def test_overlapping_hours_are_a_form_error_and_change_nothing(owner, clinic_a, hours_doctor):
+    from clinical.models import DoctorAvailability
+
+    data = _doctor_page_data(owner, hours_doctor, [(1, "09:00", "13:00"), (1, "12:00", "15:00")])
+    response = owner.post(f"/admin/clinical/doctor/{hours_doctor.pk}/change/", data)
+    assert response.status_code == 200
+    errors = response.context_data["adminform"].form.non_field_errors()
+    assert any("Overlaps another window" in e for e in errors)
+    with tenant_context(clinic_a):
+        assert DoctorAvailability.objects.filter(doctor=hours_doctor).count() == 7
+
+
+@pytest.mark.parametrize("role", ["doctor", "nurse", "receptionist"])
+def test_other_roles_see_the_doctors_hours_read_only(client, clinic_a, hours_doctor, role):
+    from accounts.testing import add_member
+
+    log_in(client, add_member(clinic_a, role=role).user, clinic_a)
+    page = client.get(f"/admin/clinical/doctor/{hours_doctor.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "weekly availability" in html.lower() and "08:00" in html
+    assert 'name="availability-0-start_time"' not in html, "no editable hours"
+    assert 'name="license_number"' not in html

@@ -1,11 +1,13 @@
-"""The generated two-clinic suite, extended to the admin.
+"""The generated two-clinic suite, extended to the admin, for every role.
 
 For every clinic-scoped model registered in the admin (present and future, read from the
-admin's registry), clinic A's admin pages never show clinic B's rows: the changelist (with
-its filters and search), the change form (rendered as it is, and again with every permission
-granted so that every field is an editable widget), every dropdown's choices, the delete
-page, the history and the autocomplete endpoints; and clinic B's objects by URL answer 404.
-The list pages run a constant number of queries, one row or many.
+admin's registry) and every role of clinic A (owner, admin, doctor with a doctor profile,
+nurse, receptionist), clinic A's admin pages never show clinic B's rows: the changelist
+(with its filters and search), the change form (rendered as it is, and again with every
+permission granted so that every field is an editable widget), every dropdown's choices, the
+delete page, the history and the autocomplete endpoints; clinic B's objects by URL answer
+404; and a model the role may not see answers 403, never data. The list pages run a
+constant number of queries, one row or many. What each role sees is test_admin_roles.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from accounts import models as accounts_models
 from accounts.admin_mixins import ScopedAdminMixin
 from accounts.models import Membership, User
 from accounts.selectors import as_person
+from accounts.testing import add_member
+from clinical.tests.conftest import make_doctor
 from clinics.tests.admin_helpers import AllQueries, log_in, staff
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -31,6 +35,10 @@ ADMIN_MODELS = sorted(
     (m for m in admin.site._registry if getattr(m, "rls_kind", None) in CLINIC_KINDS),
     key=lambda m: m._meta.label,
 )
+ROLES = ("owner", "admin", "doctor", "nurse", "receptionist")
+# Lists that open on a default view (the appointments on today): the query that lists
+# every row, so that the clinic's own row is on the page the test reads.
+EVERY_ROW = {"clinical.Appointment": {"day": "any"}}
 
 
 def test_the_suite_covers_the_registered_clinic_models():
@@ -87,6 +95,26 @@ def owner(client, clinic_a, alice):
     return log_in(client, staff(alice), clinic_a)
 
 
+@pytest.fixture(params=ROLES)
+def member(request, client, clinic_a, alice):
+    """A browser logged in to clinic A's admin with each role in turn (the doctor with a
+    doctor profile, so that the matrix's "as doctor" cells open for them)."""
+    role = request.param
+    user = alice if role == "owner" else add_member(clinic_a, role=role).user
+    if role == "doctor":
+        make_doctor(clinic_a, user)
+    return log_in(client, user, clinic_a)
+
+
+def sees(client, model) -> bool:
+    """Whether the logged-in member's role may open the model's list at all."""
+    response = client.get(url(model), EVERY_ROW.get(model._meta.label, {}))
+    assert response.status_code in (200, 403), response.status_code
+    if response.status_code == 403:
+        assert "<table" not in response.content.decode()
+    return response.status_code == 200
+
+
 @pytest.fixture
 def all_permissions(monkeypatch):
     """Every admin allows everything (still in clinic mode): the pages render every field as
@@ -113,30 +141,41 @@ def _distinct(row_a, row_b) -> set[str]:
 
 
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
-def test_admin_pages_of_clinic_a_never_show_clinic_b(model, owner, clinic_a, clinic_b):
+def test_admin_pages_of_clinic_a_never_show_clinic_b(model, member, clinic_a, clinic_b):
     row_a, row_b = make_row(model, clinic_a), make_row(model, clinic_b)
     marks = fingerprints(row_b, clinic_b) | _distinct(row_a, row_b)
+    every_row = EVERY_ROW.get(model._meta.label, {})
 
-    listing = owner.get(url(model))
-    assert listing.status_code == 200
-    assert str(row_a.pk) in listing.content.decode(), "clinic A's own row is listed"
+    listing = member.get(url(model), every_row)
     assert_no_marks(listing, marks, "the changelist")
+    if not sees(member, model):
+        # A model this role may not see: refused, never data, and clinic B's row is
+        # refused the same way (no hint whether it exists).
+        for suffix in ("change/", "delete/", "history/"):
+            response = member.get(url(model, suffix, row_b.pk))
+            assert response.status_code in (403, 404), suffix
+            # The error page may echo the address typed, whose id is no news to the member.
+            assert_no_marks(response, marks - {str(row_b.pk)}, suffix)
+        return
+    assert str(row_a.pk) in listing.content.decode(), "clinic A's own row is listed"
     for term in (str(row_b), str(row_b.pk)):
-        found = listed(owner.get(url(model), {"q": term}))
+        found = listed(member.get(url(model), {"q": term, **every_row}))
         assert row_b.pk not in found, f"searching {term!r} finds clinic B's row"
 
-    change = owner.get(url(model, "change/", row_a.pk))
+    change = member.get(url(model, "change/", row_a.pk))
     assert change.status_code == 200
     assert_no_marks(change, marks, "the change form")
     assert "field-tenant" not in change.content.decode(), "the clinic field is never shown"
 
     for suffix in ("change/", "history/"):
-        assert owner.get(url(model, suffix, row_b.pk)).status_code == 404
+        assert member.get(url(model, suffix, row_b.pk)).status_code == 404
+    # The delete page: a 404 for clinic B's row whether or not this role may delete.
+    assert member.get(url(model, "delete/", row_b.pk)).status_code in (403, 404)
 
 
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
 def test_admin_forms_of_clinic_a_never_offer_clinic_b_with_every_permission(
-    model, owner, clinic_a, clinic_b, all_permissions
+    model, member, clinic_a, clinic_b, all_permissions
 ):
     row_a, row_b = make_row(model, clinic_a), make_row(model, clinic_b)
     marks = fingerprints(row_b, clinic_b) | _distinct(row_a, row_b)
@@ -147,12 +186,12 @@ def test_admin_forms_of_clinic_a_never_offer_clinic_b_with_every_permission(
         (url(model, "change/", row_a.pk), "the change form"),
         (url(model, "delete/", row_a.pk), "the delete page"),
     ):
-        response = owner.get(page)
+        response = member.get(page)
         # 403: this admin refuses the page whatever the mode allows (the audit log).
         assert response.status_code in (200, 403), (where, response.status_code)
         assert_no_marks(response, marks, where)
     for suffix in ("change/", "delete/", "history/"):
-        assert owner.get(url(model, suffix, row_b.pk)).status_code in (403, 404), suffix
+        assert member.get(url(model, suffix, row_b.pk)).status_code in (403, 404), suffix
 
 
 def _relation_fields(model_admin):
@@ -178,9 +217,9 @@ def _visible_ids(related, clinic) -> set:
 
 
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
-def test_admin_dropdown_choices_are_the_clinics_own(model, owner, clinic_a, clinic_b):
+def test_admin_dropdown_choices_are_the_clinics_own(model, member, clinic_a, clinic_b):
     make_row(model, clinic_a), make_row(model, clinic_b)
-    request = owner.get(url(model)).wsgi_request  # a real admin request of clinic A
+    request = member.get(url(model)).wsgi_request  # a real admin request of clinic A
     model_admin = admin.site.get_model_admin(model)
     for source, field in _relation_fields(model_admin):
         owner_admin = model_admin
@@ -216,12 +255,12 @@ AUTOCOMPLETE_SOURCES = [
     AUTOCOMPLETE_SOURCES,
     ids=[f"{m._meta.label}.{f.name}" for m, f in AUTOCOMPLETE_SOURCES],
 )
-def test_autocomplete_offers_only_the_clinics_rows(model, field, owner, clinic_a, clinic_b):
+def test_autocomplete_offers_only_the_clinics_rows(model, field, member, clinic_a, clinic_b):
     target = field.related_model
     if getattr(target, "rls_kind", None) in CLINIC_KINDS:
         make_row(target, clinic_a), make_row(target, clinic_b)
     only_b = _visible_ids(target, clinic_b) - _visible_ids(target, clinic_a)
-    response = owner.get(
+    response = member.get(
         "/admin/autocomplete/",
         {
             "app_label": model._meta.app_label,
@@ -238,15 +277,17 @@ def test_autocomplete_offers_only_the_clinics_rows(model, field, owner, clinic_a
 
 
 @pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
-def test_admin_list_runs_a_constant_number_of_queries(model, owner, clinic_a):
+def test_admin_list_runs_a_constant_number_of_queries(model, member, clinic_a):
     make_row(model, clinic_a)
-    owner.get(url(model))  # warm caches (content types, templates)
+    if not sees(member, model):  # also warms the caches (content types, templates)
+        return
+    every_row = EVERY_ROW.get(model._meta.label, {})
     with AllQueries() as one:
-        assert owner.get(url(model)).status_code == 200
+        assert member.get(url(model), every_row).status_code == 200
     for _ in range(4):
         make_row(model, clinic_a)
     with AllQueries() as many:
-        assert owner.get(url(model)).status_code == 200
+        assert member.get(url(model), every_row).status_code == 200
     assert many.count == one.count, "\n".join(many.statements)
 
 
