@@ -19,14 +19,14 @@ import psycopg
 from django.conf import settings
 from django.db import connections, router
 
-from tenants import dbroles
+from tenants import people_sql
 from tenants.backend.base import PlatformAccessRequired
 from tenants.context import current
 
 
 @functools.cache
 def _key_for(secret_key: str) -> str:
-    return dbroles.credentials_key(secret_key)
+    return people_sql.credentials_key(secret_key)
 
 
 def credentials_key() -> str:

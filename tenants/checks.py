@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
-from tenants import dbroles, rls
+from tenants import people_sql, rls
 from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import CatalogForeignKey, TenantForeignKey
 
@@ -156,7 +156,7 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
     cursor.execute("SELECT to_regclass(%s)", [f'"{table}"'])
     if cursor.fetchone()[0] is None:
         return [] if missing_ok else [f"{table}: table does not exist (run migrate)"]
-    if kind == "people" and not dbroles.people_rls_applied(cursor):
+    if kind == "people" and not people_sql.people_rls_applied(cursor):
         return []  # people were put under row-level security later than their table was made
 
     problems = []
@@ -300,9 +300,9 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
         "SELECT proname FROM pg_proc WHERE prosecdef "
         "AND pronamespace = current_schema()::regnamespace",
     ):
-        if name in dbroles.all_definer_functions():
+        if name in people_sql.all_definer_functions():
             # The credentials functions expose no clinic rows; their exact bodies, owner and
-            # grants are verified by dbroles.people_problems().
+            # grants are verified by people_sql.people_problems().
             continue
         problems.append(f"{name}(): SECURITY DEFINER function runs as its owner")
     return problems
@@ -369,7 +369,7 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
 
 def _people_problems(cursor) -> list[str]:
     # What the runtime role may not do to people, tokens and failed logins (issue 12, item 5).
-    return dbroles.people_problems(
+    return people_sql.people_problems(
         cursor,
         runtime=settings.DATABASES["default"]["USER"],
         platform=settings.DATABASES["platform"]["USER"],
@@ -387,7 +387,7 @@ def _credentials_key_installed(alias: str) -> bool:
     # The key travels as a bound parameter of a server-side prepared statement (psycopg's
     # plain cursor), as in accounts.credentials, so it never shows in pg_stat_activity.
     connection = connections[alias]
-    key = dbroles.credentials_key(settings.SECRET_KEY)
+    key = people_sql.credentials_key(settings.SECRET_KEY)
     try:
         with transaction.atomic(using=alias):
             connection.ensure_connection()

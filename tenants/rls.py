@@ -149,7 +149,7 @@ def policies_for(
 
 
 # The people table's own definer gate: true only inside the credentials functions that look a
-# person up by e-mail or set their admin flags (tenants.dbroles.PEOPLE_FUNCTIONS). Those run as
+# person up by e-mail or set their admin flags (tenants.people_sql.PEOPLE_FUNCTIONS). Those run as
 # the table's owner, whom FORCE row-level security filters too, and set this flag for their
 # own duration (a `SET` clause of the function). Either half alone opens nothing: the runtime
 # role can set the flag but is never the owner, and the owner (migrations) does not set it.

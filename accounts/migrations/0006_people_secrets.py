@@ -5,7 +5,7 @@ reached only through the credentials functions), admin flags change only through
 platform role, django-axes' records cannot be deleted by the runtime role, outstanding refresh
 tokens are kept as digests (existing ones are digested here) and sessions are stored by a
 digest of their key (existing sessions end: everybody signs in once more). See
-tenants/dbroles.py for the statements and docs/architecture.md for the reasons.
+tenants/people_sql.py for the statements and docs/architecture.md for the reasons.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import migrations
 
-from tenants import dbroles
+from tenants import people_sql
 
 
 def _roles():
@@ -23,7 +23,7 @@ def _roles():
 def forwards(apps, schema_editor):
     runtime, platform = _roles()
     with schema_editor.connection.cursor() as cursor:
-        for statement in dbroles.people_sql(runtime=runtime, platform=platform):
+        for statement in people_sql.people_sql(runtime=runtime, platform=platform):
             cursor.execute(statement)
         cursor.execute(
             "INSERT INTO accounts_password (user_id, password) "
@@ -31,29 +31,29 @@ def forwards(apps, schema_editor):
             "ON CONFLICT (user_id) DO NOTHING"
         )
         # The digest trigger rewrites every raw token it sees.
-        cursor.execute(f"UPDATE {dbroles.TOKEN_TABLE} SET token = token")
+        cursor.execute(f"UPDATE {people_sql.TOKEN_TABLE} SET token = token")
         cursor.execute("DELETE FROM django_session")
-        dbroles.install_credentials_key(cursor, settings.SECRET_KEY)
+        people_sql.install_credentials_key(cursor, settings.SECRET_KEY)
 
 
 def backwards(apps, schema_editor):
     runtime, platform = _roles()
-    q = dbroles.sql_identifier
+    q = people_sql.sql_identifier
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_user u SET password = p.password FROM accounts_password p "
             "WHERE p.user_id = u.id"
         )
-        for table, (trigger, _events, _function) in dbroles.TRIGGERS.items():
+        for table, (trigger, _events, _function) in people_sql.TRIGGERS.items():
             cursor.execute(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"')
-        for name, (args, *_rest) in dbroles.DEFINER_FUNCTIONS.items():
+        for name, (args, *_rest) in people_sql.DEFINER_FUNCTIONS.items():
             types = ", ".join(a.split()[1] for a in args.split(", "))
             cursor.execute(f"DROP FUNCTION IF EXISTS {name}({types})")
-        for name in dbroles.TRIGGER_FUNCTIONS:
+        for name in people_sql.TRIGGER_FUNCTIONS:
             cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
         cursor.execute("DROP TABLE IF EXISTS accounts_password, clinic_credentials_key")
         cursor.execute(
-            f"GRANT DELETE ON {dbroles.AXES_ATTEMPT_TABLE} TO {q(runtime)}, {q(platform)}"
+            f"GRANT DELETE ON {people_sql.AXES_ATTEMPT_TABLE} TO {q(runtime)}, {q(platform)}"
         )
         cursor.execute("DELETE FROM django_session")
 

@@ -5,7 +5,7 @@ clinic's context, when the person has a membership in that clinic; only the pers
 writes their row (tenants.rls, kind "people"). Looking a person up by e-mail (login, password
 reset, sign-up, accepting an invitation) goes through a key-checked SECURITY DEFINER function
 that answers one id for one exact address, and the flags function may now see the person it
-changes (tenants.dbroles.PEOPLE_FUNCTIONS). See docs/security.md, section 5.
+changes (tenants.people_sql.PEOPLE_FUNCTIONS). See docs/security.md, section 5.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import migrations
 
-from tenants import dbroles
+from tenants import people_sql
 from tenants.operations import EnableTenantRLS
 
 
@@ -24,15 +24,15 @@ def _roles():
 def forwards(apps, schema_editor):
     runtime, platform = _roles()
     with schema_editor.connection.cursor() as cursor:
-        for statement in dbroles.people_rls_sql(runtime=runtime, platform=platform):
+        for statement in people_sql.people_rls_sql(runtime=runtime, platform=platform):
             cursor.execute(statement)
 
 
 def backwards(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"DROP FUNCTION IF EXISTS {dbroles._signature('clinic_person_by_email')}")
+        cursor.execute(f"DROP FUNCTION IF EXISTS {people_sql._signature('clinic_person_by_email')}")
         # The flags function of accounts/0006, without the look-up flag.
-        cursor.execute(dbroles._definer_sql("clinic_user_flags_set"))
+        cursor.execute(people_sql._definer_sql("clinic_user_flags_set"))
 
 
 class Migration(migrations.Migration):

@@ -417,7 +417,7 @@ def test_a_person_in_no_clinic_and_with_no_invitation_is_still_refused(api, clie
 )
 def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement, restore, expected):
     from accounts.models import User
-    from tenants import dbroles, rls
+    from tenants import people_sql, rls
 
     if settings.DATABASES["default"]["USER"] != "clinic_app":
         pytest.skip("the statements name the default runtime role")
@@ -426,7 +426,7 @@ def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement,
         roles = {"runtime": "clinic_app", "platform": settings.DATABASES["platform"]["USER"]}
         restore = [
             *rls.enable_sql(User._meta.db_table, "people"),
-            *dbroles.people_rls_sql(**roles),
+            *people_sql.people_rls_sql(**roles),
         ]
     else:
         restore = [restore]

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands import migrate
 
 from tenants.checks import inspect_database
-from tenants.dbroles import install_credentials_key
+from tenants.people_sql import install_credentials_key
 from tenants.routers import MIGRATION_ALIAS
 
 

@@ -1,0 +1,406 @@
+"""What the runtime role may not do to people, and the narrow paths it has instead.
+
+The credentials key (a secret derived from SECRET_KEY; the database keeps its digest), the
+key-checked SECURITY DEFINER functions and triggers that guard password hashes, admin flags,
+failed-login records and the by-e-mail look-up of a person, the SQL that installs them, and
+the checks that they are in place (check_rls and the start-up check). The roles themselves
+are tenants.dbroles'.
+"""
+
+from __future__ import annotations
+
+#
+# Issue 12, item 5. A foothold in the runtime role (SQL injection, say) must not turn into a
+# platform operator, into every member's tokens, or into password hashes. The runtime role keeps
+# its ordinary privileges on `accounts_user`, but:
+#
+# * password hashes live in `accounts_password`, on which it has no privilege at all; the
+#   application reads and writes them through SECURITY DEFINER functions that first check the
+#   application's *credentials key*, a secret derived from SECRET_KEY that the database stores
+#   only as a digest, in a table the runtime role cannot read either. Knowing the runtime
+#   role's SQL is not enough to call them; running the application's code is;
+# * `is_staff` and `is_superuser` change only through such a function, or as a role that
+#   bypasses row-level security (the platform role): a trigger refuses anything else, whatever
+#   the column privileges;
+# * it may not DELETE or TRUNCATE django-axes' failed-login records (a function resets them
+#   after a successful login, with the same key);
+# * refresh tokens are stored as a digest (a trigger rewrites whatever is written), and
+#   sessions by a digest of their key (accounts.sessions).
+#
+# `people_sql()` is run by the accounts migration and `install_credentials_key()` by every
+# `migrate` (tenants' command), so a changed SECRET_KEY is picked up at the next deployment;
+# `people_problems()` is what check_rls and the start-up check verify.
+
+CREDENTIALS_KEY_TABLE = "clinic_credentials_key"
+PASSWORD_TABLE = "accounts_password"
+USER_TABLE = "accounts_user"
+TOKEN_TABLE = "token_blacklist_outstandingtoken"
+AXES_ATTEMPT_TABLE = "axes_accessattempt"
+_KEY_CONTEXT = b"clinic-saas: database credentials key, v1"
+DIGEST_PREFIX = "sha256:"
+
+
+def credentials_key(secret_key: str) -> str:
+    """The secret the application proves it holds when it touches credentials in SQL."""
+    import hmac
+
+    return hmac.new(secret_key.encode(), _KEY_CONTEXT, "sha256").hexdigest()
+
+
+def credentials_key_digest(secret_key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(credentials_key(secret_key).encode()).hexdigest()
+
+
+_CHECK_KEY = "PERFORM clinic_credentials_check(p_key);"
+
+# name -> (arguments, return type, volatility, body). SECURITY DEFINER, owned by the owner
+# role, `search_path` pinned, EXECUTE revoked from PUBLIC. check_rls compares each body with
+# this text, so a changed function is reported like a changed policy.
+DEFINER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
+    "clinic_credentials_check": (
+        "p_key text",
+        "void",
+        "STABLE",
+        "BEGIN IF p_key IS NULL OR NOT EXISTS (SELECT 1 FROM clinic_credentials_key k "
+        "WHERE k.digest = encode(sha256(convert_to(p_key, 'UTF8')), 'hex')) THEN "
+        "RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', "
+        "MESSAGE = 'this needs the application''s credentials key'; END IF; END",
+    ),
+    "clinic_password_hash": (
+        "p_key text, p_user uuid",
+        "text",
+        "STABLE",
+        f"BEGIN {_CHECK_KEY} "
+        "RETURN (SELECT p.password FROM accounts_password p WHERE p.user_id = p_user); END",
+    ),
+    "clinic_password_set": (
+        "p_key text, p_user uuid, p_hash text",
+        "void",
+        "VOLATILE",
+        f"BEGIN {_CHECK_KEY} "
+        "INSERT INTO accounts_password (user_id, password) VALUES (p_user, p_hash) "
+        "ON CONFLICT (user_id) DO UPDATE SET password = EXCLUDED.password; END",
+    ),
+    "clinic_user_flags_set": (
+        "p_key text, p_user uuid, p_is_staff boolean, p_is_superuser boolean",
+        "void",
+        "VOLATILE",
+        f"BEGIN {_CHECK_KEY} "
+        "UPDATE accounts_user SET is_staff = p_is_staff, is_superuser = p_is_superuser "
+        "WHERE id = p_user; END",
+    ),
+    "clinic_axes_reset": (
+        "p_key text, p_username text, p_ip_address text",
+        "integer",
+        "VOLATILE",
+        f"DECLARE n integer; BEGIN {_CHECK_KEY} "
+        "IF p_username IS NULL AND p_ip_address IS NULL THEN RETURN 0; END IF; "
+        "DELETE FROM axes_accessattemptexpiration e USING axes_accessattempt a "
+        "WHERE e.access_attempt_id = a.id "
+        "AND (p_username IS NULL OR a.username = p_username) "
+        "AND (p_ip_address IS NULL OR a.ip_address = p_ip_address::inet); "
+        "DELETE FROM axes_accessattempt a WHERE (p_username IS NULL OR a.username = p_username) "
+        "AND (p_ip_address IS NULL OR a.ip_address = p_ip_address::inet); "
+        "GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END",
+    ),
+    "clinic_axes_expire": (
+        "p_key text, p_before timestamptz",
+        "integer",
+        "VOLATILE",
+        f"DECLARE n integer; BEGIN {_CHECK_KEY} "
+        "DELETE FROM axes_accessattemptexpiration e USING axes_accessattempt a "
+        "WHERE e.access_attempt_id = a.id AND a.attempt_time <= p_before; "
+        "DELETE FROM axes_accessattempt a WHERE a.attempt_time <= p_before; "
+        "GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END",
+    ),
+}
+
+# People under row-level security (issue 12, item 5; accounts/migrations/0007_people_rls.py).
+# `accounts_user` is filtered for everybody, its owner included (FORCE), so the functions that
+# must find a person nobody is acting as yet (login, password reset and sign-up look a person
+# up by e-mail) or change another person's admin flags (an operator granting access) raise
+# `app.people_lookup` for the one statement that needs it and put it back: the people policy
+# lets the table's owner through only with that flag (tenants.rls.PEOPLE_LOOKUP_FLAG), and
+# the runtime role, which can set the flag too, is never the owner. (A `SET` clause on the
+# function would be tidier, but PostgreSQL lets only a superuser attach a custom setting to
+# a function.) The by-e-mail function answers one id for one exact, case-insensitive address:
+# `=` has no wildcards and nothing returns a list, so it cannot enumerate people; the row
+# itself is then read in that person's own context (accounts.selectors.person_by_email).
+_LOOKUP_ON = (
+    "prev := current_setting('app.people_lookup', true); "
+    "PERFORM set_config('app.people_lookup', 'on', true);"
+)
+_LOOKUP_OFF = "PERFORM set_config('app.people_lookup', coalesce(prev, ''), true);"
+PEOPLE_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
+    "clinic_person_by_email": (
+        "p_key text, p_email text",
+        "uuid",
+        "VOLATILE",
+        f"DECLARE prev text; found uuid; BEGIN {_CHECK_KEY} "
+        "IF p_email IS NULL OR p_email = '' THEN RETURN NULL; END IF; "
+        f"{_LOOKUP_ON} "
+        "found := (SELECT u.id FROM accounts_user u WHERE lower(u.email) = lower(p_email)); "
+        f"{_LOOKUP_OFF} RETURN found; END",
+    ),
+    # Replaces the version of accounts/0006: the same update, which now needs the flag.
+    "clinic_user_flags_set": (
+        "p_key text, p_user uuid, p_is_staff boolean, p_is_superuser boolean",
+        "void",
+        "VOLATILE",
+        f"DECLARE prev text; BEGIN {_CHECK_KEY} {_LOOKUP_ON} "
+        "UPDATE accounts_user SET is_staff = p_is_staff, is_superuser = p_is_superuser "
+        f"WHERE id = p_user; {_LOOKUP_OFF} END",
+    ),
+}
+# The migration that put people under row-level security: the checks expect the functions
+# above only once it is applied (before that, `migrate` must still be able to run).
+PEOPLE_RLS_MIGRATION = ("accounts", "0007_people_rls")
+
+
+def all_definer_functions() -> dict[str, tuple[str, str, str, str]]:
+    return {**DEFINER_FUNCTIONS, **PEOPLE_FUNCTIONS}
+
+
+# Trigger functions (SECURITY INVOKER): name -> body.
+TRIGGER_FUNCTIONS: dict[str, str] = {
+    # Admin access is granted by the platform role (BYPASSRLS), by the table's owner (the
+    # SECURITY DEFINER functions above run as the owner, migrations too), and nobody else.
+    "clinic_user_flags_guard": (
+        "BEGIN IF (TG_OP = 'INSERT' AND (NEW.is_staff OR NEW.is_superuser)) OR "
+        "(TG_OP = 'UPDATE' AND (NEW.is_staff IS DISTINCT FROM OLD.is_staff "
+        "OR NEW.is_superuser IS DISTINCT FROM OLD.is_superuser)) THEN "
+        "IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND "
+        "(r.rolbypassrls OR r.oid = (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID))) "
+        "THEN RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', "
+        "MESSAGE = 'is_staff and is_superuser change only through the platform role'; "
+        "END IF; END IF; RETURN NEW; END"
+    ),
+    # Whatever writes an outstanding refresh token (simplejwt's for_user and blacklist()),
+    # the table keeps only its digest: reading it gives nothing that authenticates.
+    "clinic_token_digest": (
+        "BEGIN IF NEW.token IS NOT NULL AND NEW.token NOT LIKE 'sha256:%' THEN "
+        "NEW.token := 'sha256:' || encode(sha256(convert_to(NEW.token, 'UTF8')), 'hex'); "
+        "END IF; RETURN NEW; END"
+    ),
+}
+
+# table -> (trigger name, timing and events, function)
+TRIGGERS: dict[str, tuple[str, str, str]] = {
+    USER_TABLE: ("accounts_user_flags_guard", "BEFORE INSERT OR UPDATE", "clinic_user_flags_guard"),
+    TOKEN_TABLE: (
+        "token_blacklist_outstandingtoken_digest",
+        "BEFORE INSERT OR UPDATE",
+        "clinic_token_digest",
+    ),
+}
+
+_SEARCH_PATH = "SET search_path = pg_catalog, public"
+
+
+def _definer_sql(name: str, functions: dict | None = None) -> str:
+    args, returns, volatility, body = (functions or DEFINER_FUNCTIONS)[name]
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql "
+        f"{volatility} SECURITY DEFINER {_SEARCH_PATH} AS $fn${body}$fn$"
+    )
+
+
+def _signature(name: str) -> str:
+    args = all_definer_functions()[name][0]
+    return f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
+
+
+def people_rls_sql(*, runtime: str, platform: str) -> list[str]:
+    """The functions people's row-level security needs (idempotent; run as the owner): the
+    by-e-mail look-up, and the flags function again, now raising the look-up flag."""
+    q = sql_identifier
+    both = f"{q(runtime)}, {q(platform)}"
+    statements = []
+    for name in PEOPLE_FUNCTIONS:
+        statements.append(_definer_sql(name, PEOPLE_FUNCTIONS))
+        statements.append(f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC")
+        statements.append(f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {both}")
+    return statements
+
+
+def _trigger_function_sql(name: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        f"SECURITY INVOKER {_SEARCH_PATH} AS $fn${TRIGGER_FUNCTIONS[name]}$fn$"
+    )
+
+
+def people_sql(*, runtime: str, platform: str) -> list[str]:
+    """The statements that put the rules above in place (idempotent; run as the owner)."""
+    q = sql_identifier
+    both = f"{q(runtime)}, {q(platform)}"
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {CREDENTIALS_KEY_TABLE} ("
+        "id boolean PRIMARY KEY DEFAULT true CHECK (id), digest text NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {PASSWORD_TABLE} ("
+        f"user_id uuid PRIMARY KEY REFERENCES {USER_TABLE} (id) ON DELETE CASCADE, "
+        "password varchar(128) NOT NULL)",
+        # The owner's default privileges granted DML on these new tables: take all of it back.
+        # The platform role keeps SELECT: backups (pg_dump) run as it and must carry the
+        # hashes; it is a separate login that no runtime SQL can reach.
+        f"REVOKE ALL ON {CREDENTIALS_KEY_TABLE}, {PASSWORD_TABLE} FROM PUBLIC, {both}",
+        f"GRANT SELECT ON {CREDENTIALS_KEY_TABLE}, {PASSWORD_TABLE} TO {q(platform)}",
+        f"REVOKE DELETE, TRUNCATE ON {AXES_ATTEMPT_TABLE} FROM {q(runtime)}",
+    ]
+    for name in DEFINER_FUNCTIONS:
+        statements.append(_definer_sql(name))
+        statements.append(f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC")
+        statements.append(f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {both}")
+    for name in TRIGGER_FUNCTIONS:
+        statements.append(_trigger_function_sql(name))
+    for table, (trigger, events, function) in TRIGGERS.items():
+        statements.append(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"')
+        statements.append(
+            f'CREATE TRIGGER "{trigger}" {events} ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def install_credentials_key(cursor, secret_key: str) -> bool:
+    """Store the digest of this SECRET_KEY's credentials key (as the owner role). Returns
+    False when the table does not exist yet (before the migration that creates it)."""
+    cursor.execute("SELECT to_regclass(%s)", [CREDENTIALS_KEY_TABLE])
+    if cursor.fetchone()[0] is None:
+        return False
+    cursor.execute(
+        f"INSERT INTO {CREDENTIALS_KEY_TABLE} (id, digest) VALUES (true, %s) "
+        "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest",
+        [credentials_key_digest(secret_key)],
+    )
+    return True
+
+
+_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+
+
+def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
+    """Every way the live database departs from the rules above (empty: all good). Before the
+    migration that installs them has run, there is nothing to check yet."""
+
+    def one(query, params=None):
+        cursor.execute(query, params)
+        return cursor.fetchone()
+
+    if one("SELECT to_regclass(%s)", [PASSWORD_TABLE])[0] is None:
+        # Not migrated that far (a fresh database, or one migrated back on purpose).
+        return []
+    problems = []
+    if one(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'password' "
+        "AND NOT attisdropped",
+        [USER_TABLE],
+    ):
+        problems.append(f"{USER_TABLE}.password holds hashes the runtime role can read")
+    for role, allowed in ((runtime, ()), (platform, ("SELECT",))):
+        for table in (PASSWORD_TABLE, CREDENTIALS_KEY_TABLE):
+            for privilege in _PRIVILEGES.split(", "):
+                if privilege in allowed:
+                    continue
+                if one("SELECT has_table_privilege(%s, %s, %s)", [role, table, privilege])[0]:
+                    problems.append(f"role {role} has {privilege} on {table}")
+    for privilege in ("DELETE", "TRUNCATE"):
+        if one(
+            "SELECT to_regclass(%s) IS NOT NULL AND has_table_privilege(%s, %s, %s)",
+            [AXES_ATTEMPT_TABLE, runtime, AXES_ATTEMPT_TABLE, privilege],
+        )[0]:
+            problems.append(f"runtime role {runtime} may {privilege} {AXES_ATTEMPT_TABLE}")
+    people_rls = people_rls_applied(cursor)
+    definers = all_definer_functions() if people_rls else DEFINER_FUNCTIONS
+    cursor.execute(
+        "SELECT p.proname, p.prosrc, p.prosecdef, p.proconfig, p.proowner::regrole::text, "
+        "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
+        "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(%s)",
+        [list(definers) + list(TRIGGER_FUNCTIONS)],
+    )
+    found = {row[0]: row[1:] for row in cursor.fetchall()}
+    table_owner = one(
+        "SELECT relowner::regrole::text FROM pg_class WHERE oid = %s::regclass", [USER_TABLE]
+    )[0]
+    if people_rls:
+        problems += _people_rls_problems(cursor, runtime=runtime, platform=platform)
+    for name in list(definers) + list(TRIGGER_FUNCTIONS):
+        if name not in found:
+            problems.append(f"{name}(): missing")
+            continue
+        source, definer, config, owner, public = found[name]
+        expected_definer = name in definers
+        expected_source = definers[name][3] if expected_definer else TRIGGER_FUNCTIONS[name]
+
+        if source != expected_source:
+            problems.append(f"{name}(): its body differs from tenants.dbroles")
+        if definer != expected_definer:
+            problems.append(f"{name}(): SECURITY {'DEFINER' if definer else 'INVOKER'}")
+        if not any(str(item).startswith("search_path=") for item in config or []):
+            problems.append(f"{name}(): search_path is not pinned")
+        if owner != table_owner:
+            problems.append(f"{name}(): owned by {owner}, not by {table_owner}")
+        if expected_definer and public:
+            problems.append(f"{name}(): PUBLIC may execute it")
+    for table, (trigger, _events, function) in TRIGGERS.items():
+        row = one(
+            "SELECT t.tgenabled, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass(%s) AND t.tgname = %s",
+            [table, trigger],
+        )
+        if row is None or row[0] == "D" or row[1] != function:
+            problems.append(f"{table}: trigger {trigger} is missing or disabled")
+    return problems
+
+
+def people_rls_applied(cursor) -> bool:
+    """Whether the migration that put people under row-level security has been applied."""
+    cursor.execute(
+        "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+        "django_migrations WHERE app = %s AND name = %s)",
+        list(PEOPLE_RLS_MIGRATION),
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def _people_rls_problems(cursor, *, runtime: str, platform: str) -> list[str]:
+    """People's row-level security as the start-up check sees it: enabled and forced, its
+    policies present (check_rls compares their text as well), and the by-e-mail function
+    executable by the application's roles only."""
+    from tenants import rls
+
+    problems = []
+    cursor.execute(
+        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+        [USER_TABLE],
+    )
+    enabled, forced = cursor.fetchone()
+    if not enabled:
+        problems.append(f"{USER_TABLE}: row-level security is not enabled")
+    if not forced:
+        problems.append(f"{USER_TABLE}: row-level security is not forced (the owner bypasses it)")
+    cursor.execute(
+        "SELECT policyname FROM pg_policies WHERE schemaname = current_schema() AND tablename = %s",
+        [USER_TABLE],
+    )
+    present = {row[0] for row in cursor.fetchall()}
+    for policy in rls.policies_for("people"):
+        if policy.name not in present:
+            problems.append(f"{USER_TABLE}: policy {policy.name} is missing")
+    for name in PEOPLE_FUNCTIONS:
+        cursor.execute("SELECT to_regprocedure(%s)", [_signature(name)])
+        if cursor.fetchone()[0] is None:
+            continue  # reported as missing with the others
+        for role in (runtime, platform):
+            cursor.execute(
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, _signature(name)]
+            )
+            if not cursor.fetchone()[0]:
+                problems.append(f"{name}(): role {role} may not execute it")
+    return problems
