@@ -50,7 +50,15 @@ CATALOG_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == 
 # Columns that scope an index scan as well as the clinic column does: a primary key (one row),
 # a membership looked up by the signed-in user (a person has a handful of memberships), and
 # the invitations addressed to the signed-in person's e-mail (a handful, in any clinic).
-SCOPE_COLUMNS = {"accounts_membership": ("user_id",), "accounts_invitation": ("email",)}
+SCOPE_COLUMNS = {
+    "accounts_membership": ("user_id",),
+    "accounts_invitation": ("email",),
+    # A browser session's per-request checks of the signed-in person (pages and admin): their
+    # two-factor device and state, and their doctor profile in this clinic (one per clinic).
+    "otp_totp_totpdevice": ("user_id",),
+    "accounts_twofactorstate": ("user_id",),
+    "clinical_doctor": ("user_id",),
+}
 
 
 def _walk(plan, parent=None):
@@ -419,3 +427,79 @@ def test_the_check_catches_a_scan_without_the_clinic_index(clinics, django_db_bl
     assert unscoped and "without a clinic condition" in unscoped[0]
     assert not _sort_problems(good, indexed)
     assert not [p for node, _ in _walk(good) for p in _scan_problems(node)]
+
+
+# --- the admin workspace (issue 15): its lists, searches and record pages ------------------
+
+# Searches a member types in the admin's lists, by model label.
+ADMIN_SEARCHES = {
+    "clinical.patient": ["Kavya00011", "98000001"],
+    "clinical.appointment": ["Kavya00011"],
+    "clinical.prescription": ["RX-000001"],
+    "clinical.medicine": ["para"],
+}
+# Lists that open on a default filter (the schedule opens on today): also read unfiltered.
+ADMIN_EXTRA_QUERIES = {"clinical.appointment": ["day=any"]}
+
+
+@pytest.fixture(scope="module")
+def admin_calls(clinics, django_db_blocker) -> list[Call]:
+    """Every admin list the first clinic's owner may open (with its searches and an object's
+    page), through the admin itself, with the SQL it sent."""
+    from django.contrib import admin
+    from django.test import Client
+
+    from accounts.testing import session_login
+
+    clinic = clinics[0]
+    made: list[Call] = []
+    with django_db_blocker.unblock():
+        client = Client()
+        session_login(client, clinic.owner, clinic)
+        for model in admin.site._registry:
+            label = model._meta.label_lower
+            base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+            queries = ["", *ADMIN_EXTRA_QUERIES.get(label, [])]
+            queries += [f"q={term}" for term in ADMIN_SEARCHES.get(label, [])]
+            for url in [f"{base}?{q}" if q else base for q in queries]:
+                made.append(_admin_call(client, url))
+            if made[-1].status != 200:
+                continue  # not the owner's to open (a 403, checked below)
+            # A record's page: the first row the list shows.
+            with tenant_context(clinic, user=clinic.owner):
+                first = model._default_manager.values_list("pk", flat=True).first()
+            if first is not None:
+                made.append(_admin_call(client, f"{base}{first}/change/"))
+    return made
+
+
+def _admin_call(client, url: str) -> Call:
+    call = Call(f"GET {url}", url)
+    with CaptureQueriesContext(connection) as captured:
+        call.status = client.get(url).status_code
+    statements = [without_context(q["sql"]) for q in captured.captured_queries]
+    call.queries = [s for s in statements if s.startswith(("SELECT", "WITH"))]
+    return call
+
+
+def test_the_admin_lists_the_workspace_needs_are_checked(admin_calls):
+    opened = {c.path.split("?")[0] for c in admin_calls if c.status == 200}
+    for model in ("patient", "appointment", "prescription", "medicine", "doctor"):
+        assert f"/admin/clinical/{model}/" in opened, model
+    # What the owner may not open answers 403, never a server error.
+    assert not [c.name for c in admin_calls if c.status >= 500]
+
+
+def test_every_admin_read_uses_a_clinic_index(clinics, admin_calls, django_db_blocker):
+    problems = []
+    with django_db_blocker.unblock():
+        for call in admin_calls:
+            if call.status != 200:
+                continue
+            for sql in call.queries:
+                root = _explain(clinics[0], sql)
+                found = [p for node, _ in _walk(root) for p in _scan_problems(node)]
+                found += _sort_problems(root, sql)
+                if found:
+                    problems.append(f"{call.name}\n  query: {sql[:300]}\n  " + "\n  ".join(found))
+    assert not problems, "\n\n".join(problems)
