@@ -20,7 +20,7 @@ from accounts.admin_mixins import (
     ScopedAdminMixin,
     form_action,
 )
-from accounts.models import OWNER_ONLY
+from accounts.models import ADMIN_ROLES
 from clinics.billing.services import enterprise_terms_set, plan_set
 from clinics.selectors import clinics_with_usage
 from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
@@ -285,7 +285,8 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     every clinic's events and the platform's own; a clinic's owner sees that clinic's."""
 
     platform_permissions = frozenset({"view"})
-    clinic_roles = OWNER_ONLY
+    # Owners and admins, as the audit API (clinics.audit_api).
+    clinic_roles = ADMIN_ROLES
     platform_tenant_filter = False  # a DISTINCT over the whole log; link from the clinic
     list_display = (
         "created_at",

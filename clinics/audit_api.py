@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from accounts.models import OWNER_ONLY
+from accounts.models import ADMIN_ROLES
 from accounts.viewsets import ClinicScopedViewSet
 from clinics.serializers import AuditEventSerializer
 from core import fields
@@ -84,7 +84,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Clinic
 
     model = AuditEvent
     serializer_class = AuditEventSerializer
-    read_roles = OWNER_ONLY
+    # Owners and admins, in the API and the admin alike (issue 15: the audit log is theirs).
+    read_roles = ADMIN_ROLES
     # A read-only log of what happened: reading it must work when the clinic is read-only.
     allow_when_inactive = True
     filterset_class = AuditEventFilter
