@@ -119,7 +119,9 @@ def switch_clinic(request):
         raise Http404(exc.detail) from exc
     request.session[SESSION_CLINIC_KEY] = str(membership.tenant_id)
     messages.success(request, f"You are now working in {membership.tenant.name}.")
-    return redirect("dashboard")
+    # Back to the page the switch was made from (a path on this site only), else the
+    # dashboard: the same page of the other clinic.
+    return redirect(_next_url(request))
 
 
 # --- passwords ----------------------------------------------------------------------------

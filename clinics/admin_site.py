@@ -29,6 +29,7 @@ permissions, which cannot say "in this clinic".
 
 from __future__ import annotations
 
+import json
 import uuid
 from functools import wraps
 from urllib.parse import urlencode
@@ -36,6 +37,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -130,6 +132,20 @@ class ActAsForm(forms.Form):
         help_text="Why you need to look inside this clinic (ticket number, request from the "
         "owner). Recorded, and shown to the clinic's owner in their audit log.",
     )
+
+
+class AuditedAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete, with the searched model admin's `audit_autocomplete(request,
+    ids, term)` hook: a search that names patients is a read of patient records, audited like
+    the list (the API audits `GET patients/?search=` the same way)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        audit = getattr(self.model_admin, "audit_autocomplete", None)
+        if audit is not None and response.status_code == 200:
+            ids = [row["id"] for row in json.loads(response.content)["results"]]
+            audit(request, ids, self.term)
+        return response
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -330,6 +346,9 @@ class ClinicAdminSite(admin.AdminSite):
             "clinics": memberships_of(request.user),
         }
         return TemplateResponse(request, "admin/switch_clinic.html", context)
+
+    def autocomplete_view(self, request):
+        return AuditedAutocompleteJsonView.as_view(admin_site=self)(request)
 
     def each_context(self, request):
         context = super().each_context(request)

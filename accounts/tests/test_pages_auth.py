@@ -143,6 +143,19 @@ def test_a_person_in_two_clinics_switches_between_them(client, clinic_a, clinic_
     assert "<h1>Bharat Family Clinic</h1>" in client.get("/clinic/").content.decode()
 
 
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [("/clinic/team/", "/clinic/team/"), ("https://evil.example/", "/clinic/"), ("", "/clinic/")],
+)
+def test_switching_returns_to_the_page_it_was_made_from_on_this_site(
+    client, clinic_a, alice, clinic_b, next_url, lands_on
+):
+    add_member(clinic_b, user=alice, role="owner")
+    session_login(client, alice, clinic_a)
+    response = client.post("/clinics/switch/", {"tenant_id": str(clinic_b.pk), "next": next_url})
+    assert response["Location"] == lands_on
+
+
 def test_the_switcher_is_hidden_for_a_single_clinic(client, clinic_a, alice):
     session_login(client, alice, clinic_a)
     assert 'name="tenant_id"' not in client.get("/clinic/").content.decode()

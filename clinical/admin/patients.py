@@ -182,6 +182,15 @@ class PatientAdmin(ClinicalAdmin):
             )
         return response
 
+    def audit_autocomplete(self, request, ids, term: str) -> None:
+        """Picking a patient by name or mobile (booking, prescriptions) reads patients: the
+        same record as the list (clinics.admin_site.AuditedAutocompleteJsonView calls this)."""
+        audit_record(
+            action="patient.listed",
+            request=request,
+            details={"patient_ids": [str(i) for i in ids], "search": term[:100]},
+        )
+
     # --- the patient's page --------------------------------------------------------------------
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

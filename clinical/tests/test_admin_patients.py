@@ -160,6 +160,25 @@ def test_the_patient_list_is_audited_like_the_apis(member, clinic_a, patient, st
     assert listed.details == {"patient_ids": [str(patient.pk)], "search": "Arjun"}
 
 
+def test_picking_a_patient_by_autocomplete_is_audited_like_the_list(
+    member, clinic_a, patient, staff
+):
+    response = member("receptionist").get(
+        "/admin/autocomplete/",
+        {
+            "term": "Arjun",
+            "app_label": "clinical",
+            "model_name": "appointment",
+            "field_name": "patient",
+        },
+    )
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(patient.pk)]
+    [listed] = events(clinic_a, action="patient.listed")
+    assert listed.actor_id == staff["receptionist"].pk
+    assert listed.details == {"patient_ids": [str(patient.pk)], "search": "Arjun"}
+
+
 def _list_queries(client) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(LIST)
