@@ -267,3 +267,18 @@ def patient_timeline(
             .order_by("-created_at", "-id")[:limit]
         )
     return history
+
+
+def short_key_lines(key) -> list[dict]:
+    """A short key's medicine lines, as a prescription's items (the service's input shape)."""
+    return [
+        {
+            "medicine_id": item.medicine_id,
+            "dosage": item.dosage,
+            "frequency": item.frequency,
+            "duration": item.duration,
+            "instructions": item.instructions,
+            "quantity": item.quantity,
+        }
+        for item in key.items.all()
+    ]

@@ -72,15 +72,11 @@ def _login_invitations_only(
 ) -> User:
     """Sign a person with no clinic in, with the same second-factor check as any sign-in
     (no clinic's requirement applies: they belong to none yet), for their invitations only."""
-    if setup_code is not None:
-        user.new_recovery_codes = two_factor_setup_confirm(
-            user=user, code=setup_code, request=request
-        )
-        status = two_factor_check(
-            request=request, user=user, code=None, door="clinic", just_enrolled=True
-        )
-    else:
-        status = two_factor_check(request=request, user=user, code=otp, door="clinic")
+    status, codes = _second_factor(
+        request=request, user=user, door="clinic", otp=otp, setup_code=setup_code
+    )
+    if codes is not None:
+        user.new_recovery_codes = codes
     with user_context(user):
         audit_record(
             action="auth.login",
@@ -92,27 +88,45 @@ def _login_invitations_only(
     return user
 
 
+def _second_factor(
+    *,
+    request,
+    user: User,
+    door: str,
+    otp: str | None,
+    setup_code: str | None,
+    membership: Membership | None = None,
+):
+    """Check the code; or sign in by setting the second factor up (required, none yet): the
+    code from the new device proves it works. Answers the status and the new recovery codes,
+    which go back to the page to be shown once (None without a set-up)."""
+    codes = None
+    if setup_code is not None:
+        codes = two_factor_setup_confirm(user=user, code=setup_code, request=request)
+    status = two_factor_check(
+        request=request,
+        user=user,
+        membership=membership,
+        code=None if setup_code is not None else otp,
+        door=door,
+        just_enrolled=setup_code is not None,
+    )
+    return status, codes
+
+
 def _login_complete(
     *, request, user: User, membership: Membership, otp: str | None, setup_code: str | None = None
 ):
-
-    if setup_code is not None:
-        # Signing in by setting the second factor up (required, none yet): the code from the
-        # new device proves it works, and the recovery codes go back to the page, shown once.
-        codes = two_factor_setup_confirm(user=user, code=setup_code, request=request)
-        status = two_factor_check(
-            request=request,
-            user=user,
-            membership=membership,
-            code=None,
-            door="clinic",
-            just_enrolled=True,
-        )
+    status, codes = _second_factor(
+        request=request,
+        user=user,
+        membership=membership,
+        door="clinic",
+        otp=otp,
+        setup_code=setup_code,
+    )
+    if codes is not None:
         membership.new_recovery_codes = codes
-    else:
-        status = two_factor_check(
-            request=request, user=user, membership=membership, code=otp, door="clinic"
-        )
     membership_touch(membership=membership)
     with tenant_context(membership.tenant_id, user=user):
         audit_record(
@@ -151,22 +165,17 @@ def operator_login_second_step(
     *, request, user_id, otp: str | None = None, setup_code: str | None = None
 ) -> User:
     """The operator login's second step (see auth_login_second_step)."""
-
     with user_context(user_id):
         user = User.objects.filter(
             pk=user_id, is_active=True, is_staff=True, is_superuser=True
         ).first()
     if user is None:
         raise InvalidCredentials()
-    if setup_code is not None:
-        user.new_recovery_codes = two_factor_setup_confirm(
-            user=user, code=setup_code, request=request
-        )
-        status = two_factor_check(
-            request=request, user=user, code=None, door="admin", just_enrolled=True
-        )
-    else:
-        status = two_factor_check(request=request, user=user, code=otp, door="admin")
+    status, codes = _second_factor(
+        request=request, user=user, door="admin", otp=otp, setup_code=setup_code
+    )
+    if codes is not None:
+        user.new_recovery_codes = codes
     audit_record(
         action="auth.operator_login",
         actor=user,

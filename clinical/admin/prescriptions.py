@@ -33,7 +33,7 @@ from clinical.admin.catalogues import (
 )
 from clinical.admin.common import ClinicalAdmin, matrix_allows, run_each
 from clinical.models import Appointment, Doctor, Patient, Prescription, PrescriptionItem
-from clinical.selectors import prescriptions_with_details, short_keys_visible_to
+from clinical.selectors import prescriptions_with_details, short_key_lines, short_keys_visible_to
 from clinical.services import (
     prescription_create,
     prescription_transition,
@@ -345,18 +345,7 @@ class PrescriptionAdmin(ServiceWrittenAdmin, ClinicalAdmin):
         the API's rule: only a doctor of the clinic uses short keys)."""
         key = short_key_use(tenant=request.tenant, actor=request.user, short_key=key)
         have = {str(row["medicine_id"]) for row in typed}
-        return [
-            {
-                "medicine_id": item.medicine_id,
-                "dosage": item.dosage,
-                "frequency": item.frequency,
-                "duration": item.duration,
-                "instructions": item.instructions,
-                "quantity": item.quantity,
-            }
-            for item in key.items.all()
-            if str(item.medicine_id) not in have
-        ]
+        return [line for line in short_key_lines(key) if str(line["medicine_id"]) not in have]
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from clinical.models import (
     PrescriptionItem,
     PrescriptionPrint,
 )
-from clinical.selectors import short_keys_visible_to
+from clinical.selectors import short_key_lines, short_keys_visible_to
 from clinical.services.common import (
     acting_doctor,
     clean_text,
@@ -89,17 +89,7 @@ def _items_from_short_key(actor, code) -> list[dict]:
     type(key).objects.filter(pk=key.pk).update(
         usage_count=F("usage_count") + 1, last_used_at=timezone.now()
     )
-    return [
-        {
-            "medicine_id": item.medicine_id,
-            "dosage": item.dosage,
-            "frequency": item.frequency,
-            "duration": item.duration,
-            "instructions": item.instructions,
-            "quantity": item.quantity,
-        }
-        for item in key.items.all()
-    ]
+    return short_key_lines(key)
 
 
 def _apply_text(prescription: Prescription, fields: dict) -> None:

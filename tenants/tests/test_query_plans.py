@@ -315,12 +315,7 @@ def calls(clinics, django_db_blocker) -> list[Call]:
             required = _required_query(client, template, today)
             for query in [required, *variants.get(template, [])]:
                 url = f"{path}?{query}" if query else path
-                call = Call(f"GET {template}{'?' + query if query else ''}", url)
-                with CaptureQueriesContext(connection) as captured:
-                    call.status = client.get(url).status_code
-                statements = [without_context(q["sql"]) for q in captured.captured_queries]
-                call.queries = [s for s in statements if s.startswith(("SELECT", "WITH"))]
-                made.append(call)
+                made.append(_get(client, url, name=f"GET {template}{'?' + query if query else ''}"))
     return made
 
 
@@ -462,19 +457,20 @@ def admin_calls(clinics, django_db_blocker) -> list[Call]:
             queries = ["", *ADMIN_EXTRA_QUERIES.get(label, [])]
             queries += [f"q={term}" for term in ADMIN_SEARCHES.get(label, [])]
             for url in [f"{base}?{q}" if q else base for q in queries]:
-                made.append(_admin_call(client, url))
+                made.append(_get(client, url))
             if made[-1].status != 200:
                 continue  # not the owner's to open (a 403, checked below)
             # A record's page: the first row the list shows.
             with tenant_context(clinic, user=clinic.owner):
                 first = model._default_manager.values_list("pk", flat=True).first()
             if first is not None:
-                made.append(_admin_call(client, f"{base}{first}/change/"))
+                made.append(_get(client, f"{base}{first}/change/"))
     return made
 
 
-def _admin_call(client, url: str) -> Call:
-    call = Call(f"GET {url}", url)
+def _get(client, url: str, *, name: str = "") -> Call:
+    """GET `url` (the API's client or a browser session's) and keep the SELECTs it sent."""
+    call = Call(name or f"GET {url}", url)
     with CaptureQueriesContext(connection) as captured:
         call.status = client.get(url).status_code
     statements = [without_context(q["sql"]) for q in captured.captured_queries]
