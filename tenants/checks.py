@@ -211,8 +211,9 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
         "FROM pg_index i WHERE i.indrelid = %s::regclass AND i.indisunique",
         [f'"{table}"'],
     ):
-        # Clinics and people are global: their e-mail and code are unique platform-wide.
-        if is_primary or kind in ("tenant_root", "people"):
+        # Clinics, people and the shared catalogues are global: their e-mail, code or name is
+        # unique platform-wide.
+        if is_primary or kind in ("tenant_root", "people", "reference"):
             continue
         if tenant_attnum not in keys:
             problems.append(f"{table}: unique index {index_name} does not include {tenant_col}")

@@ -99,6 +99,16 @@ def policies_for(
         ]
     if kind == "people":
         return _people_policies(membership_table, user_table)
+    if kind == "reference":
+        # A shared catalogue (the shared medicines, the shared dental templates): a table with
+        # no clinic column, copied whole to every node of a distributed cluster. Every clinic
+        # reads all of it and none writes it: with no INSERT, UPDATE or DELETE policy the
+        # runtime role's writes are refused, and the platform role (BYPASSRLS, inside
+        # platform_access) loads it.
+        return [
+            Policy("clinic_shared_read", "SELECT", "true", None),
+            Policy("clinic_isolation", "ALL", "true", "false", restrictive=True),
+        ]
     if kind == "tenant_root":
         this_clinic = _same_clinic("id")
         member_of = (
@@ -209,6 +219,7 @@ POLICY_KINDS = (
     "invitation",
     "outbox",
     "people",
+    "reference",
 )
 
 
@@ -216,6 +227,8 @@ def tenant_column(kind: str) -> str:
     """The column that bounds a table's rows: the clinic's id, or the person's for "personal"."""
     if kind == "personal":
         return "user_id"
+    if kind == "reference":
+        return ""
     return "id" if kind.startswith("tenant_root") or kind == "people" else "tenant_id"
 
 

@@ -163,6 +163,27 @@ class CatalogModel(TenantOwnedModel):
         super().assign_tenant()
 
 
+class SharedCatalogModel(models.Model):
+    """A shared catalogue with no clinic column: a reference table in a distributed cluster.
+
+    Every clinic reads all of its rows and none writes them (row-level security kind
+    "reference"); the platform loads it inside platform_access. A clinic's own entries live
+    in a clinic-owned table of their own, so that no clinic table mixes shared rows
+    (`tenant_id` NULL) with a clinic's rows (docs/scale-out.md).
+    """
+
+    rls_kind = "reference"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_global(self) -> bool:
+        return True
+
+
 class TenantForeignKey(models.ForeignKey):
     """A reference to another clinic-owned row of the same clinic.
 
