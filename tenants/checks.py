@@ -5,8 +5,9 @@ checks. It compares what PostgreSQL actually has with what the models say it sho
 
 * every clinic-owned table: row-level security enabled and forced, exactly the policies of
   its kind (no missing, changed or extra policy: an extra permissive policy could widen
-  access), `UNIQUE (tenant_id, id)`, every unique constraint including `tenant_id`, and a
-  same-clinic constraint for each reference to another clinic-owned table;
+  access), `PRIMARY KEY (tenant_id, id)` or `UNIQUE (tenant_id, id)`, every unique
+  constraint including `tenant_id`, and a same-clinic constraint for each reference to
+  another clinic-owned table;
 * every table with a `tenant_id` column is one of those tables;
 * no view without `security_invoker`, no materialised view, no SECURITY DEFINER function;
 * the runtime role is not a superuser, cannot bypass row-level security, owns no clinic
@@ -196,12 +197,17 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
         pair = [attnums.get("tenant_id"), attnums.get("id")]
         rows = _fetchall(
             cursor,
-            "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u' "
-            "AND conkey = %s::smallint[]",
+            "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype IN ('u', 'p') AND conkey = %s::smallint[]",
             [f'"{table}"', pair],
         )
+        # Either key serves the composite foreign keys: PRIMARY KEY (tenant_id, id) is the
+        # form a table distributed by clinic needs (tenants.operations.ClinicPrimaryKey),
+        # UNIQUE (tenant_id, id) beside PRIMARY KEY (id) the form EnableTenantRLS gives.
         if not rows:
-            problems.append(f"{table}: UNIQUE (tenant_id, id) is missing")
+            problems.append(
+                f"{table}: neither PRIMARY KEY (tenant_id, id) nor UNIQUE (tenant_id, id)"
+            )
 
     # Uniqueness is per clinic (invariant 9): a unique index without tenant_id turns a
     # duplicate-key error into a way of probing another clinic's data.

@@ -261,3 +261,51 @@ def migration_platform_context(schema_editor, *models, reason: str):
         with schema_editor.connection.cursor() as cursor:
             for table in tables:
                 cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+
+
+class ClinicPrimaryKey(_SQLOperation):
+    """Make a clinic table's primary key (tenant_id, id) in the database, in place of (id)
+    plus the UNIQUE (tenant_id, id) that EnableTenantRLS adds (tenants.rls.
+    clinic_primary_key_sql). Django keeps `id` as the model's pk field: only the database's
+    key changes, so the ORM, the admin and the URLs are untouched.
+
+    The composite foreign keys into the table are dropped and added back around the swap,
+    and a plain index on (id) stays for lookups by id alone. Run it after EnableTenantRLS, in
+    the migration that creates the table:
+
+        EnableTenantRLS("visit"),
+        ClinicPrimaryKey("visit"),
+    """
+
+    def __init__(self, model_name: str, app_label: str | None = None):
+        self.model_name = model_name
+        self.app_label = app_label
+
+    def deconstruct(self):
+        kwargs = {"model_name": self.model_name}
+        if self.app_label:
+            kwargs["app_label"] = self.app_label
+        return self.__class__.__qualname__, [], kwargs
+
+    def _run(self, schema_editor, state, app_label, forwards: bool):
+        model = state.apps.get_model(self.app_label or app_label, self.model_name)
+        if not self._allowed(schema_editor, app_label, model):
+            return
+        table = model._meta.db_table
+        if forwards:
+            self._execute(schema_editor, rls.clinic_primary_key_sql(table))
+        else:
+            self._execute(schema_editor, rls.clinic_primary_key_reverse_sql(table))
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, to_state, app_label, forwards=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, from_state, app_label, forwards=False)
+
+    def describe(self):
+        return f"Primary key (tenant_id, id) on {self.model_name}"
+
+    @property
+    def migration_name_fragment(self):
+        return f"clinic_pk_{self.model_name.lower()}"

@@ -351,3 +351,111 @@ def add_catalog_ref_sql(table: str, column: str, target: str) -> list[str]:
 
 def drop_catalog_ref_sql(table: str, column: str) -> list[str]:
     return [f'DROP TRIGGER IF EXISTS "{catalog_trigger_name(table, column)}" ON "{table}"']
+
+
+# --- primary keys (tenant_id, id) ---------------------------------------------------------------
+
+
+def id_lookup_index_name(table: str) -> str:
+    return constraint_name(table, "id_idx")
+
+
+def _dependent_fks_sql(index_oids: str) -> str:
+    """PL/pgSQL that drops every foreign key relying on one of the indexes `index_oids` (an
+    expression of type oid[]) and keeps, in `recreate`, the statements that add them back."""
+    return (
+        "FOR fk IN SELECT c.oid, c.conname, c.conrelid::regclass AS child FROM pg_constraint c "
+        f"WHERE c.contype = 'f' AND c.confrelid = rel AND c.conindid = ANY ({index_oids}) "
+        "ORDER BY c.conrelid::regclass::text, c.conname LOOP "
+        "recreate := recreate || format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.child, "
+        "fk.conname, pg_get_constraintdef(fk.oid)); "
+        "EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.child, fk.conname); "
+        "END LOOP; "
+    )
+
+
+def clinic_primary_key_sql(table: str) -> list[str]:
+    """Make `table`'s primary key (tenant_id, id) under the same constraint name, in place of
+    (id) plus UNIQUE (tenant_id, id). Idempotent.
+
+    The composite foreign keys `(tenant_id, x_id) → table(tenant_id, id)` rely on the unique
+    constraint's index, so they are dropped first (their exact definitions kept with
+    pg_get_constraintdef) and added back afterwards, when they rely on the new primary key.
+    A foreign key on `(id)` alone (a plain Django ForeignKey into a clinic table) could not
+    be added back without a unique index on `id` alone, which a table distributed by clinic
+    cannot have: the operation refuses it and changes nothing.
+
+    A plain, non-unique index on `(id)` stays for the lookups by id alone: the platform role
+    (BYPASSRLS, inside platform_access) and the ORM's own `pk=` lookups outside a clinic's
+    scope (webhooks, the platform admin, purges) give no tenant_id, and the (tenant_id, id)
+    index cannot serve `id = X` except by a skip scan over every clinic (PostgreSQL 18) or
+    not at all (earlier versions).
+    """
+    unique = tenant_unique_name(table)
+    index = id_lookup_index_name(table)
+    return [
+        "DO $$ DECLARE "
+        f"rel regclass := '\"{table}\"'::regclass; "
+        "pkey name; pkey_index oid; pkey_columns text[]; unique_index oid; "
+        "fk record; recreate text[] := '{}'; statement text; "
+        "BEGIN "
+        "SELECT c.conname, c.conindid, ARRAY(SELECT a.attname FROM unnest(c.conkey) "
+        "WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = k.n ORDER BY k.o)::text[] "
+        "INTO pkey, pkey_index, pkey_columns FROM pg_constraint c "
+        "WHERE c.conrelid = rel AND c.contype = 'p'; "
+        "IF pkey_columns IS DISTINCT FROM ARRAY['tenant_id', 'id'] THEN "
+        "  IF pkey_columns IS DISTINCT FROM ARRAY['id'] THEN "
+        "    RAISE EXCEPTION 'the primary key of % is (%), not (id)', rel, "
+        "      array_to_string(pkey_columns, ', '); "
+        "  END IF; "
+        "  SELECT string_agg(format('%s.%I', c.conrelid::regclass, c.conname), ', ') "
+        "    INTO statement FROM pg_constraint c "
+        "    WHERE c.contype = 'f' AND c.confrelid = rel AND c.conindid = pkey_index; "
+        "  IF statement IS NOT NULL THEN "
+        "    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist', MESSAGE = "
+        "      format('%s refer to %s (id) alone: make them composite (tenant_id, …) "
+        "references before the primary key becomes (tenant_id, id)', statement, rel); "
+        "  END IF; "
+        "  SELECT c.conindid INTO unique_index FROM pg_constraint c "
+        f"   WHERE c.conrelid = rel AND c.conname = '{unique}'; "
+        f"  {_dependent_fks_sql('ARRAY[unique_index]')}"
+        "  EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, pkey); "
+        "  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (tenant_id, id)', "
+        "    rel, pkey); "
+        f"  EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', rel, '{unique}'); "
+        "  FOREACH statement IN ARRAY recreate LOOP EXECUTE statement; END LOOP; "
+        "END IF; "
+        # Also on a second run: a table whose key was already swapped by hand gets its index.
+        f"EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (id)', '{index}', rel); "
+        "END $$"
+    ]
+
+
+def clinic_primary_key_reverse_sql(table: str) -> list[str]:
+    """Back to PRIMARY KEY (id) plus UNIQUE (tenant_id, id), the composite foreign keys
+    relying on the latter again. Idempotent."""
+    unique = tenant_unique_name(table)
+    index = id_lookup_index_name(table)
+    return [
+        "DO $$ DECLARE "
+        f"rel regclass := '\"{table}\"'::regclass; "
+        "pkey name; pkey_index oid; pkey_columns text[]; "
+        "fk record; recreate text[] := '{}'; statement text; "
+        "BEGIN "
+        "SELECT c.conname, c.conindid, ARRAY(SELECT a.attname FROM unnest(c.conkey) "
+        "WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = k.n ORDER BY k.o)::text[] "
+        "INTO pkey, pkey_index, pkey_columns FROM pg_constraint c "
+        "WHERE c.conrelid = rel AND c.contype = 'p'; "
+        "IF pkey_columns = ARRAY['tenant_id', 'id'] THEN "
+        f"  {_dependent_fks_sql('ARRAY[pkey_index]')}"
+        "  EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, pkey); "
+        "  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id)', rel, pkey); "
+        "  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant_id, id)', "
+        f"    rel, '{unique}'); "
+        "  FOREACH statement IN ARRAY recreate LOOP EXECUTE statement; END LOOP; "
+        "END IF; "
+        f"EXECUTE format('DROP INDEX IF EXISTS %I', '{index}'); "
+        "END $$"
+    ]
