@@ -124,7 +124,7 @@ def _policies(cursor, table: str, schema_sql: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-def _expected_policies(cursor, table: str, kind: str, counter) -> dict[str, tuple]:
+def _expected_policies(cursor, table: str, kind: str, counter, extra=()) -> dict[str, tuple]:
     probe = f"_rls_probe_{next(counter)}"
     # The probe's columns come from the catalogue rather than `LIKE`, which needs SELECT on
     # the whole table: the runtime role may read only some columns of the e-mail outbox.
@@ -136,7 +136,7 @@ def _expected_policies(cursor, table: str, kind: str, counter) -> dict[str, tupl
         [f'"{table}"'],
     )
     cursor.execute(f'CREATE TEMP TABLE "{probe}" ({", ".join(c for (c,) in columns)})')
-    for policy in rls.policies_for(kind):
+    for policy in [*rls.policies_for(kind), *extra]:
         cursor.execute(policy.create_sql(probe))
     return _policies(cursor, probe, "pg_my_temp_schema()::regnamespace::text")
 
@@ -173,7 +173,10 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
         problems.append(f"{table}: row-level security is not forced (the owner bypasses it)")
 
     actual = _policies(cursor, table, "current_schema()")
-    expected = _expected_policies(cursor, table, kind, counter)
+    # A model may declare restrictive policies of its own beside its kind's (the frozen
+    # invoices: tenants.billing.operations.FROZEN_POLICIES); they are expected exactly too.
+    extra = getattr(model, "rls_extra_policies", ())
+    expected = _expected_policies(cursor, table, kind, counter, extra)
     for name in sorted(expected.keys() - actual.keys()):
         problems.append(f"{table}: policy {name} is missing")
     for name in sorted(actual.keys() - expected.keys()):

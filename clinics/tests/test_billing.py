@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -31,6 +32,7 @@ from core.errors import ApplicationError
 from tenants import plans
 from tenants.billing import gst
 from tenants.billing.models import Invoice, InvoiceLine, Payment
+from tenants.billing.operations import drop_frozen_policies_sql, frozen_policies_sql
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
@@ -256,12 +258,37 @@ def test_the_service_refuses_to_void_or_pay_a_paid_invoice_again(paid_invoice):
     assert excinfo.value.code == "invoice_not_payable"
 
 
+@contextmanager
+def owner_sql_run(statements):
+    """Run statements as the migration owner (committed: these tests use live_db), and put
+    the frozen-invoice policies back afterwards."""
+    owner = connections["owner"]
+    try:
+        with owner.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        yield
+    finally:
+        with owner.cursor() as cursor:
+            for statement in frozen_policies_sql():
+                cursor.execute(statement)
+        owner.close()
+
+
+def _unchanged(clinic, paid_invoice) -> None:
+    with tenant_context(clinic):
+        invoice = Invoice.objects.get(pk=paid_invoice.pk)
+        assert (invoice.status, invoice.total) == ("paid", Decimal("3538.82"))
+        assert InvoiceLine.objects.get().description.startswith("Basic plan")
+
+
 @pytest.mark.parametrize(
     "statement",
     [
+        # The document itself: no role may change it once issued (column privileges).
         "UPDATE tenants_invoice SET total = 1, subtotal = 1, igst = 0, cgst = 0, sgst = 0",
-        "UPDATE tenants_invoice SET status = 'void'",
         "DELETE FROM tenants_invoice",
+        # Lines are insert-only.
         "UPDATE tenants_invoiceline SET description = 'changed'",
         "DELETE FROM tenants_invoiceline",
     ],
@@ -272,11 +299,53 @@ def test_the_database_refuses_to_change_a_paid_invoice_or_its_lines(
     with tenant_context(clinic), pytest.raises(DatabaseError) as excinfo:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
-    assert "paid invoice never changes" in str(excinfo.value)
-    with tenant_context(clinic):
-        invoice = Invoice.objects.get(pk=paid_invoice.pk)
-        assert (invoice.status, invoice.total) == ("paid", Decimal("3538.82"))
-        assert InvoiceLine.objects.get().description.startswith("Basic plan")
+    assert "permission denied" in str(excinfo.value)
+    _unchanged(clinic, paid_invoice)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE tenants_invoice SET status = 'void', voided_at = now()",
+        "UPDATE tenants_invoice SET provider = 'manual', provider_reference = 'x'",
+        "SELECT 1 FROM tenants_invoice FOR UPDATE",
+    ],
+)
+def test_a_paid_invoices_life_cycle_is_over_in_the_database(paid_invoice, clinic, statement):
+    # The columns the runtime role may update on an open invoice: the frozen-invoice policies
+    # hide a paid one from every UPDATE (and row lock), so the statement changes nothing.
+    with tenant_context(clinic), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+        assert cursor.rowcount == 0
+    _unchanged(clinic, paid_invoice)
+
+
+def test_the_orm_cannot_save_a_paid_invoice_either(paid_invoice, clinic):
+    with tenant_context(clinic), pytest.raises(DatabaseError, match="did not affect any rows"):
+        with transaction.atomic():
+            invoice = Invoice.objects.get(pk=paid_invoice.pk)
+            invoice.status = Invoice.Status.VOID
+            invoice.save(update_fields=["status"])
+    _unchanged(clinic, paid_invoice)
+
+
+def test_the_frozen_invoice_policies_are_what_keeps_it(paid_invoice, clinic):
+    # Without the policies the runtime role could void a paid invoice: they are the guard.
+    with owner_sql_run(drop_frozen_policies_sql()):
+        with tenant_context(clinic), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE tenants_invoice SET status = 'void', voided_at = now()")
+            assert cursor.rowcount == 1
+            transaction.set_rollback(True)
+    _unchanged(clinic, paid_invoice)
+
+
+def test_another_clinic_cannot_reach_the_invoice_either(paid_invoice, clinic, other):
+    with tenant_context(other), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE tenants_invoice SET status = 'overdue'")
+        assert cursor.rowcount == 0
+        cursor.execute("SELECT count(*) FROM tenants_invoiceline")
+        assert cursor.fetchone() == (0,)
+    _unchanged(clinic, paid_invoice)
 
 
 def test_the_platform_role_cannot_rewrite_an_invoice(paid_invoice):

@@ -3,9 +3,10 @@ invoice counter.
 
 Invoices, lines, payments and events are clinic rows like any other: `tenant_id`, row-level
 security, composite same-clinic foreign keys, uniques that include the clinic. The database
-also keeps a paid or void invoice as it is: a row trigger (migration 0004) refuses every
-UPDATE of such an invoice or of its lines, whatever the role, and their DELETE by any role
-that cannot bypass row-level security (only the platform's purge of a whole clinic may).
+also keeps a paid or void invoice as it is, without triggers (Citus refuses them): lines are
+insert-only, the runtime role may change only an invoice's life-cycle columns, and two
+restrictive policies hide a paid or void invoice from every UPDATE and DELETE; only the
+platform's purge of a whole clinic deletes one (tenants.billing.operations, migration 0009).
 
 The counter is the platform's: only the platform role may read or change it (the migration
 revokes every privilege of the runtime role), so a clinic can neither see how many invoices
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from tenants import plans
 from tenants.billing import gst
+from tenants.billing.operations import FROZEN_POLICIES
 from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 ZERO = Decimal("0.00")
@@ -60,6 +62,8 @@ class Invoice(TenantOwnedModel):
 
     FROZEN = (Status.PAID, Status.VOID)
     PAYABLE = (Status.OPEN, Status.OVERDUE)
+    # Policies beside those of the "tenant" kind, which check_rls expects on this table.
+    rls_extra_policies = FROZEN_POLICIES
 
     number = models.CharField(max_length=32, blank=True, default="")
     financial_year = models.CharField(max_length=7, blank=True, default="")

@@ -171,8 +171,16 @@ def invoice_issue(
 
 
 def invoice_lock(invoice_id) -> Invoice:
-    """The invoice, locked (SELECT … FOR UPDATE) until the transaction ends."""
-    return Invoice.objects.select_for_update().get(pk=invoice_id)
+    """The invoice, locked (SELECT … FOR UPDATE) until the transaction ends; a paid or void
+    invoice unlocked.
+
+    The database hides a paid or void invoice from SELECT … FOR UPDATE as from UPDATE (the
+    frozen-invoice policies, tenants.billing.operations): such an invoice never changes, so
+    it is read without a lock and the caller refuses to change it. A caller that waited for
+    the lock while another transaction paid the invoice gets it the same way, paid.
+    """
+    locked = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+    return locked if locked is not None else Invoice.objects.get(pk=invoice_id)
 
 
 def renewal_unpaid_past_grace(tenant: Tenant, *, on: datetime.date) -> bool:
