@@ -15,10 +15,15 @@ one node. For the clinic tables that column is `tenant_id`, and Citus then requi
 * `trigger`: no triggers on distributed tables (Citus refuses them unless
   `citus.enable_unsafe_triggers` is on);
 * `context`: the tenant context reaches the worker nodes: it is sent as `SET LOCAL`, which
-  Citus propagates (`citus.propagate_set_commands = 'local'`), never as `set_config()`.
+  Citus propagates (`citus.propagate_set_commands = 'local'`), never as `set_config()`;
+* `local-fk`: a coordinator-local table (COORDINATOR_LOCAL_TABLES, declared with its
+  reason) refers only to reference tables, and no distributed or reference table refers to
+  it. The other rules do not apply to it: it is not sharded, so its keys, a NULL tenant_id
+  and triggers are its own business.
 
 `inspect(cursor, schema)` returns the violations and the distribution plan: the
-`create_reference_table` and `create_distributed_table` calls in dependency order.
+`create_reference_table`, `citus_add_local_table_to_metadata` and `create_distributed_table`
+calls in dependency order.
 `manage.py check_distribution` prints both and exits 1 on any violation.
 """
 
@@ -30,7 +35,28 @@ from dataclasses import dataclass, field
 from tenants.backend.base import context_prefix as build_prefix
 
 DISTRIBUTION_COLUMN = "tenant_id"
-RULES = ("pk", "unique", "colocated-fk", "reference-fk", "shared-rows", "trigger", "context")
+RULES = (
+    "pk",
+    "unique",
+    "colocated-fk",
+    "reference-fk",
+    "local-fk",
+    "shared-rows",
+    "trigger",
+    "context",
+)
+
+# Tables with a tenant_id that stay whole on the coordinator, on purpose (Citus:
+# `citus_add_local_table_to_metadata`), each with its reason. Nothing else is exempt from the
+# rules of a clinic table: a table with tenant_id that is not declared here is distributed.
+COORDINATOR_LOCAL_TABLES: dict[str, str] = {
+    "tenants_outboxemail": (
+        "the e-mail queue (tenants.outbox) is drained across all clinics by one platform "
+        "worker (send_outbox): distributed by clinic, every poll would be a multi-shard "
+        "query; and it holds e-mails of no clinic (password resets, sign-up verification), "
+        "so its tenant_id may be NULL"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -47,11 +73,16 @@ class Violation:
 class Report:
     violations: list[Violation] = field(default_factory=list)
     reference_tables: list[str] = field(default_factory=list)
+    local_tables: list[str] = field(default_factory=list)
     distributed_tables: list[str] = field(default_factory=list)
 
     def plan(self) -> list[str]:
-        """The SQL that would distribute this schema, in dependency order."""
+        """The SQL that would distribute this schema, in dependency order: a local table may
+        refer to reference tables, so it is added to the metadata after them."""
         statements = [f"SELECT create_reference_table('{t}');" for t in self.reference_tables]
+        statements += [
+            f"SELECT citus_add_local_table_to_metadata('{t}');" for t in self.local_tables
+        ]
         anchor = None
         for table in self.distributed_tables:
             colocate = f"'{anchor}'" if anchor else "'none'"
@@ -84,8 +115,18 @@ def _topological(tables: set[str], edges: dict[str, set[str]]) -> list[str]:
     return ordered
 
 
-def inspect(cursor, schema: str = "public", *, context_prefix: str | None = None) -> Report:
+def inspect(
+    cursor,
+    schema: str = "public",
+    *,
+    context_prefix: str | None = None,
+    local_tables: dict[str, str] | None = None,
+) -> Report:
+    """`local_tables` (default COORDINATOR_LOCAL_TABLES): the declared coordinator-local
+    tables, name → reason."""
     report = Report()
+    if local_tables is None:
+        local_tables = COORDINATOR_LOCAL_TABLES
     tables = {
         name
         for (name,) in _rows(
@@ -106,6 +147,9 @@ def inspect(cursor, schema: str = "public", *, context_prefix: str | None = None
             [schema, DISTRIBUTION_COLUMN],
         )
     )
+    local = set(local_tables) & tables
+    for name in local:
+        tenant_column.pop(name, None)
     clinic_tables = set(tenant_column)
 
     # Keys: primary and unique constraints, and unique indexes that back no constraint.
@@ -181,14 +225,36 @@ def inspect(cursor, schema: str = "public", *, context_prefix: str | None = None
                 Violation("trigger", table, f"trigger {trigger} (Citus refuses triggers)")
             )
 
-    # Tables the clinic tables point at (directly or through each other) must be copied to
-    # every node: reference tables. Everything else stays on the coordinator.
+    # Tables the clinic tables or the local tables point at (directly or through each
+    # other) must be copied to every node: reference tables. Everything else stays on the
+    # coordinator.
     reference = set()
-    frontier = {t for c in clinic_tables for t in references[c]} - clinic_tables
+    frontier = {t for c in clinic_tables | local for t in references[c]} - clinic_tables - local
     while frontier:
         table = frontier.pop()
         reference.add(table)
-        frontier |= references[table] - reference - clinic_tables
+        frontier |= references[table] - reference - clinic_tables - local
+    # A local table lives on the coordinator only: a shard or a copy on a worker could not
+    # check a reference to it, and it can check a reference only to what it has there too.
+    for table in sorted(local):
+        for target in sorted(references[table] & clinic_tables):
+            report.violations.append(
+                Violation(
+                    "local-fk",
+                    table,
+                    f"a coordinator-local table refers to the distributed table {target}",
+                )
+            )
+    for table in sorted(clinic_tables | reference):
+        for target in sorted(references[table] & local):
+            report.violations.append(
+                Violation(
+                    "local-fk",
+                    table,
+                    f"a {'distributed' if table in clinic_tables else 'reference'} table "
+                    f"refers to the coordinator-local table {target}",
+                )
+            )
     for table in sorted(reference):
         for target in sorted(references[table] & clinic_tables):
             report.violations.append(
@@ -213,6 +279,7 @@ def inspect(cursor, schema: str = "public", *, context_prefix: str | None = None
         )
 
     report.reference_tables = _topological(reference, references)
+    report.local_tables = _topological(local, references)
     report.distributed_tables = _topological(clinic_tables & tables, references)
     report.violations.sort(key=lambda v: (RULES.index(v.rule), v.table, v.detail))
     return report

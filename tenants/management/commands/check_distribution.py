@@ -11,9 +11,11 @@ class Command(BaseCommand):
         "Check the live schema against the rules of a PostgreSQL distributed by clinic "
         "(Citus): tenant_id in every primary and unique key of the clinic tables, co-located "
         "composite foreign keys, reference tables pointing only at reference tables, no shared "
-        "rows mixed into clinic tables, no triggers, and the tenant context sent as SET LOCAL. "
-        "Prints the create_reference_table / create_distributed_table plan in dependency "
-        "order; exits 1 and lists every violation with its table and rule."
+        "rows mixed into clinic tables, no triggers, the tenant context sent as SET LOCAL, and "
+        "the declared coordinator-local tables (the e-mail outbox) kept apart from the "
+        "sharded ones. Prints the create_reference_table / citus_add_local_table_to_metadata "
+        "/ create_distributed_table plan in dependency order; exits 1 and lists every "
+        "violation with its table and rule."
     )
     requires_system_checks: list[str] = []
 
@@ -44,6 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ready to distribute: {len(report.distributed_tables)} clinic tables by "
-                f"tenant_id, {len(report.reference_tables)} reference tables."
+                f"tenant_id, {len(report.reference_tables)} reference tables, "
+                f"{len(report.local_tables)} coordinator-local."
             )
         )
