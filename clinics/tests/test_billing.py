@@ -33,6 +33,7 @@ from tenants import plans
 from tenants.billing import gst
 from tenants.billing.models import Invoice, InvoiceLine, Payment
 from tenants.billing.operations import drop_frozen_policies_sql, frozen_policies_sql
+from tenants.checks import inspect_database
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, PlanChange, Tenant
 from tenants.platform import platform_access
@@ -336,7 +337,11 @@ def test_the_frozen_invoice_policies_are_what_keeps_it(paid_invoice, clinic):
             cursor.execute("UPDATE tenants_invoice SET status = 'void', voided_at = now()")
             assert cursor.rowcount == 1
             transaction.set_rollback(True)
+        # ...and check_rls notices that they are gone.
+        problems = inspect_database()
+        assert any("policy billing_frozen_no_update is missing" in p for p in problems)
     _unchanged(clinic, paid_invoice)
+    assert inspect_database() == []
 
 
 def test_another_clinic_cannot_reach_the_invoice_either(paid_invoice, clinic, other):

@@ -147,6 +147,15 @@ def test_the_swapped_keys_still_refuse_a_reference_to_another_clinics_row(scratc
 
 
 @OWNER_DB
+def test_a_table_without_the_unique_pair_gets_the_key_too(scratch):
+    # The audit log's kind adds no UNIQUE (tenant_id, id): the swap needs none.
+    scratch.execute(f"ALTER TABLE {APP}_child DROP CONSTRAINT child_previous_fk")
+    scratch.execute(f"ALTER TABLE {APP}_child DROP CONSTRAINT {APP}_child_tenant_id_uniq")
+    _run(ClinicPrimaryKey("child"), forwards=True)
+    assert _keys(scratch)[f"{APP}_child_pkey"][1] == "PRIMARY KEY (tenant_id, id)"
+
+
+@OWNER_DB
 def test_a_reference_to_the_id_alone_stops_the_swap_and_changes_nothing(scratch):
     scratch.execute(
         f"CREATE TABLE {APP}_loose (id uuid PRIMARY KEY, "
