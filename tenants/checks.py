@@ -10,6 +10,8 @@ checks. It compares what PostgreSQL actually has with what the models say it sho
   another clinic-owned table;
 * every table with a `tenant_id` column is one of those tables;
 * no view without `security_invoker`, no materialised view, no SECURITY DEFINER function;
+* no role may change a frozen invoice through a privilege given back by hand
+  (tenants.billing.operations.frozen_grant_problems);
 * the runtime role is not a superuser, cannot bypass row-level security, owns no clinic
   table and is not a member of the role that owns them;
 * what the runtime role may not do to people (issue 12, item 5; tenants.dbroles): no
@@ -32,6 +34,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
 from tenants import people_sql, rls
+from tenants.billing.operations import frozen_grant_problems
 from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import CatalogForeignKey, TenantForeignKey
 
@@ -372,6 +375,11 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
                 cursor, settings.DATABASES["default"]["USER"], tables
             )
             problems += _limited_grant_problems(cursor, settings.DATABASES["default"]["USER"])
+            problems += frozen_grant_problems(
+                cursor,
+                runtime=settings.DATABASES["default"]["USER"],
+                platform=settings.DATABASES["platform"]["USER"],
+            )
             problems += _people_problems(cursor)
         transaction.set_rollback(True, using=alias)
     return problems

@@ -344,6 +344,24 @@ def test_the_frozen_invoice_policies_are_what_keeps_it(paid_invoice, clinic):
     assert inspect_database() == []
 
 
+def test_check_rls_notices_a_grant_that_would_unfreeze_an_invoice(live_db, settings):
+    runtime = settings.DATABASES["default"]["USER"]
+    owner = connections["owner"]
+    try:
+        with owner.cursor() as cursor:
+            cursor.execute(f'GRANT UPDATE ON tenants_invoiceline TO "{runtime}"')
+            cursor.execute(f'GRANT UPDATE (total) ON tenants_invoice TO "{runtime}"')
+        problems = inspect_database()
+        assert f"tenants_invoiceline: role {runtime} has UPDATE" in " ".join(problems)
+        assert any(p.startswith("tenants_invoice.total: runtime role") for p in problems)
+    finally:
+        with owner.cursor() as cursor:
+            cursor.execute(f'REVOKE UPDATE ON tenants_invoiceline FROM "{runtime}"')
+            cursor.execute(f'REVOKE UPDATE (total) ON tenants_invoice FROM "{runtime}"')
+        owner.close()
+    assert inspect_database() == []
+
+
 def test_another_clinic_cannot_reach_the_invoice_either(paid_invoice, clinic, other):
     with tenant_context(other), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE tenants_invoice SET status = 'overdue'")

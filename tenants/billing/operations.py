@@ -136,6 +136,40 @@ FROZEN_POLICIES = (
 )
 
 
+def frozen_grant_problems(cursor, *, runtime: str, platform: str) -> list[str]:
+    """What `check_rls` reports when a role's privileges would let a frozen invoice change:
+    a grant given back by hand undoes the freeze as surely as a dropped policy."""
+    forbidden = [
+        ("tenants_invoiceline", runtime, "UPDATE"),
+        ("tenants_invoiceline", runtime, "DELETE"),
+        ("tenants_invoiceline", platform, "UPDATE"),
+        ("tenants_invoice", runtime, "DELETE"),
+        ("tenants_invoice", platform, "UPDATE"),
+    ]
+    cursor.execute("SELECT to_regclass('tenants_invoice'), to_regclass('tenants_invoiceline')")
+    if None in cursor.fetchone():
+        return []
+    problems = []
+    for table, role, privilege in forbidden:
+        # An UPDATE granted on a single column counts too; DELETE exists only on the table.
+        function = "has_any_column_privilege" if privilege == "UPDATE" else "has_table_privilege"
+        cursor.execute(f"SELECT {function}(%s, %s, %s)", [role, table, privilege])
+        if cursor.fetchone()[0]:
+            problems.append(f"{table}: role {role} has {privilege} (a frozen invoice could change)")
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'tenants_invoice'::regclass "
+        "AND attnum > 0 AND NOT attisdropped AND NOT attname = ANY(%s) "
+        "AND has_column_privilege(%s, 'tenants_invoice', attname, 'UPDATE') ORDER BY attnum",
+        [list(INVOICE_LIFECYCLE_COLUMNS), runtime],
+    )
+    for (column,) in cursor.fetchall():
+        problems.append(
+            f"tenants_invoice.{column}: runtime role {runtime} may UPDATE it (only the "
+            f"life-cycle columns {', '.join(INVOICE_LIFECYCLE_COLUMNS)} may change)"
+        )
+    return problems
+
+
 def frozen_policies_sql(table: str = "tenants_invoice") -> list[str]:
     return [
         statement
