@@ -53,12 +53,12 @@ class RevokeFromRole(_SQLOperation):
         return f"Revoke {self.privileges} on {self.model_name} from the {self.alias} role"
 
 
-# Until migration 0009: triggers (migration 0005 still installs them on a fresh database, and
+# Until migration 0009: triggers (migration 0005 still installs them on a fresh database and
 # 0009 removes them; both read these two lists, so keep them). A paid or void invoice is a
-# tax document: nobody rewrites it. The trigger refuses every
-# UPDATE of such an invoice or of one of its lines, for every role (BYPASSRLS does not skip
-# triggers), and their DELETE for every role that is subject to row-level security; only the
-# platform role's purge of a whole clinic (clinics.purge) may delete them. SECURITY INVOKER:
+# tax document: nobody rewrites it. The trigger refuses every UPDATE of such an invoice or of
+# one of its lines, for every role (BYPASSRLS does not skip triggers), and their DELETE for
+# every role that is subject to row-level security; only the platform role's purge of a
+# whole clinic (clinics.purge) may delete them. SECURITY INVOKER:
 # the parent lookup of a line runs under the writer's own row-level security.
 FREEZE_FUNCTION = "billing_invoice_frozen_check"
 FREEZE_SQL = [
