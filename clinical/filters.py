@@ -212,7 +212,7 @@ class DentalTemplateFilter(django_filters.FilterSet):
         fields = ["condition_type", "tooth_surface", "severity", "is_active"]
 
     def filter_scope(self, queryset, name, value):
-        return queryset.filter(is_global=(value == "global"))
+        return queryset.filter(tenant__isnull=(value == "global"))
 
 
 class DentalAttachmentFilter(django_filters.FilterSet):
