@@ -29,12 +29,12 @@ from clinical.models import (
     DoctorAvailability,
     DoctorOffice,
     Medicine,
-    SharedMedicine,
     Office,
     Patient,
     Prescription,
     PrescriptionItem,
     PrescriptionPrint,
+    SharedMedicine,
 )
 from clinical.services import medicine_catalogue_load
 from clinical.services.numbering import next_number
