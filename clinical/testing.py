@@ -69,8 +69,9 @@ def build_medicine(**fields):
 
 def _build_line(model, parent: str, parent_model, fields):
     # A line names exactly one medicine: the clinic's own unless a shared one is given.
-    if fields.get("shared_medicine") is None and fields.get("shared_medicine_id") is None:
-        fields.setdefault("medicine", build(Medicine))
+    named = ("medicine", "medicine_id", "shared_medicine", "shared_medicine_id")
+    if all(fields.get(name) is None for name in named):
+        fields["medicine"] = build(Medicine)
     if parent not in fields and f"{parent}_id" not in fields:
         fields[parent] = build(parent_model)
     fields.setdefault("dosage", "1 tablet")
