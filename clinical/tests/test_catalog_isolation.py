@@ -161,6 +161,18 @@ def test_two_clinics_prescribe_a_shared_medicine_and_not_each_others(live_db, ap
             str(shared.pk),
             str(own.pk),
         ]
+        # A prescription pre-filled from that key names the same two medicines.
+        from_key = api.post(
+            "/api/v1/prescriptions",
+            {"patient_id": str(patient.pk), "diagnosis": "Fever", "short_key_code": "fever"},
+            format="json",
+            **h(doctor_user, clinic),
+        )
+        assert from_key.status_code == 201, from_key.json()
+        assert [i["medicine_id"] for i in from_key.json()["items"]] == [
+            str(shared.pk),
+            str(own.pk),
+        ]
     # Clinic A naming clinic B's own medicine: refused like an unknown one, nothing written.
     doctor_user, patient = people[a.pk]
     refused = api.post(

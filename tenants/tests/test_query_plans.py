@@ -88,7 +88,14 @@ class Call:
 
 def _fill(clinic):
     """A clinic with realistic volume in its busy tables, and a row in every other one."""
-    from clinical.models import Doctor, Medicine, ShortKey
+    from clinical.models import (
+        Doctor,
+        Medicine,
+        PrescriptionItem,
+        SharedMedicine,
+        ShortKey,
+        ShortKeyItem,
+    )
     from clinical.testing import bulk_clinical_records
 
     with tenant_context(clinic, user=clinic.owner):
@@ -102,6 +109,9 @@ def _fill(clinic):
             doctor=doctor, patients=PATIENTS_PER_CLINIC, prescriptions_per_patient=3
         )
         _fill_dental(doctor, patients[:PATIENTS_PER_CLINIC])
+        # Lines naming a shared medicine and a clinic's own, so the lists join both tables.
+        build(PrescriptionItem, shared_medicine=SharedMedicine.objects.order_by("name").first())
+        build(ShortKeyItem, shared_medicine=SharedMedicine.objects.order_by("name").first())
         _fill_every_other_table(clinic, medicine)
 
 
