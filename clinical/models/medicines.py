@@ -165,7 +165,9 @@ class CatalogueMedicine(MedicineFields):
     queryset (django-filter, DRF's pagination, the admin's changelist and autocomplete), and
     PostgreSQL pushes each filter into both halves, where the indexes (name, strength, id)
     and (tenant_id, name, strength, id) return a page in order through a Merge Append: no
-    sort, two index ranges, one query and one count whatever the page.
+    sort, two index ranges, one query and one count whatever the page. A union of two ORM
+    querysets could not be filtered, counted by django-filter or listed by the admin once
+    combined, so each reader would filter both halves itself.
     """
 
     id = models.UUIDField(primary_key=True, editable=False)
@@ -186,10 +188,6 @@ class CatalogueMedicine(MedicineFields):
         managed = False
         db_table = "clinical_medicinecatalogue"
         verbose_name = "medicine"
-
-    def own(self) -> Medicine | None:
-        """The clinic's Medicine row behind this entry (None for a shared entry)."""
-        return None if self.is_global else Medicine.objects.get(pk=self.pk)
 
 
 class MedicineLine(TenantOwnedModel):
