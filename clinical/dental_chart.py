@@ -29,6 +29,7 @@ from clinical.models import (
 from clinical.models.dental import ALL_TEETH, ConditionType, Severity, ToothSurface, tooth_kind
 from clinical.print_templates import letterhead, template_for, template_language
 from clinical.printing import document_response, print_language, render_html
+from clinical.selectors import medicine_lines
 from clinical.services.common import field_error
 from core.validators import DATE_MAX, DATE_MIN, DATE_RANGE_MESSAGE
 from tenants.context import tenant_context
@@ -274,9 +275,7 @@ def case_summary(*, tenant, patient, date_from, date_to) -> dict:
             .filter(_in_range("visit_date", date_from, date_to))
             .exclude(status=Prescription.Status.CANCELLED)
             .select_related("doctor__user")
-            .prefetch_related(
-                Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine"))
-            )
+            .prefetch_related(Prefetch("items", queryset=medicine_lines(PrescriptionItem)))
             .order_by("visit_date", "created_at")
         )
         attachments = list(

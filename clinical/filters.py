@@ -12,12 +12,12 @@ from drf_spectacular.utils import extend_schema_field
 
 from clinical.models import (
     Appointment,
+    CatalogueMedicine,
     DentalAttachment,
     DentalObservation,
     DentalProcedure,
     DentalTemplate,
     Doctor,
-    Medicine,
     Patient,
     Prescription,
     ShortKey,
@@ -65,6 +65,8 @@ class PatientFilter(django_filters.FilterSet):
 
 
 class MedicineFilter(django_filters.FilterSet):
+    """Filters of the catalogue a clinic sees (the view over the shared and own medicines)."""
+
     search = django_filters.CharFilter(
         method="filter_search", max_length=100, label="Name, generic name or composition."
     )
@@ -75,7 +77,7 @@ class MedicineFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
 
     class Meta:
-        model = Medicine
+        model = CatalogueMedicine
         fields = ["dosage_form", "prescription_only", "is_active"]
 
     def filter_search(self, queryset, name, value):
@@ -88,7 +90,7 @@ class MedicineFilter(django_filters.FilterSet):
         return queryset
 
     def filter_scope(self, queryset, name, value):
-        return queryset.filter(tenant__isnull=(value == "global"))
+        return queryset.filter(is_global=(value == "global"))
 
 
 class ShortKeyFilter(django_filters.FilterSet):

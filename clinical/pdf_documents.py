@@ -180,7 +180,7 @@ def _prescription_pdf(context: dict, *, language: str) -> bytes:
     doc.heading(f"Rx · {_('Medicines')}")
     rows = []
     for n, item in enumerate(context["items"], start=1):
-        medicine = item.medicine
+        medicine = item.catalogue_medicine
         name = f"{medicine.name} {medicine.strength}".strip()
         details = [f"({medicine.get_dosage_form_display()})"]
         if (
@@ -357,8 +357,7 @@ def _case_summary_pdf(summary: dict, *, language: str) -> bytes:
                     rx.prescription_number,
                     rx.diagnosis,
                     "\n".join(
-                        f"{i.medicine.name} {i.medicine.strength}: {i.dosage}, {i.frequency}, "
-                        f"{i.duration}"
+                        f"{i.catalogue_medicine}: {i.dosage}, {i.frequency}, {i.duration}"
                         for i in rx.items.all()
                     ),
                     f"{_('Dr.')} {rx.doctor.user.get_full_name()}",

@@ -120,7 +120,8 @@ def letterhead(*, template: PrintTemplate | None, clinic, office=None, doctor=No
 
 def _sample_item(name, strength, form, generic, dosage, frequency, duration, qty, note):
     return SimpleNamespace(
-        medicine=SimpleNamespace(
+        # Named like a real line's medicine, shared or the clinic's own (MedicineLine).
+        catalogue_medicine=SimpleNamespace(
             name=name,
             strength=strength,
             generic_name=generic,

@@ -33,6 +33,7 @@ from clinical.models import (
     PrescriptionPrint,
 )
 from clinical.print_templates import letterhead, preview_context, template_for, template_language
+from clinical.selectors import medicine_lines
 from clinical.services.prescriptions import prescription_print_record
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -47,7 +48,7 @@ def prescription_for_print(*, tenant, pk) -> Prescription:
         return (
             Prescription.objects.select_related("patient", "doctor__user", "appointment__office")
             .prefetch_related(
-                Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine")),
+                Prefetch("items", queryset=medicine_lines(PrescriptionItem)),
                 Prefetch(
                     "doctor__office_links",
                     queryset=DoctorOffice.objects.select_related("office").filter(

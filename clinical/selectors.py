@@ -15,6 +15,7 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from accounts.models import Invitation
 from clinical.models import (
     Appointment,
+    CatalogueMedicine,
     DentalObservation,
     DentalProcedure,
     Doctor,
@@ -132,7 +133,7 @@ def prescriptions_with_details(queryset: QuerySet) -> QuerySet:
     return queryset.prefetch_related(
         _patients(),
         _doctors(),
-        Prefetch("items", queryset=PrescriptionItem.objects.select_related("medicine")),
+        Prefetch("items", queryset=medicine_lines(PrescriptionItem)),
     )
 
 
@@ -145,7 +146,20 @@ def dental_records_with_details(queryset: QuerySet) -> QuerySet:
 
 
 def short_key_items_prefetch() -> Prefetch:
-    return Prefetch("items", queryset=ShortKeyItem.objects.select_related("medicine"))
+    return Prefetch("items", queryset=medicine_lines(ShortKeyItem))
+
+
+def medicine_lines(model, queryset=None) -> QuerySet:
+    """Prescription or short-key lines with the medicine each names, shared or the clinic's
+    own (`line.catalogue_medicine`), read in the same query: two joins by primary key."""
+    queryset = model.objects.all() if queryset is None else queryset
+    return queryset.select_related("medicine", "shared_medicine")
+
+
+def medicine_catalogue() -> QuerySet:
+    """The medicine catalogue the clinic in context sees: the shared catalogue and the
+    clinic's own medicines, one queryset (the view behind CatalogueMedicine says why)."""
+    return CatalogueMedicine.objects.all()
 
 
 def short_keys_visible_to(user, queryset=None) -> QuerySet:
@@ -273,7 +287,7 @@ def short_key_lines(key) -> list[dict]:
     """A short key's medicine lines, as a prescription's items (the service's input shape)."""
     return [
         {
-            "medicine_id": item.medicine_id,
+            "medicine_id": item.catalogue_medicine_id,
             "dosage": item.dosage,
             "frequency": item.frequency,
             "duration": item.duration,

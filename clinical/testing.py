@@ -21,7 +21,10 @@ from clinical.models import (
     Office,
     Patient,
     Prescription,
+    PrescriptionItem,
     PrintTemplate,
+    ShortKey,
+    ShortKeyItem,
 )
 from clinical.models.dental import ALL_TEETH
 from tenants.testing import build, register_builder
@@ -62,6 +65,29 @@ def build_medicine(**fields):
     fields.setdefault("dosage_form", Medicine.DosageForm.TABLET)
     fields.setdefault("strength", "500 mg")
     return Medicine.objects.create(**fields)
+
+
+def _build_line(model, parent: str, parent_model, fields):
+    # A line names exactly one medicine: the clinic's own unless a shared one is given.
+    named = ("medicine", "medicine_id", "shared_medicine", "shared_medicine_id")
+    if all(fields.get(name) is None for name in named):
+        fields["medicine"] = build(Medicine)
+    if parent not in fields and f"{parent}_id" not in fields:
+        fields[parent] = build(parent_model)
+    fields.setdefault("dosage", "1 tablet")
+    fields.setdefault("frequency", "1-0-1")
+    fields.setdefault("duration", "5 days")
+    return model.objects.create(**fields)
+
+
+@register_builder(PrescriptionItem)
+def build_prescription_item(**fields):
+    return _build_line(PrescriptionItem, "prescription", Prescription, fields)
+
+
+@register_builder(ShortKeyItem)
+def build_short_key_item(**fields):
+    return _build_line(ShortKeyItem, "short_key", ShortKey, fields)
 
 
 @register_builder(Appointment)

@@ -36,7 +36,7 @@ from django.db import DatabaseError, connections, models, transaction
 from tenants import people_sql, rls
 from tenants.billing.operations import frozen_grant_problems
 from tenants.dbroles import RUNTIME_LIMITED_TABLES
-from tenants.scoping import CatalogForeignKey, TenantForeignKey
+from tenants.scoping import TenantForeignKey
 
 
 def protected_models() -> list[type[models.Model]]:
@@ -67,17 +67,16 @@ def check_foreign_keys(app_configs=None, **kwargs):
             if not field.is_relation or field.name == "tenant" or not field.related_model:
                 continue
             target = field.related_model
-            if not _is_clinic_scoped(target) or isinstance(
-                field, TenantForeignKey | CatalogForeignKey
-            ):
+            if not _is_clinic_scoped(target) or isinstance(field, TenantForeignKey):
                 continue
-            wanted = "CatalogForeignKey" if target.rls_kind == "catalog" else "TenantForeignKey"
+            # A catalogue's shared rows live in a reference table (SharedCatalogModel), which
+            # a plain ForeignKey may reference; its clinic rows are referenced like any.
             errors.append(
                 Error(
                     f"{model._meta.label}.{field.name} references clinic-owned "
                     f"{target._meta.label} with a plain ForeignKey.",
-                    hint=f"Use tenants.models.{wanted} and add AddTenantForeignKey to the "
-                    "migration.",
+                    hint="Use tenants.scoping.TenantForeignKey and add AddTenantForeignKey to "
+                    "the migration.",
                     obj=field,
                     id="tenants.E001",
                 )
@@ -250,16 +249,6 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
                     f"{table}.{field.column}: composite foreign key (tenant_id, {field.column}) "
                     f"→ {target}(tenant_id, id) is missing"
                 )
-        elif isinstance(field, CatalogForeignKey):
-            trigger = rls.catalog_trigger_name(table, field.column)
-            rows = _fetchall(
-                cursor,
-                "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s "
-                "AND tgenabled <> 'D'",
-                [f'"{table}"', trigger],
-            )
-            if not rows:
-                problems.append(f"{table}.{field.column}: same-clinic catalogue trigger is missing")
     return problems
 
 

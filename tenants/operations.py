@@ -102,8 +102,10 @@ class AddTenantForeignKey(_SQLOperation):
 
     For a `TenantForeignKey` (target clinic-owned): composite foreign key
     `(tenant_id, column) → target(tenant_id, id)` plus an index leading with those columns.
-    For a `CatalogForeignKey` (target a catalogue): a trigger that refuses another clinic's
-    catalogue entry.
+    Historically, for a target whose `tenant` may be NULL (a mixed catalogue: clinical
+    migration 0003's medicines), a trigger that refused another clinic's catalogue entry.
+    Citus refuses triggers, so no current model takes that branch (clinical migration 0009
+    dropped those triggers); it stays so that the old migrations still build a database.
     """
 
     def __init__(self, model_name: str, field_name: str):

@@ -315,6 +315,8 @@ def drop_composite_fk_sql(table: str, column: str) -> list[str]:
     ]
 
 
+# The same-clinic trigger of the old mixed medicine catalogue. Citus refuses triggers: clinical
+# migration 0009 drops it, and only the migrations before it still install it.
 CATALOG_REF_FUNCTION = "clinic_catalog_ref_check"
 
 

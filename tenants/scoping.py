@@ -208,8 +208,10 @@ class TenantForeignKey(models.ForeignKey):
 
 
 class CatalogForeignKey(models.ForeignKey):
-    """A reference from a clinic-owned row to a catalogue row (shared or the same clinic's).
+    """Historical: a reference to a mixed catalogue row (shared or the same clinic's), checked
+    by a trigger that `AddTenantForeignKey` installed.
 
-    A composite key cannot express "NULL tenant or mine", so the `AddTenantForeignKey`
-    operation installs a trigger that refuses a row pointing at another clinic's entry.
+    No model uses it any more: the shared medicines moved to a reference table (issue 17) and
+    a line references either that table or the clinic's own medicines with a composite key.
+    It stays because clinical migration 0003 names it.
     """

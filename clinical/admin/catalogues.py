@@ -22,7 +22,12 @@ from django.http import HttpResponseRedirect
 from accounts.admin_mixins import ClinicTabularInline
 from clinical.admin.common import CatalogueFilter, ClinicalAdmin, acts_as_doctor, form_changes
 from clinical.models import Medicine, ShortKey, ShortKeyItem
-from clinical.selectors import short_key_items_prefetch, short_keys_visible_to
+from clinical.selectors import (
+    medicine_catalogue,
+    medicine_lines,
+    short_key_items_prefetch,
+    short_keys_visible_to,
+)
 from clinical.services import (
     medicine_create,
     medicine_update,
@@ -187,7 +192,7 @@ class MedicineLinesFormSet(BaseInlineFormSet):
                     ids.add(uuid.UUID(str(form["medicine"].value())))
                 except (TypeError, ValueError, AttributeError):
                     continue
-            found = Medicine.objects.filter(pk__in=ids) if ids else []
+            found = medicine_catalogue().filter(pk__in=ids) if ids else []
             self._labels = {str(m.pk): str(m) for m in found}
         return self._labels
 
@@ -221,10 +226,33 @@ class MedicineLinesFormSet(BaseInlineFormSet):
         return []
 
 
+class MedicineLineForm(forms.ModelForm):
+    """A line's medicine is chosen from the catalogue the clinic sees (shared or its own),
+    one field whatever its kind; the line stores it in `medicine` or `shared_medicine`
+    (MedicineLine.set_medicine), and the service writes it again from the id."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "medicine" in self.fields:
+            self.initial["medicine"] = self.instance.catalogue_medicine_id
+
+    def _post_clean(self):
+        # The chosen entry is a CatalogueMedicine, which the `medicine` column (the clinic's
+        # own medicines) cannot hold: keep it away from construct_instance and name it in
+        # the right column instead.
+        chosen = self.cleaned_data.pop("medicine", None)
+        if chosen is not None:
+            self.instance.set_medicine(chosen)
+        super()._post_clean()
+        if chosen is not None:
+            self.cleaned_data["medicine"] = chosen
+
+
 class MedicineLinesInline(ClinicTabularInline):
     """Medicines as lines of their parent, searched in the shared catalogue and the clinic's
     own; the parent's service writes them (1-20 lines, each medicine once)."""
 
+    form = MedicineLineForm
     formset = MedicineLinesFormSet
     # Lines are added, changed and removed with their parent (who may do that: the parent's
     # role rule, see ClinicTabularInline).
@@ -240,7 +268,7 @@ class MedicineLinesInline(ClinicTabularInline):
         return 3 if obj is None else 1
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("medicine")
+        return medicine_lines(self.model, super().get_queryset(request))
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -249,6 +277,9 @@ class MedicineLinesInline(ClinicTabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "medicine":
+            # Any entry of the catalogue the clinic sees. The autocomplete searches it too:
+            # the medicines' admin lists that catalogue (MedicineAdmin.get_queryset).
+            kwargs["queryset"] = medicine_catalogue()
             kwargs["widget"] = MedicineAutocomplete(
                 db_field, self.admin_site, using=kwargs.get("using")
             )
@@ -268,7 +299,11 @@ class MedicineForm(ServiceWrittenForm):
 class MedicineAdmin(ServiceWrittenAdmin, ClinicalAdmin):
     """The shared catalogue (read-only, loaded by `load_medicines`) and the clinic's own
     medicines (added and changed through the medicine services). Prescriptions and short keys
-    search it for their lines (the autocomplete offers medicines still in use)."""
+    search it for their lines (the autocomplete offers medicines still in use).
+
+    Registered for the clinic's own medicines (its add form makes one), it lists and opens
+    the whole catalogue the clinic sees: its queryset is the catalogue view
+    (CatalogueMedicine), whose rows have the same fields plus `is_global`."""
 
     resource = "medicines"
 
@@ -282,11 +317,14 @@ class MedicineAdmin(ServiceWrittenAdmin, ClinicalAdmin):
 
     @admin.display(boolean=True, description="shared")
     def shared(self, obj):
-        return obj.tenant_id is None
+        return obj.is_global
+
+    def get_queryset(self, request):
+        return medicine_catalogue().order_by(*(self.get_ordering(request) or ()))
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.tenant_id is not None)
+        return allowed and (obj is None or not obj.is_global)
 
     def get_search_results(self, request, queryset, search_term):
         queryset, duplicates = super().get_search_results(request, queryset, search_term)

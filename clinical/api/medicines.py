@@ -6,16 +6,19 @@ from rest_framework.response import Response
 
 from clinical.api.base import ClinicalViewSet
 from clinical.filters import MedicineFilter
-from clinical.models import Medicine
+from clinical.models import CatalogueMedicine
 from clinical.serializers.medicines import MedicineInputSerializer, MedicineSerializer
 from clinical.services import medicine_create, medicine_update
 
 
 @extend_schema(tags=["medicines"])
 class MedicineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicalViewSet):
-    """The shared catalogue (read-only, `scope: global`) and the clinic's own medicines."""
+    """The shared catalogue (read-only, `scope: global`) and the clinic's own medicines.
 
-    model = Medicine
+    Reads go through the catalogue view (CatalogueMedicine, `selectors.medicine_catalogue`):
+    one queryset for both, so filters, ordering and pages work as on any list."""
+
+    model = CatalogueMedicine
     resource = "medicines"
     serializer_class = MedicineSerializer
     filterset_class = MedicineFilter

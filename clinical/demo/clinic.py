@@ -15,7 +15,7 @@ from accounts.models import Membership, Role
 from clinical.demo.common import DEMO_MEDICINES, clinic_days, demo_medicine
 from clinical.demo.dental import seed_dental_chart
 from clinical.demo.printing import seed_print_demo
-from clinical.models import DentalTemplate, Doctor, Medicine, Office
+from clinical.models import DentalTemplate, Doctor, Office, SharedMedicine
 from clinical.services import (
     appointment_book,
     appointment_transition,
@@ -82,7 +82,7 @@ def seed_catalogue(*, write=print) -> None:
     """Load the shared starter catalogues once (idempotent; audited platform access): the
     medicines and the dental observation templates."""
     with platform_access(reason="demo: starter catalogues"):
-        has_medicines = Medicine.objects.filter(tenant__isnull=True).exists()
+        has_medicines = SharedMedicine.objects.exists()
         has_templates = DentalTemplate.objects.filter(tenant__isnull=True).exists()
     if not has_medicines:
         with STARTER_CATALOGUE.open(encoding="utf-8") as handle:

@@ -8,6 +8,7 @@ import datetime
 from django.utils import timezone
 
 from clinical.models import Medicine
+from clinical.selectors import medicine_catalogue
 
 # (name, dosage form, strength): entries of the starter catalogue the demo prescribes.
 DEMO_MEDICINES = {
@@ -26,10 +27,10 @@ DEMO_MEDICINES = {
 }
 
 
-def demo_medicine(name: str, form: str, strength: str) -> Medicine:
-    """A catalogue entry visible to the clinic; the clinic's own copy when the shared
-    catalogue is not loaded."""
-    found = Medicine.objects.filter(name=name, dosage_form=form, strength=strength).first()
+def demo_medicine(name: str, form: str, strength: str):
+    """A catalogue entry visible to the clinic (shared or its own); the clinic's own copy
+    when the shared catalogue is not loaded."""
+    found = medicine_catalogue().filter(name=name, dosage_form=form, strength=strength).first()
     if found is not None:
         return found
     return Medicine.objects.create(

@@ -1,6 +1,7 @@
-"""Clinical records. Every model here is clinic-owned (`TenantOwnedModel`), except the
-medicine catalogue and the dental observation templates, `CatalogModel`s whose shared rows
-(tenant empty) every clinic reads."""
+"""Clinical records. Every model here is clinic-owned (`TenantOwnedModel`), except the shared
+medicine catalogue (`SharedMedicine`, a reference table every clinic reads), the view of the
+catalogue a clinic sees (`CatalogueMedicine`) and the dental observation templates, a
+`CatalogModel` whose shared rows (tenant empty) every clinic reads."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from clinical.models.dental import (
     DentalProcedure,
     DentalTemplate,
 )
-from clinical.models.medicines import Medicine
+from clinical.models.medicines import CatalogueMedicine, Medicine, SharedMedicine
 from clinical.models.patients import Patient, PatientQuerySet
 from clinical.models.practice import Doctor, DoctorAvailability, DoctorOffice, Office
 from clinical.models.prescriptions import Prescription, PrescriptionItem, PrescriptionPrint
@@ -21,6 +22,7 @@ from clinical.models.shortkeys import ShortKey, ShortKeyItem
 
 __all__ = [
     "Appointment",
+    "CatalogueMedicine",
     "DentalAttachment",
     "DentalObservation",
     "DentalProcedure",
@@ -37,6 +39,7 @@ __all__ = [
     "PrescriptionItem",
     "PrescriptionPrint",
     "PrintTemplate",
+    "SharedMedicine",
     "ShortKey",
     "ShortKeyItem",
 ]

@@ -11,10 +11,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinical.models.appointments import Appointment
-from clinical.models.medicines import Medicine
+from clinical.models.medicines import MedicineLine, medicine_line_constraints
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor
-from tenants.scoping import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 MIN_ITEMS = 1
 MAX_ITEMS = 20
@@ -99,9 +99,10 @@ class Prescription(TenantOwnedModel):
         return status in self.TRANSITIONS.get(self.status, set())
 
 
-class PrescriptionItem(TenantOwnedModel):
+class PrescriptionItem(MedicineLine):
+    """One medicine of a prescription: a shared one or the clinic's own (MedicineLine)."""
+
     prescription = TenantForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
-    medicine = CatalogForeignKey(Medicine, on_delete=models.PROTECT, related_name="+")
     dosage = models.CharField(max_length=100)
     frequency = models.CharField(max_length=100)
     duration = models.CharField(max_length=100)
@@ -130,16 +131,11 @@ class PrescriptionItem(TenantOwnedModel):
 
     class Meta:
         ordering = ["order", "id"]
-        constraints = [
-            # No medicine twice on one prescription.
-            models.UniqueConstraint(
-                fields=["tenant", "prescription", "medicine"],
-                name="prescriptionitem_tenant_medicine_uniq",
-            ),
-        ]
+        # Exactly one medicine, and no medicine twice on one prescription.
+        constraints = medicine_line_constraints("prescriptionitem", "prescription")
 
     def __str__(self) -> str:
-        return f"{self.prescription_id}: {self.medicine_id}"
+        return f"{self.prescription_id}: {self.catalogue_medicine_id}"
 
 
 class PrescriptionPrint(TenantOwnedModel):

@@ -7,9 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from clinical.models.medicines import Medicine
+from clinical.models.medicines import MedicineLine, medicine_line_constraints
 from clinical.models.practice import Doctor
-from tenants.scoping import CatalogForeignKey, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import TenantForeignKey, TenantOwnedModel
 
 short_key_code_validator = RegexValidator(
     r"^[A-Z0-9_-]{2,20}$",
@@ -50,9 +50,10 @@ class ShortKey(TenantOwnedModel):
         return self.doctor_id is not None
 
 
-class ShortKeyItem(TenantOwnedModel):
+class ShortKeyItem(MedicineLine):
+    """One medicine of a short key: a shared one or the clinic's own (MedicineLine)."""
+
     short_key = TenantForeignKey(ShortKey, on_delete=models.CASCADE, related_name="items")
-    medicine = CatalogForeignKey(Medicine, on_delete=models.PROTECT, related_name="+")
     dosage = models.CharField(max_length=100)
     frequency = models.CharField(max_length=100)
     duration = models.CharField(max_length=100)
@@ -64,11 +65,8 @@ class ShortKeyItem(TenantOwnedModel):
 
     class Meta:
         ordering = ["order", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "short_key", "medicine"], name="shortkeyitem_tenant_medicine_uniq"
-            ),
-        ]
+        # Exactly one medicine, and no medicine twice in one short key.
+        constraints = medicine_line_constraints("shortkeyitem", "short_key")
 
     def __str__(self) -> str:
-        return f"{self.short_key_id}: {self.medicine_id}"
+        return f"{self.short_key_id}: {self.catalogue_medicine_id}"

@@ -4,15 +4,18 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from clinical.models import Medicine
+from clinical.models import CatalogueMedicine, Medicine
 from clinical.serializers.base import InputSerializer, text
 
 
 class MedicineSerializer(serializers.ModelSerializer):
+    """A catalogue entry: a CatalogueMedicine from the list, or the clinic's own Medicine
+    just written (the same fields)."""
+
     scope = serializers.SerializerMethodField()
 
     class Meta:
-        model = Medicine
+        model = CatalogueMedicine
         fields = [
             "id",
             "name",

@@ -16,8 +16,9 @@ from core import fields
 
 
 class PrescriptionItemSerializer(serializers.ModelSerializer):
-    medicine_id = serializers.UUIDField(read_only=True)
-    medicine = MedicineSummarySerializer(read_only=True)
+    # One id whether the line names a shared medicine or one of the clinic's own.
+    medicine_id = serializers.UUIDField(source="catalogue_medicine_id", read_only=True)
+    medicine = MedicineSummarySerializer(source="catalogue_medicine", read_only=True)
 
     class Meta:
         model = PrescriptionItem

@@ -1,11 +1,15 @@
 """Medicine lines shared by prescriptions and short keys: 1-20 lines, each medicine once,
-every medicine visible to the clinic (shared catalogue or its own) and still active."""
+every medicine visible to the clinic (shared catalogue or its own) and still active.
+
+A client names a line's medicine by one id, shared or the clinic's own; the line stores it
+in `shared_medicine` or `medicine` (clinical.models.medicines.MedicineLine). The id is
+looked up in the catalogue the clinic sees, so another clinic's medicine is not found."""
 
 from __future__ import annotations
 
 import uuid
 
-from clinical.models import Medicine
+from clinical.models import CatalogueMedicine
 from clinical.models.prescriptions import MAX_ITEMS, MIN_ITEMS
 from clinical.services.common import clean_text, field_error, full_clean
 
@@ -29,8 +33,9 @@ def build_items(model, items, *, extra_fields=(), parent_field: str) -> list:
             code="invalid_items",
         )
     ids = [_uuid(item.get("medicine_id"), f"items[{i}]") for i, item in enumerate(items)]
-    # The catalogue manager shows the shared entries and this clinic's own, nothing else.
-    medicines = {m.pk: m for m in Medicine.objects.filter(pk__in=ids)}
+    # The catalogue view's manager shows the shared entries and this clinic's own, nothing
+    # else (and row-level security of both tables backs it): one query for every line.
+    medicines = {m.pk: m for m in CatalogueMedicine.objects.filter(pk__in=ids)}
     rows, seen = [], {}
     for index, (item, medicine_id) in enumerate(zip(items, ids, strict=True)):
         key = f"items[{index}]"
@@ -55,11 +60,12 @@ def build_items(model, items, *, extra_fields=(), parent_field: str) -> list:
         for name in extra_fields:
             if name in item:
                 values[name] = item[name]
-        row = model(medicine=medicine, order=index + 1, **values)
+        row = model(order=index + 1, **values)
+        row.set_medicine(medicine)
         full_clean(
             row,
             prefix=f"{key}.",
-            exclude=[parent_field, "medicine"],
+            exclude=[parent_field, "medicine", "shared_medicine"],
             validate_unique=False,
             validate_constraints=False,
         )

@@ -1,8 +1,9 @@
 """Write operations on the medicine catalogue.
 
-A clinic writes only its own entries; the shared catalogue (tenant empty) is written only by
-`medicine_catalogue_load`, inside platform_access (the audited BYPASSRLS role): row-level
-security refuses shared rows to every clinic's connection whatever the code does.
+A clinic writes only its own medicines (`Medicine`); the shared catalogue (`SharedMedicine`,
+a reference table) is written only by `medicine_catalogue_load`, inside platform_access (the
+audited BYPASSRLS role): row-level security refuses every write to it from a clinic's
+connection whatever the code does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinical.models import Medicine
+from clinical.models import Medicine, SharedMedicine
 from clinical.services.catalogues import (
     LoadResult,
     Rows,
@@ -88,7 +89,9 @@ def medicine_create(*, tenant, actor, **fields) -> Medicine:
 
 
 @transaction.atomic
-def medicine_update(*, tenant, actor, medicine: Medicine, **changes) -> Medicine:
+def medicine_update(*, tenant, actor, medicine, **changes) -> Medicine:
+    """Change one of the clinic's own medicines; `medicine` may be any catalogue entry (a
+    CatalogueMedicine from the list), and a shared one is refused."""
     with tenant_context(tenant):
         if medicine.is_global:
             raise PermissionDeniedError(
@@ -154,7 +157,7 @@ def _key(values: dict) -> tuple:
 def read_catalogue(lines: Iterable[str]) -> Rows:
     """Parse and validate a catalogue CSV; raise CatalogueError listing every bad row."""
     return catalogue_read(
-        lines, model=Medicine, required=REQUIRED_COLUMNS, values_of=_row_values, key_of=_key
+        lines, model=SharedMedicine, required=REQUIRED_COLUMNS, values_of=_row_values, key_of=_key
     )
 
 
@@ -172,7 +175,7 @@ def medicine_catalogue_load(
     transaction on the platform connection.
     """
     return catalogue_load(
-        model=Medicine,
+        model=SharedMedicine,
         rows=rows,
         key_of=_key,
         columns=CSV_COLUMNS,

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.testing import add_member, create_clinic, session_login
-from clinical.models import Medicine, ShortKey, ShortKeyItem
+from clinical.models import Medicine, SharedMedicine, ShortKey, ShortKeyItem
 from clinical.services import short_key_create
 from clinical.tests.conftest import count_queries, item, make_doctor
 from clinical.tests.test_admin_prescriptions import line, lines
@@ -103,7 +103,9 @@ def test_the_medicine_search_offers_shared_and_own_medicines_in_use(live_db):
     make_doctor(clinic, bob)
     elsewhere = create_clinic("Bharat Family Clinic")
     with platform_access(reason="test: a shared catalogue entry"):
-        shared = Medicine.objects.create(name="Azithral", dosage_form="tablet", strength="500")
+        shared = SharedMedicine.objects.create(
+            name="Azithral", dosage_form="tablet", strength="500"
+        )
     with tenant_context(clinic):
         own = build(Medicine, name="Azee house", dosage_form="syrup")
         retired = build(Medicine, name="Azo old", is_active=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinical.models import Doctor, Medicine, Patient, Prescription, ShortKey
+from clinical.models import Doctor, Medicine, Patient, Prescription, SharedMedicine, ShortKey
 from clinics.tests.admin_helpers import log_in, staff
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, Tenant
@@ -110,7 +110,7 @@ def test_the_shared_catalogue_is_read_only_and_own_medicines_change_through_the_
     alice = clinic_a.owner
     owner = log_in(Client(), staff(alice), clinic_a)
     with platform_access(reason="test: a shared catalogue entry"):
-        shared = Medicine.objects.create(
+        shared = SharedMedicine.objects.create(
             name="Paracetamol", dosage_form="tablet", strength="500 mg"
         )
     with tenant_context(clinic_a):

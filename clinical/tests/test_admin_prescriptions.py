@@ -19,6 +19,7 @@ from clinical.models import (
     Patient,
     Prescription,
     PrescriptionItem,
+    SharedMedicine,
     ShortKey,
     ShortKeyItem,
 )
@@ -352,7 +353,7 @@ def edit(rx, clinic, **overrides) -> dict:
         **lines(
             *[
                 {
-                    **line(Medicine(pk=row.medicine_id), dosage=row.dosage),
+                    **line(Medicine(pk=row.catalogue_medicine_id), dosage=row.dosage),
                     "id": str(row.pk),
                     "prescription": str(rx.pk),
                 }
@@ -573,3 +574,44 @@ def test_another_clinics_doctor_cannot_prescribe_for_this_clinics_patient(
     assert response.context_data["adminform"].form.errors["patient"]
     with tenant_context(other):
         assert not Prescription.objects.exists()
+
+
+def test_a_line_names_a_shared_medicine_and_the_clinics_own(live_db):
+    """The lines' medicine field takes an entry of either kind, shows it again on the record's
+    page, and keeps it when the prescription is saved again."""
+    from django.test import Client
+
+    from clinical.services import medicine_catalogue_load, patient_create
+
+    clinic = create_clinic("Asha Dental Care")
+    bob = add_member(clinic, role="doctor").user
+    make_doctor(clinic, bob)
+    medicine_catalogue_load(
+        rows=[(2, {"name": "Azithral", "dosage_form": "tablet", "strength": "500 mg"})],
+        reason="test: a shared medicine",
+    )
+    patient = patient_create(
+        tenant=clinic, actor=clinic.owner, first_name="Arjun", mobile="9845012345", gender="male"
+    )
+    with tenant_context(clinic):
+        shared = SharedMedicine.objects.get()
+        own = build(Medicine, name="House syrup", dosage_form="syrup")
+    client = Client()
+    session_login(client, bob, clinic)
+    response = client.post(ADD, {**new_rx(patient), **lines(line(shared), line(own))})
+    assert response.status_code == 302, errors_of(response)
+    rx = only_prescription(clinic)
+    with tenant_context(clinic):
+        stored = list(
+            PrescriptionItem.objects.filter(prescription=rx)
+            .order_by("order")
+            .values_list("medicine_id", "shared_medicine_id")
+        )
+    assert stored == [(None, shared.pk), (own.pk, None)]
+    page = client.get(change_url(rx)).content.decode()
+    assert "Azithral 500 mg" in page and "House syrup" in page
+    again = client.post(change_url(rx), edit(rx, clinic, diagnosis="Tonsillitis"))
+    assert again.status_code == 302, errors_of(again)
+    with tenant_context(clinic):
+        assert Prescription.objects.get(pk=rx.pk).diagnosis == "Tonsillitis"
+        assert PrescriptionItem.objects.filter(prescription=rx, shared_medicine=shared).exists()

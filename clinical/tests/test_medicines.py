@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.testing import create_clinic
-from clinical.models import Medicine
-from clinical.services.medicines import STARTER_CATALOGUE
+from clinical.models import Medicine, SharedMedicine
+from clinical.services.medicines import STARTER_CATALOGUE, medicine_catalogue_load
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
@@ -23,7 +23,7 @@ URL = "/api/v1/medicines"
 
 def _global_count() -> int:
     with platform_access(reason="test: count the shared catalogue"):
-        return Medicine.objects.filter(tenant__isnull=True).count()
+        return SharedMedicine.objects.count()
 
 
 def _write_csv(tmp_path, rows, name="catalogue.csv"):
@@ -48,10 +48,12 @@ def test_starter_catalogue_loads_idempotently_with_progress(live_db):
     assert f"0 created, 0 updated, {total} unchanged" in again.getvalue()
     assert _global_count() == total
     with platform_access(reason="test: inspect"):
-        paracetamol = Medicine.objects.get(
-            tenant__isnull=True, name="Paracetamol", dosage_form="tablet", strength="500 mg"
+        paracetamol = SharedMedicine.objects.get(
+            name="Paracetamol", dosage_form="tablet", strength="500 mg"
         )
-        forms = set(Medicine.objects.values_list("dosage_form", flat=True))
+        forms = set(SharedMedicine.objects.values_list("dosage_form", flat=True))
+        # The shared catalogue lives in its reference table only.
+        assert not Medicine.objects.exists()
         assert AuditEvent.objects.filter(action="medicine.catalogue_loaded").count() == 2
     assert paracetamol.atc_code == "N02BE01" and paracetamol.prescription_only is False
     assert {"tablet", "capsule", "syrup", "suspension", "cream", "drops", "inhaler"} <= forms
@@ -65,7 +67,7 @@ def test_a_changed_row_is_updated_in_place(live_db, tmp_path):
     call_command("load_medicines", str(_write_csv(tmp_path, [row], "b.csv")), stdout=out)
     assert "0 created, 1 updated, 0 unchanged" in out.getvalue()
     with platform_access(reason="test"):
-        assert Medicine.objects.get(name="Zincovit").category == "Multivitamin"
+        assert SharedMedicine.objects.get(name="Zincovit").category == "Multivitamin"
 
 
 @pytest.mark.parametrize(
@@ -164,22 +166,76 @@ def test_bad_prices_are_refused(api, clinic_a, alice, price):
     assert response.status_code == 400 and "price" in response.json()["errors"]
 
 
-def test_clinic_cannot_write_a_shared_row_even_through_the_orm(clinic_a):
-    from django.db import DatabaseError, transaction
+def test_clinic_cannot_write_the_shared_catalogue_even_through_the_orm(live_db):
+    from django.db import DatabaseError, connection, transaction
 
-    with tenant_context(clinic_a), pytest.raises(DatabaseError, match="row-level security"):
-        with transaction.atomic():
-            Medicine(tenant=None, name="Sneaky", dosage_form="tablet").save_base(force_insert=True)
+    call_command("load_medicines", str(STARTER_CATALOGUE), stdout=io.StringIO())
+    clinic = create_clinic()
+    with tenant_context(clinic):
+        shared = SharedMedicine.objects.get(name="Paracetamol", strength="500 mg")
+        # The runtime role adds nothing to the reference table (no policy lets it)...
+        with pytest.raises(DatabaseError, match="row-level security"):
+            with transaction.atomic():
+                SharedMedicine(name="Sneaky", dosage_form="tablet").save(force_insert=True)
+        # ... and changes or deletes none of its rows: they are not there for it to write.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE clinical_sharedmedicine SET name = 'Changed' WHERE id = %s", [shared.pk]
+            )
+            assert cursor.rowcount == 0
+            cursor.execute("DELETE FROM clinical_sharedmedicine WHERE id = %s", [shared.pk])
+            assert cursor.rowcount == 0
+        # A clinic's table holds no shared rows any more: a row needs its clinic.
+        with pytest.raises(DatabaseError):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO clinical_medicine (id, tenant_id, name, generic_name, "
+                    "composition, manufacturer, dosage_form, strength, category, "
+                    "prescription_only, atc_code, notes, is_active, created_at, updated_at) "
+                    "VALUES (gen_random_uuid(), NULL, 'Sneaky', '', '', '', 'tablet', '', '', "
+                    "true, '', '', true, now(), now())"
+                )
+    with platform_access(reason="test: the row is unchanged"):
+        assert SharedMedicine.objects.get(pk=shared.pk).name == "Paracetamol"
+
+
+def test_a_shared_medicine_is_visible_to_every_clinic_by_id(live_db, api):
+    call_command("load_medicines", str(STARTER_CATALOGUE), stdout=io.StringIO())
+    a, b = create_clinic(), create_clinic()
+    with platform_access(reason="test: pick a shared medicine"):
+        shared = SharedMedicine.objects.get(name="Paracetamol", strength="500 mg")
+    with tenant_context(a):
+        own = build(Medicine, name="Asha Special Mouthwash", dosage_form="mouthwash")
+    for clinic in (a, b):
+        answer = api.get(f"{URL}/{shared.pk}", **h(clinic.owner, clinic))
+        assert answer.status_code == 200 and answer.json()["scope"] == "global"
+    assert api.get(f"{URL}/{own.pk}", **h(a.owner, a)).json()["scope"] == "clinic"
+    # Another clinic's own medicine is not found, like a missing one.
+    assert api.get(f"{URL}/{own.pk}", **h(b.owner, b)).status_code == 404
+    assert (
+        api.patch(f"{URL}/{own.pk}", {"price": "1.00"}, format="json", **h(b.owner, b)).status_code
+        == 404
+    )
+    changed = api.patch(f"{URL}/{own.pk}", {"price": "1.00"}, format="json", **h(a.owner, a))
+    assert changed.status_code == 200 and changed.json()["price"] == "1.00"
 
 
 @pytest.mark.parametrize("count", [1, 15])
-def test_medicine_list_uses_constant_queries(
-    api, clinic_a, alice, count, django_assert_max_num_queries
-):
-    with tenant_context(clinic_a):
+def test_medicine_list_uses_constant_queries(live_db, api, count, django_assert_max_num_queries):
+    clinic = create_clinic()
+    with tenant_context(clinic):
         for _ in range(count):
             build(Medicine)
-    headers = h(alice, clinic_a)
+    medicine_catalogue_load(
+        rows=[
+            (n, {"name": f"Shared {n}", "dosage_form": "tablet", "strength": ""})
+            for n in range(count)
+        ],
+        reason="test: shared medicines",
+    )
+    headers = h(clinic.owner, clinic)
     with django_assert_max_num_queries(6):
         response = api.get(URL, {"page_size": 100}, **headers)
-    assert response.json()["count"] == count
+    # The shared catalogue and the clinic's own, in one list.
+    assert response.json()["count"] == 2 * count
+    assert {m["scope"] for m in response.json()["results"]} == {"global", "clinic"}

@@ -71,7 +71,8 @@ class Context:
         self.offices: dict = {}  # earlier office id (text) → Office id
         self.patients: set = set()  # Patient ids
         self.patient_keys: dict = {}  # (earlier mobile, first name) → Patient id
-        self.medicines: dict = {}  # earlier medicine id → Medicine id
+        self.medicines: dict = {}  # earlier medicine id → Medicine or SharedMedicine id
+        self.shared_medicines: set = set()  # those of them in the shared catalogue
         self.appointments: dict = {}  # Appointment id → (patient id, doctor id)
         self.prescriptions: dict = {}  # Prescription id → (patient id, doctor id)
         self.observations: dict = {}  # DentalObservation id → (patient id, doctor id)

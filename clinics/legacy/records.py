@@ -16,6 +16,7 @@ from clinical.models import (
     ShortKeyItem,
 )
 from clinical.models.patients import MAX_FAMILY_SIZE
+from clinical.selectors import medicine_catalogue
 from clinics.legacy import convert
 from clinics.legacy.people import message
 from clinics.legacy.rows import batch_writer, clean, done, load_existing, new_row, valid
@@ -127,14 +128,16 @@ def import_medicines(ctx) -> None:
     report = ctx.report
     known = {}
     shared = set()
-    for pk, tenant_id, name, form, strength in Medicine.objects.values_list(
-        "id", "tenant_id", "name", "dosage_form", "strength"
+    # The catalogue the clinic sees: the shared medicines and its own.
+    for pk, is_global, name, form, strength in medicine_catalogue().values_list(
+        "id", "is_global", "name", "dosage_form", "strength"
     ):
         key = _medicine_key(name, form, strength)
-        if tenant_id is None:
+        if is_global:
             shared.add(key)
+            ctx.shared_medicines.add(pk)
         # The clinic's own row wins over a shared one of the same name, form and strength.
-        if key not in known or tenant_id is not None:
+        if key not in known or not is_global:
             known[key] = pk
     writer = batch_writer(Medicine, ctx, "medicines")
     bar = ctx.bar("medicines")
@@ -189,6 +192,13 @@ def import_medicines(ctx) -> None:
         ctx.medicines[row["id"]] = medicine["id"]
         writer.add(medicine)
     done(bar, writer)
+
+
+def _medicine_column(ctx, medicine) -> dict:
+    """A line's medicine in the right column: a shared one or the clinic's own."""
+    if medicine in ctx.shared_medicines:
+        return {"shared_medicine_id": medicine}
+    return {"medicine_id": medicine}
 
 
 RESERVED_CODES = {"ALL", "NONE", "NULL", "ADMIN", "TEST"}
@@ -246,7 +256,7 @@ def import_short_keys(ctx) -> None:
             ShortKeyItem,
             id=ctx.id("short_key_medicines", row["id"]),
             short_key_id=key_id,
-            medicine_id=medicine,
+            **_medicine_column(ctx, medicine),
             dosage=(row["default_dosage"] or "")[:100],
             frequency=(row["default_frequency"] or "")[:100],
             duration=(row["default_duration"] or "")[:100],
@@ -465,7 +475,7 @@ def _import_items(ctx, PrescriptionItem) -> None:
             PrescriptionItem,
             id=ctx.id("prescription_items", row["id"]),
             prescription_id=prescription,
-            medicine_id=medicine,
+            **_medicine_column(ctx, medicine),
             dosage=(row["dosage"] or "")[:100],
             frequency=(row["frequency"] or "")[:100],
             duration=(row["duration"] or "")[:100],

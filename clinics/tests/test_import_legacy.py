@@ -34,6 +34,7 @@ from clinical.models import (
     Prescription,
     PrescriptionItem,
     PrescriptionPrint,
+    SharedMedicine,
 )
 from clinical.services import medicine_catalogue_load
 from clinical.services.numbering import next_number
@@ -85,7 +86,7 @@ def shared_paracetamol(live_db):
     rows = [(2, {"name": "Paracetamol", "dosage_form": "tablet", "strength": "500 mg"})]
     medicine_catalogue_load(rows=rows, reason="test: the platform's shared catalogue")
     with platform_access(reason="test: fetch it"):
-        return Medicine.objects.get(tenant__isnull=True, name="Paracetamol")
+        return SharedMedicine.objects.get(name="Paracetamol")
 
 
 def run(source, **options) -> str:
@@ -192,7 +193,7 @@ def test_a_source_from_before_clinics_is_adopted_faithfully(source, shared_parac
             p.emergency_contact for p in Patient.objects.all()
         }
         # Medicines: the shared one is used; the clinic's own are the clinic's.
-        assert PrescriptionItem.objects.filter(medicine=shared_paracetamol).exists()
+        assert PrescriptionItem.objects.filter(shared_medicine=shared_paracetamol).exists()
         own = Medicine.objects.filter(tenant=tenant)
         assert own.count() == 5  # Paracetamol 500 mg tablet is the shared catalogue's
         assert not own.filter(name="Paracetamol", strength="500 mg").exists()

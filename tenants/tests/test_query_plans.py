@@ -42,11 +42,20 @@ CLINICS = 3
 SORT_ROWS_ALLOWED = 200
 
 CLINIC_TABLES = {m._meta.db_table for m in protected_models()}
-# What a clinic sees of a catalogue (the medicines) is the shared part plus its own: two
-# ranges of the (tenant, name) index that no single index returns in name order, so a page
-# of it is a top-N sort over the visible catalogue. That is bounded by the catalogue's size,
-# not by the clinic's patients and visits, and the other clinics' rows are never read.
+# A mixed catalogue (the dental templates: shared rows with tenant NULL beside the clinic's
+# own) is two ranges of the (tenant, name) index that no single index returns in name
+# order, so a page of it is a top-N sort over the visible catalogue. That is bounded by the
+# catalogue's size, not by the clinic's patients and visits, and the other clinics' rows are
+# never read.
 CATALOG_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == "catalog"}
+# Reference tables (the shared medicines) have no clinic column and hold no clinic's rows:
+# every clinic reads all of them, so the scan rules (which keep a query inside one clinic's
+# part of a table) do not apply, and a count over a substring search may read the shared
+# catalogue whole, bounded by the catalogue. Their pages are not excepted from the sort rule:
+# the medicine catalogue (shared ∪ own, clinical.models.CatalogueMedicine) is a Merge Append
+# of the two tables' name indexes, already in order
+# (test_the_medicine_catalogue_page_reads_both_tables_by_index).
+REFERENCE_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == "reference"}
 # Columns that scope an index scan as well as the clinic column does: a primary key (one row),
 # a membership looked up by the signed-in user (a person has a handful of memberships), and
 # the invitations addressed to the signed-in person's e-mail (a handful, in any clinic).
@@ -79,7 +88,14 @@ class Call:
 
 def _fill(clinic):
     """A clinic with realistic volume in its busy tables, and a row in every other one."""
-    from clinical.models import Doctor, Medicine, ShortKey
+    from clinical.models import (
+        Doctor,
+        Medicine,
+        PrescriptionItem,
+        SharedMedicine,
+        ShortKey,
+        ShortKeyItem,
+    )
     from clinical.testing import bulk_clinical_records
 
     with tenant_context(clinic, user=clinic.owner):
@@ -93,6 +109,9 @@ def _fill(clinic):
             doctor=doctor, patients=PATIENTS_PER_CLINIC, prescriptions_per_patient=3
         )
         _fill_dental(doctor, patients[:PATIENTS_PER_CLINIC])
+        # Lines naming a shared medicine and a clinic's own, so the lists join both tables.
+        build(PrescriptionItem, shared_medicine=SharedMedicine.objects.order_by("name").first())
+        build(ShortKeyItem, shared_medicine=SharedMedicine.objects.order_by("name").first())
         _fill_every_other_table(clinic, medicine)
 
 
@@ -236,7 +255,7 @@ def _variants(today: str) -> dict[str, list[str]]:
         "/api/v1/patients/": ["search=Kavya00011", "search=98000001", "mobile_number=9800000012"],
         "/api/v1/appointments/": [f"date={today}", "search=Kavya00011", "status=completed"],
         "/api/v1/prescriptions/": [f"visit_date_from={today}", "search=RX-000001"],
-        "/api/v1/medicines/": ["search=para", "scope=clinic"],
+        "/api/v1/medicines/": ["search=para", "scope=clinic", "scope=global"],
         "/api/v1/doctors/": ["search=a"],
         "/api/v1/short-keys/": ["search=a"],
         "/api/v1/dental/observations/": [
@@ -343,7 +362,7 @@ def _explain(clinic, sql: str) -> dict:
 
 def _scan_problems(node) -> list[str]:
     table = node.get("Relation Name")
-    if table not in CLINIC_TABLES:
+    if table not in CLINIC_TABLES or table in REFERENCE_TABLES:
         return []
     kind = node["Node Type"]
     if kind == "Seq Scan":
@@ -401,6 +420,32 @@ def test_every_api_read_uses_a_clinic_index(clinics, calls, django_db_blocker):
                 if found:
                     problems.append(f"{call.name}\n  query: {sql[:300]}\n  " + "\n  ".join(found))
     assert not problems, "\n\n".join(problems)
+
+
+def test_the_medicine_catalogue_page_reads_both_tables_by_index(clinics, calls, django_db_blocker):
+    """The first page of the medicines (the shared catalogue and the clinic's own, one list):
+    each table read by index, the clinic's own part by the clinic's index range, the two
+    merged in name order (Merge Append), and no sort above a page-sized handful of rows (on a
+    clinic with few medicines of its own PostgreSQL may sort those few instead of walking the
+    index)."""
+    [call] = [c for c in calls if c.name == "GET /api/v1/medicines/"]
+    [sql] = [q for q in call.queries if "clinical_medicinecatalogue" in q and " LIMIT " in q]
+    with django_db_blocker.unblock():
+        root = _explain(clinics[0], sql)
+    nodes = [node for node, _ in _walk(root)]
+    scans = {
+        n["Relation Name"]: n
+        for n in nodes
+        if n.get("Relation Name") in ("clinical_medicine", "clinical_sharedmedicine")
+    }
+    assert set(scans) == {"clinical_medicine", "clinical_sharedmedicine"}, root
+    indexed = ("Index Scan", "Index Only Scan", "Bitmap Heap Scan")
+    assert all(n["Node Type"] in indexed for n in scans.values()), root
+    own = scans["clinical_medicine"]
+    condition = _bitmap_conditions(own) if own["Node Type"] == "Bitmap Heap Scan" else ""
+    assert "tenant_id" in (condition or own.get("Index Cond", "")), root
+    assert any(n["Node Type"] == "Merge Append" for n in nodes), root
+    assert not _sort_problems(root, sql), root
 
 
 def test_the_check_catches_a_scan_without_the_clinic_index(clinics, django_db_blocker):
