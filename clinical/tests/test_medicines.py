@@ -14,7 +14,7 @@ from clinical.models import Medicine
 from clinical.services.medicines import STARTER_CATALOGUE
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
-from tenants.models import AuditEvent
+from tenants.models import PlatformAuditEvent
 from tenants.platform import platform_access
 from tenants.testing import build
 
@@ -52,7 +52,7 @@ def test_starter_catalogue_loads_idempotently_with_progress(live_db):
             tenant__isnull=True, name="Paracetamol", dosage_form="tablet", strength="500 mg"
         )
         forms = set(Medicine.objects.values_list("dosage_form", flat=True))
-        assert AuditEvent.objects.filter(action="medicine.catalogue_loaded").count() == 2
+        assert PlatformAuditEvent.objects.filter(action="medicine.catalogue_loaded").count() == 2
     assert paracetamol.atc_code == "N02BE01" and paracetamol.prescription_only is False
     assert {"tablet", "capsule", "syrup", "suspension", "cream", "drops", "inhaler"} <= forms
 
