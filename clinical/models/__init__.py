@@ -11,6 +11,7 @@ from clinical.models.dental import (
     DentalObservation,
     DentalProcedure,
     DentalTemplate,
+    SharedDentalTemplate,
 )
 from clinical.models.medicines import Medicine
 from clinical.models.patients import Patient, PatientQuerySet
@@ -37,6 +38,7 @@ __all__ = [
     "PrescriptionItem",
     "PrescriptionPrint",
     "PrintTemplate",
+    "SharedDentalTemplate",
     "ShortKey",
     "ShortKeyItem",
 ]

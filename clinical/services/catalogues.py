@@ -93,12 +93,16 @@ def catalogue_load(
     result = LoadResult(total=len(rows))
     now = timezone.now()
     with platform_access(reason=reason, actor=actor, action=action):
-        existing = {key_of(vars(row)): row for row in model.objects.filter(tenant__isnull=True)}
+        # A reference table (tenants.scoping.SharedCatalogModel) holds only shared rows; a
+        # mixed catalogue keeps them as the rows of no clinic.
+        reference = getattr(model, "rls_kind", None) == "reference"
+        shared = model.objects.all() if reference else model.objects.filter(tenant__isnull=True)
+        existing = {key_of(vars(row)): row for row in shared}
         to_create, to_update = [], []
         for done, (_line, values) in enumerate(rows, start=1):
             row = existing.get(key_of(values))
             if row is None:
-                to_create.append(model(tenant=None, **values))
+                to_create.append(model(**values) if reference else model(tenant=None, **values))
             elif any(getattr(row, k) != v for k, v in values.items()):
                 for k, v in values.items():
                     setattr(row, k, v)

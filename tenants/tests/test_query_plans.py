@@ -47,6 +47,8 @@ CLINIC_TABLES = {m._meta.db_table for m in protected_models()}
 # of it is a top-N sort over the visible catalogue. That is bounded by the catalogue's size,
 # not by the clinic's patients and visits, and the other clinics' rows are never read.
 CATALOG_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == "catalog"}
+# Reference tables (the shared catalogues) belong to no clinic: every clinic reads all of them.
+REFERENCE_TABLES = {m._meta.db_table for m in protected_models() if m.rls_kind == "reference"}
 # Columns that scope an index scan as well as the clinic column does: a primary key (one row),
 # a membership looked up by the signed-in user (a person has a handful of memberships), and
 # the invitations addressed to the signed-in person's e-mail (a handful, in any clinic).
@@ -343,7 +345,7 @@ def _explain(clinic, sql: str) -> dict:
 
 def _scan_problems(node) -> list[str]:
     table = node.get("Relation Name")
-    if table not in CLINIC_TABLES:
+    if table not in CLINIC_TABLES or table in REFERENCE_TABLES:
         return []
     kind = node["Node Type"]
     if kind == "Seq Scan":
