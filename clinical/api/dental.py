@@ -6,6 +6,8 @@ The dental chart and the case summary of a patient are actions of the patients' 
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Case, F, Prefetch, Q, UUIDField, Value, When
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -326,7 +328,11 @@ class DentalTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cl
             return self.get_object()
         except Http404:
             kwarg = self.lookup_url_kwarg or self.lookup_field
-            template = SharedDentalTemplate.objects.filter(pk=self.kwargs[kwarg]).first()
+            try:
+                pk = uuid.UUID(str(self.kwargs[kwarg]))
+            except ValueError:
+                raise Http404("No template matches the given query.") from None
+            template = SharedDentalTemplate.objects.filter(pk=pk).first()
             if template is None:
                 raise
             self.check_object_permissions(self.request, template)

@@ -271,3 +271,4 @@ def test_the_list_offers_the_shared_set_and_the_clinics_own_but_never_another_cl
         "Z shared fracture",
     ]
     assert api.get(f"{URL}/{own.pk}", **h(clinic_b.owner, clinic_b)).status_code == 404
+    assert api.get(f"{URL}/not-an-id", **headers).status_code == 404
