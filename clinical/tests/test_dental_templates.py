@@ -272,3 +272,55 @@ def test_the_list_offers_the_shared_set_and_the_clinics_own_but_never_another_cl
     ]
     assert api.get(f"{URL}/{own.pk}", **h(clinic_b.owner, clinic_b)).status_code == 404
     assert api.get(f"{URL}/not-an-id", **headers).status_code == 404
+
+
+class _SchemaEditor:
+    """What the migration's RunPython function uses of a schema editor."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+
+def test_the_migration_moves_the_shared_templates_keeping_ids_and_times(clinics):
+    """clinical.0011's data step, run as `migrate` runs it (the owner role, FORCE row-level
+    security) on a shared template stored the old way (no clinic); all inside a transaction
+    that is rolled back, so the test database keeps its schema."""
+    import datetime
+    import importlib
+    import uuid
+
+    from django.apps import apps
+    from django.db import connections
+
+    migration = importlib.import_module("clinical.migrations.0011_shared_dental_templates")
+    owner = connections["owner"]
+    moved, kept = uuid.uuid4(), uuid.uuid4()
+    when = datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
+    columns = (
+        "(id, tenant_id, name, condition_type, tooth_surface, severity, notes, "
+        "treatment_required, procedure_code, is_active, created_at, updated_at)"
+    )
+    with transaction.atomic(using="owner"), owner.cursor() as cursor:
+        cursor.execute("ALTER TABLE clinical_dentaltemplate ALTER COLUMN tenant_id DROP NOT NULL")
+        cursor.execute("ALTER TABLE clinical_dentaltemplate NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            f"INSERT INTO clinical_dentaltemplate {columns} VALUES "
+            "(%s, NULL, 'Shared caries', 'caries', '', '', 'n', true, 'D2391', true, %s, %s), "
+            "(%s, %s, 'Our caries', 'caries', '', '', 'n', false, '', true, %s, %s)",
+            [moved, when, when, kept, clinics[0].pk, when, when],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the clinic key, before ALTER TABLE
+        cursor.execute("ALTER TABLE clinical_dentaltemplate FORCE ROW LEVEL SECURITY")
+
+        migration.move_shared_templates(apps, _SchemaEditor(owner))
+
+        for table in ("clinical_dentaltemplate", "clinical_shareddentaltemplate"):
+            cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            "SELECT id, name, procedure_code, treatment_required, created_at, updated_at "
+            "FROM clinical_shareddentaltemplate"
+        )
+        assert cursor.fetchall() == [(moved, "Shared caries", "D2391", True, when, when)]
+        cursor.execute("SELECT id FROM clinical_dentaltemplate WHERE id IN (%s, %s)", [moved, kept])
+        assert cursor.fetchall() == [(kept,)]
+        transaction.set_rollback(True, using="owner")

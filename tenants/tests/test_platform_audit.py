@@ -116,3 +116,51 @@ def test_neither_audit_table_can_be_changed_or_deleted(clinics, table, statement
         with transaction.atomic(using="platform"), connections["platform"].cursor() as cursor:
             cursor.execute(statement.format(table=table))
     assert "permission denied" in str(platform.value)
+
+
+class _SchemaEditor:
+    """What the migration's RunPython function uses of a schema editor."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+
+def test_the_migration_moves_the_events_of_no_clinic_keeping_ids_and_times(clinics):
+    """tenants.0007's data step, run as `migrate` runs it (the owner role, FORCE row-level
+    security) on an event of no clinic written the old way; all inside a transaction that is
+    rolled back, so the test database keeps its schema."""
+    import datetime
+    import importlib
+    import uuid
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tenants.migrations.0007_platform_audit")
+    owner = connections["owner"]
+    lost, kept = uuid.uuid4(), uuid.uuid4()
+    when = datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    columns = "(id, created_at, tenant_id, action, reason, details, actor_email, object_type, "
+    columns += "object_id, user_agent)"
+    with transaction.atomic(using="owner"), owner.cursor() as cursor:
+        cursor.execute("ALTER TABLE tenants_auditevent ALTER COLUMN tenant_id DROP NOT NULL")
+        cursor.execute("ALTER TABLE tenants_auditevent NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            f"INSERT INTO tenants_auditevent {columns} VALUES "
+            "(%s, %s, NULL, 'auth.login_failed', '', '{}', 'x@y.example', '', '', ''), "
+            "(%s, %s, %s, 'patient.read', '', '{}', '', '', '', '')",
+            [lost, when, kept, when, clinics[0].pk],
+        )
+        cursor.execute("ALTER TABLE tenants_auditevent FORCE ROW LEVEL SECURITY")
+
+        migration.move_platform_events(apps, _SchemaEditor(owner))
+
+        for table in ("tenants_auditevent", "tenants_platformauditevent"):
+            cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            "SELECT id, created_at, actor_email FROM tenants_platformauditevent "
+            "WHERE action = 'auth.login_failed'"
+        )
+        assert cursor.fetchall() == [(lost, when, "x@y.example")]
+        cursor.execute("SELECT id FROM tenants_auditevent WHERE id IN (%s, %s)", [lost, kept])
+        assert cursor.fetchall() == [(kept,)]
+        transaction.set_rollback(True, using="owner")
