@@ -190,7 +190,13 @@ def test_clinics_list_runs_a_constant_number_of_queries(clinics, ops):
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/accounts/user/", "/admin/accounts/membership/", "/admin/tenants/auditevent/"]
+    "path",
+    [
+        "/admin/accounts/user/",
+        "/admin/accounts/membership/",
+        "/admin/tenants/auditevent/",
+        "/admin/tenants/platformauditevent/",
+    ],
 )
 def test_platform_lists_run_a_constant_number_of_queries(clinics, ops, path):
     ops.get(path)
@@ -455,3 +461,14 @@ def test_the_operator_door_refuses_everybody_else_like_a_wrong_password(clinics)
 def test_the_operator_door_never_redirects_off_site(clinics, operator):
     response = operator_login(Client(), operator.email, next_url="https://evil.example/")
     assert response["Location"] == "/admin/"
+
+
+def test_operators_read_the_platforms_own_events_read_only(clinics, ops):
+    from tenants.audit import audit_record
+
+    event = audit_record(action="auth.login_failed", details={"email": "x@y.example"})
+    listed = page(ops.get("/admin/tenants/platformauditevent/"))
+    assert "auth.login_failed" in listed
+    assert ops.get(f"/admin/tenants/platformauditevent/{event.pk}/change/").status_code == 200
+    assert ops.get(f"/admin/tenants/platformauditevent/{event.pk}/delete/").status_code == 403
+    assert ops.get("/admin/tenants/platformauditevent/add/").status_code == 403
