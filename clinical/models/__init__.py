@@ -1,6 +1,7 @@
 """Clinical records. Every model here is clinic-owned (`TenantOwnedModel`), except the
-medicine catalogue and the dental observation templates, `CatalogModel`s whose shared rows
-(tenant empty) every clinic reads."""
+medicine catalogue, a `CatalogModel` whose shared rows (tenant empty) every clinic reads, and
+the shared dental observation templates, a reference table of their own
+(`SharedDentalTemplate`, a `SharedCatalogModel`) beside each clinic's (`DentalTemplate`)."""
 
 from __future__ import annotations
 
