@@ -22,7 +22,7 @@ from clinical.models import (
     Prescription,
     ShortKey,
 )
-from clinical.models.dental import ALL_TEETH
+from clinical.models.dental import ALL_TEETH, SharedDentalTemplate
 from clinical.selectors import patient_search
 from core import fields
 
@@ -208,11 +208,14 @@ class DentalTemplateFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
 
     class Meta:
+        # The filtered fields are common to both tables: the filters apply to the shared set
+        # (SharedDentalTemplate) too (clinical.api.dental.DentalTemplateViewSet).
         model = DentalTemplate
         fields = ["condition_type", "tooth_surface", "severity", "is_active"]
 
     def filter_scope(self, queryset, name, value):
-        return queryset.filter(tenant__isnull=(value == "global"))
+        shared = queryset.model is SharedDentalTemplate
+        return queryset if shared == (value == "global") else queryset.none()
 
 
 class DentalAttachmentFilter(django_filters.FilterSet):

@@ -24,7 +24,7 @@ from accounts.models import ADMIN_ROLES
 from clinics.billing.services import enterprise_terms_set, plan_set
 from clinics.selectors import clinics_with_usage
 from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
-from tenants.models import AuditEvent, PlanChange, Tenant
+from tenants.models import AuditEvent, PlanChange, PlatformAuditEvent, Tenant
 from tenants.services import (
     MAX_TRIAL_EXTENSION_DAYS,
     tenant_reactivate,
@@ -282,7 +282,8 @@ class PlanChangeAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     """Read-only for everybody (the table is append-only in the database too). Operators see
-    every clinic's events and the platform's own; a clinic's owner sees that clinic's."""
+    every clinic's events; a clinic's owners and admins see that clinic's. The platform's own
+    events (no clinic) are in PlatformAuditEventAdmin."""
 
     platform_permissions = frozenset({"view"})
     # Owners and admins, as the audit API (clinics.audit_api).
@@ -305,6 +306,43 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
     # Links from an object's history, a clinic's page and a patient's record filter by these.
     FILTERABLE = ("object_id", "patient_id", "actor_id", "tenant__id__exact", "tenant")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup in self.FILTERABLE:
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlatformAuditEvent)
+class PlatformAuditEventAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
+    """The platform's own audit events (failed logins of unknown people, sign-ups, operators'
+    actions across clinics, catalogue loads): for platform operators only (the clinic-aware
+    site makes a plain ModelAdmin platform-only), read-only."""
+
+    list_display = (
+        "created_at",
+        "action",
+        "actor_email",
+        "object_type",
+        "object_id",
+        "reason",
+        "ip_address",
+    )
+    list_filter = ("action", "created_at")
+    search_fields = ("action", "actor_email", "=object_id", "reason")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+
+    FILTERABLE = ("object_id", "actor_id")
 
     def lookup_allowed(self, lookup, value, request=None):
         if lookup in self.FILTERABLE:

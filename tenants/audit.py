@@ -1,14 +1,18 @@
-"""Recording audit events (the append-only `AuditEvent` table).
+"""Recording audit events (the append-only `AuditEvent` and `PlatformAuditEvent` tables).
 
-Events are written as the runtime role under the current clinic context: row-level
-security lets a clinic add events for itself (or for no clinic, like a failed login) and
-read only its own; nobody but the table owner can change or delete one.
+An event of a clinic goes to the clinic's table (`AuditEvent`, `tenant_id` NOT NULL, so it
+can be distributed by clinic); an event of no clinic (a failed login of an unknown person, a
+sign-up before its clinic exists, an operator's action across clinics, a catalogue load) goes
+to the platform's own table (`PlatformAuditEvent`). Events are written as the runtime role
+under the current context: row-level security lets a clinic add events for itself and read
+only its own, lets any code add platform events and read none; nobody but the tables' owner
+can change or delete one.
 """
 
 from __future__ import annotations
 
 from tenants.context import current
-from tenants.models import AuditEvent
+from tenants.models import AuditEvent, PlatformAuditEvent
 
 
 def client_ip(request) -> str | None:
@@ -17,6 +21,19 @@ def client_ip(request) -> str | None:
     from axes.helpers import get_client_ip_address
 
     return get_client_ip_address(getattr(request, "_request", request)) or None
+
+
+def audit_event_save(*, tenant_id, **fields) -> AuditEvent | PlatformAuditEvent:
+    """Insert one event into the clinic's table, or into the platform's when it has no clinic.
+
+    Built and saved directly: the scoped managers would refuse events outside their scope.
+    """
+    if tenant_id is not None:
+        event = AuditEvent(tenant_id=tenant_id, **fields)
+    else:
+        event = PlatformAuditEvent(**fields)
+    event.save(force_insert=True)
+    return event
 
 
 def audit_record(
@@ -29,7 +46,7 @@ def audit_record(
     patient_id=None,
     reason: str = "",
     details: dict | None = None,
-) -> AuditEvent:
+) -> AuditEvent | PlatformAuditEvent:
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
@@ -37,8 +54,7 @@ def audit_record(
     user_agent = ""
     if request is not None:
         user_agent = (getattr(request, "META", {}) or {}).get("HTTP_USER_AGENT", "")[:300]
-    # Built and saved directly: the scoped manager would refuse events without a clinic.
-    event = AuditEvent(
+    return audit_event_save(
         tenant_id=tenant_id,
         action=action,
         actor_id=getattr(actor, "pk", None),
@@ -51,5 +67,3 @@ def audit_record(
         user_agent=user_agent,
         details=details or {},
     )
-    event.save(force_insert=True)
-    return event

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from tenants.backend.base import context_prefix as build_prefix
 
 DISTRIBUTION_COLUMN = "tenant_id"
+# The policy of a shared catalogue (tenants.rls, kind "reference"): every clinic reads it.
+SHARED_CATALOGUE_POLICY = "clinic_shared_read"
 RULES = (
     "pk",
     "unique",
@@ -226,10 +228,22 @@ def inspect(
             )
 
     # Tables the clinic tables or the local tables point at (directly or through each
-    # other) must be copied to every node: reference tables. Everything else stays on the
-    # coordinator.
+    # other) must be copied to every node: reference tables. So must the shared catalogues
+    # (row-level security kind "reference", recognised by its read-by-every-clinic policy)
+    # that nothing points at, such as the shared dental templates: a clinic's list reads
+    # them beside its own rows in one query, which Citus runs on the clinic's shard only if
+    # the shared rows are there too. Everything else stays on the coordinator.
+    shared_catalogues = {
+        name
+        for (name,) in _rows(
+            cursor,
+            "SELECT tablename FROM pg_policies WHERE schemaname = %s AND policyname = %s",
+            [schema, SHARED_CATALOGUE_POLICY],
+        )
+    }
     reference = set()
     frontier = {t for c in clinic_tables | local for t in references[c]} - clinic_tables - local
+    frontier |= (shared_catalogues & tables) - clinic_tables - local
     while frontier:
         table = frontier.pop()
         reference.add(table)

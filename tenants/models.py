@@ -149,26 +149,18 @@ class AuditEventManager(ScopedManager):
     """The audit events of the clinic in context (the base's scope: its `tenant_id`)."""
 
 
-class AuditEvent(models.Model):
-    """Append-only: the runtime role may insert and read its clinic's rows, never change them.
+class AuditEventBase(models.Model):
+    """What every audit event records: who (person id and e-mail), what (the action, the
+    object, the patient), why (the reason) and from where (IP address, user agent).
 
-    The actor and the tenant are kept as plain ids (no database constraint), so deleting a
-    person or purging a clinic never has to rewrite history.
+    Append-only: the runtime and platform roles may insert, never change or delete. The actor
+    is kept as a plain id (no database constraint), so deleting a person never has to rewrite
+    history.
     """
 
-    rls_kind = "audit"
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    tenant = models.ForeignKey(
-        Tenant,
-        on_delete=models.DO_NOTHING,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    # Indexed per table: after the clinic in the clinics' table, alone in the platform's.
+    created_at = models.DateTimeField(default=timezone.now)
     actor_id = models.UUIDField(null=True, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64)
@@ -180,17 +172,74 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AuditEvent(AuditEventBase):
+    """A clinic's audit event: the runtime role may insert and read its clinic's rows.
+
+    Every row belongs to a clinic (`tenant_id` NOT NULL), so the table can be distributed by
+    clinic; the platform's own events (no clinic) live in `PlatformAuditEvent`. The clinic is
+    kept as a plain id (no database constraint), so purging a clinic never has to rewrite
+    history.
+    """
+
+    rls_kind = "audit"
+
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
     objects = AuditEventManager()
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(AuditEventBase.Meta):
+        # No index on the time alone: a clinic's log reads its own range of the first one
+        # (an index on the time would let the planner walk every clinic's recent events).
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created"),
             models.Index(fields=["tenant", "patient_id"], name="audit_tenant_patient"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+class PlatformAuditEventManager(ScopedManager):
+    """The platform's own events are read only inside platform_access (operators, commands):
+    with any other context the queryset refuses to run, and row-level security returns no
+    row to the runtime role anyway."""
+
+    def scope_filter(self, ctx: DbContext) -> Q | None:
+        return None
+
+
+class PlatformAuditEvent(AuditEventBase):
+    """An audit event of no clinic: failed logins of unknown people, sign-ups, operators'
+    actions and platform access across clinics, catalogue loads, daily jobs.
+
+    A platform table (row-level security kind "platform_audit"), kept on the coordinator of
+    a distributed cluster: any code may append an event, no clinic reads one, and only the
+    platform role (inside platform_access) reads them.
+    """
+
+    rls_kind = "platform_audit"
+
+    objects = PlatformAuditEventManager()
+
+    class Meta(AuditEventBase.Meta):
+        verbose_name = "platform audit event"
+        indexes = [models.Index(fields=["-created_at"], name="platformaudit_created")]
+
+    @property
+    def tenant_id(self) -> None:
+        # No clinic, by definition; code that reads any event's clinic (clinic_of) gets None.
+        return None
 
 
 class OutboxEmail(models.Model):

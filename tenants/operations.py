@@ -251,12 +251,22 @@ def migration_platform_context(schema_editor, *models, reason: str):
     with schema_editor.connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
+        # The platform's own audit table once it exists (tenants 0007). Before it, the events
+        # of no clinic were kept in the clinic table, which 0007 then moves over; its current
+        # policies accept only a clinic's events, so the owner lifts FORCE for this insert.
+        cursor.execute("SELECT to_regclass('tenants_platformauditevent')")
+        early = cursor.fetchone()[0] is None
+        audit_table = "tenants_auditevent" if early else "tenants_platformauditevent"
+        if early:
+            cursor.execute(f'ALTER TABLE "{audit_table}" NO FORCE ROW LEVEL SECURITY')
         cursor.execute(
-            "INSERT INTO tenants_auditevent (id, created_at, action, reason, details, "
+            f'INSERT INTO "{audit_table}" (id, created_at, action, reason, details, '
             "actor_email, object_type, object_id, user_agent) VALUES (gen_random_uuid(), now(), "
             "'platform.migration', %s, %s::jsonb, '', 'migration', '', '')",
             [reason, json.dumps({"tables": tables})],
         )
+        if early and audit_table not in tables:
+            cursor.execute(f'ALTER TABLE "{audit_table}" FORCE ROW LEVEL SECURITY')
     try:
         yield
     finally:

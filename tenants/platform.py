@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 from django.db import transaction
 
+from tenants.audit import audit_event_save
 from tenants.context import _platform_scope, current
-from tenants.models import AuditEvent
 from tenants.routers import PLATFORM_ALIAS
 
 
@@ -36,14 +36,16 @@ def platform_access(
         raise ValueError("platform_access() needs a reason; it is written to the audit log.")
 
     with _platform_scope():
-        AuditEvent(
+        # The clinic's log when the access names one clinic (its owner reads it there); the
+        # platform's own log otherwise.
+        audit_event_save(
+            tenant_id=getattr(tenant, "pk", tenant),
             action=action,
             reason=reason.strip(),
-            tenant_id=getattr(tenant, "pk", tenant),
             actor_id=getattr(actor, "pk", None) or current().user_id,
             actor_email=getattr(actor, "email", "") or "",
             ip_address=ip_address,
             details=details or {},
-        ).save(force_insert=True)
+        )
         with transaction.atomic(using=PLATFORM_ALIAS):
             yield

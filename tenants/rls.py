@@ -134,14 +134,22 @@ def policies_for(
             Policy("clinic_isolation", "ALL", this_clinic, this_clinic, restrictive=True),
         ]
     if kind == "audit":
-        # Append-only: read your clinic's events, add events for your clinic or for none
-        # (a failed login has no clinic). No UPDATE or DELETE policy exists, and the
-        # migration revokes those privileges as well.
-        mine_or_none = f"(tenant_id IS NULL OR {mine})"
+        # Append-only: read your clinic's events, add events for your clinic. Events of no
+        # clinic (a failed login) go to the platform's own table ("platform_audit"). No UPDATE
+        # or DELETE policy exists, and the migration revokes those privileges as well.
         return [
             Policy("clinic_read", "SELECT", mine, None),
-            Policy("clinic_append", "INSERT", None, mine_or_none),
-            Policy("clinic_isolation", "ALL", mine, mine_or_none, restrictive=True),
+            Policy("clinic_append", "INSERT", None, mine),
+            Policy("clinic_isolation", "ALL", mine, mine, restrictive=True),
+        ]
+    if kind == "platform_audit":
+        # The platform's own audit events (no clinic column): any code may append one (a
+        # failed login has no clinic, an operator's action may name none), no clinic reads
+        # any, and nobody changes one (no UPDATE or DELETE policy; the migration revokes
+        # those privileges too). The platform role reads them (BYPASSRLS, platform_access).
+        return [
+            Policy("clinic_append", "INSERT", None, "true"),
+            Policy("clinic_isolation", "ALL", "false", "true", restrictive=True),
         ]
     if kind == "outbox":
         # The e-mail outbox (tenants.outbox), a platform table: any code may queue an e-mail
@@ -220,6 +228,7 @@ POLICY_KINDS = (
     "outbox",
     "people",
     "reference",
+    "platform_audit",
 )
 
 
@@ -227,7 +236,7 @@ def tenant_column(kind: str) -> str:
     """The column that bounds a table's rows: the clinic's id, or the person's for "personal"."""
     if kind == "personal":
         return "user_id"
-    if kind == "reference":
+    if kind in ("reference", "platform_audit"):
         return ""
     return "id" if kind.startswith("tenant_root") or kind == "people" else "tenant_id"
 

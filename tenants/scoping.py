@@ -70,14 +70,6 @@ class TenantManager(ScopedManager.from_queryset(TenantQuerySet)):
         return super().get_queryset().none()
 
 
-class CatalogManager(TenantManager):
-    """For catalogue tables: the clinic's own rows and the shared rows (tenant NULL)."""
-
-    def scope_filter(self, ctx: DbContext) -> Q | None:
-        own = super().scope_filter(ctx)
-        return None if own is None else own | Q(tenant_id__isnull=True)
-
-
 class TenantOwnedModel(models.Model):
     """Base of every clinic-owned model.
 
@@ -130,37 +122,6 @@ class TenantOwnedModel(models.Model):
             raise TenantMismatch(
                 f"{type(self).__name__} belongs to another clinic than the one in context."
             )
-
-
-class CatalogModel(TenantOwnedModel):
-    """A catalogue: rows with no clinic are shared by every clinic and writable by none."""
-
-    rls_kind = "catalog"
-    tenant = models.ForeignKey(
-        "tenants.Tenant",
-        on_delete=models.CASCADE,
-        editable=False,
-        db_index=False,
-        related_name="+",
-        null=True,
-        blank=True,
-    )
-
-    objects = CatalogManager()
-
-    class Meta:
-        abstract = True
-
-    @property
-    def is_global(self) -> bool:
-        return self.tenant_id is None
-
-    def assign_tenant(self) -> None:
-        # Shared rows (tenant NULL) are written only through platform_access (load_medicines);
-        # under a clinic context a new row always belongs to that clinic.
-        if self.tenant_id is None and current().platform:
-            return
-        super().assign_tenant()
 
 
 class SharedCatalogModel(models.Model):

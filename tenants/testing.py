@@ -101,3 +101,19 @@ def build(model: type[models.Model], **overrides) -> models.Model:
             values[field.name] = _value_for(field, n)
     values.update(overrides)
     return model._default_manager.create(**values)
+
+
+def audit_events(**filters) -> list:
+    """Every audit event matching `filters`, the clinics' (`AuditEvent`) and the platform's own
+    (`PlatformAuditEvent`) together, oldest first, read through the platform role (which sees
+    only committed rows)."""
+    from tenants.models import AuditEvent, PlatformAuditEvent
+    from tenants.platform import platform_access
+
+    # A filter on the clinic (`tenant_id=...`) reads only the clinics' table.
+    clinic_filter = any(key.split("__")[0] in ("tenant", "tenant_id") for key in filters)
+    with platform_access(reason="test: read the audit log"):
+        events = list(AuditEvent.objects.filter(**filters))
+        if not clinic_filter:
+            events += PlatformAuditEvent.objects.filter(**filters)
+    return sorted(events, key=lambda event: event.created_at)

@@ -19,12 +19,17 @@ from django.contrib import admin
 
 from clinical.admin.common import (
     AuditedReadsMixin,
-    CatalogueFilter,
     ClinicalAdmin,
     form_changes,
     run_each,
 )
-from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
+from clinical.models import (
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    SharedDentalTemplate,
+)
 from clinical.selectors import dental_records_with_details
 from clinical.services import (
     dental_attachment_create,
@@ -251,30 +256,17 @@ class DentalProcedureAdmin(DentalRecordAdmin):
 
 @admin.register(DentalTemplate)
 class DentalTemplateAdmin(ClinicalAdmin):
-    """Observation note templates: the shared starter set (`load_dental_templates`, read-only
-    for every clinic) and the clinic's own, which its owners, admins and doctors manage."""
+    """The clinic's own observation note templates, which its owners, admins and doctors
+    manage. The shared starter set is SharedDentalTemplateAdmin (read-only)."""
 
     resource = "dental_templates"
     clinic_permissions = frozenset({"view", "add", "change", "delete"})
 
-    list_display = ("name", "condition_type", "tooth_surface", "severity", "shared", "is_active")
-    list_filter = (CatalogueFilter, "condition_type", "is_active")
+    list_display = ("name", "condition_type", "tooth_surface", "severity", "is_active")
+    list_filter = ("condition_type", "is_active")
     search_fields = ("name", "notes")
     ordering = ("name", "id")
     fields = TEMPLATE_FIELDS
-
-    @admin.display(boolean=True, description="shared")
-    def shared(self, obj):
-        return obj.tenant_id is None
-
-    def has_change_permission(self, request, obj=None):
-        # The shared set is every clinic's: read-only here, as in the API.
-        shared = obj is not None and obj.tenant_id is None
-        return not shared and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        shared = obj is not None and obj.tenant_id is None
-        return not shared and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -292,6 +284,32 @@ class DentalTemplateAdmin(ClinicalAdmin):
 
     def delete_model(self, request, obj):
         dental_template_delete(tenant=request.tenant, actor=request.user, template=obj)
+
+
+@admin.register(SharedDentalTemplate)
+class SharedDentalTemplateAdmin(ClinicalAdmin):
+    """The shared starter set (`load_dental_templates`): every clinic's, so read-only here
+    as in the API (and in the database). Shown to whoever reads the clinic's templates;
+    operators do not browse clinical data (they load the set with the command)."""
+
+    resource = "dental_templates"
+    clinic_permissions = frozenset({"view"})
+
+    list_display = ("name", "condition_type", "tooth_surface", "severity", "is_active")
+    list_filter = ("condition_type", "is_active")
+    search_fields = ("name", "notes")
+    ordering = ("name", "id")
+    fields = TEMPLATE_FIELDS
+    readonly_fields = TEMPLATE_FIELDS
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- attachments -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from accounts.models import Membership, Role
 from clinical.demo.common import DEMO_MEDICINES, clinic_days, demo_medicine
 from clinical.demo.dental import seed_dental_chart
 from clinical.demo.printing import seed_print_demo
-from clinical.models import DentalTemplate, Doctor, Office, SharedMedicine
+from clinical.models import Doctor, Office, SharedDentalTemplate, SharedMedicine
 from clinical.services import (
     appointment_book,
     appointment_transition,
@@ -83,7 +83,7 @@ def seed_catalogue(*, write=print) -> None:
     medicines and the dental observation templates."""
     with platform_access(reason="demo: starter catalogues"):
         has_medicines = SharedMedicine.objects.exists()
-        has_templates = DentalTemplate.objects.filter(tenant__isnull=True).exists()
+        has_templates = SharedDentalTemplate.objects.exists()
     if not has_medicines:
         with STARTER_CATALOGUE.open(encoding="utf-8") as handle:
             rows = read_catalogue(handle)

@@ -1,7 +1,7 @@
 """Clinical records. Every model here is clinic-owned (`TenantOwnedModel`), except the shared
-medicine catalogue (`SharedMedicine`, a reference table every clinic reads), the view of the
-catalogue a clinic sees (`CatalogueMedicine`) and the dental observation templates, a
-`CatalogModel` whose shared rows (tenant empty) every clinic reads."""
+catalogues, reference tables every clinic reads and none writes (`SharedMedicine`,
+`SharedDentalTemplate`, each a `SharedCatalogModel` beside the clinic's own table), and the
+view of the medicine catalogue a clinic sees (`CatalogueMedicine`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from clinical.models.dental import (
     DentalObservation,
     DentalProcedure,
     DentalTemplate,
+    SharedDentalTemplate,
 )
 from clinical.models.medicines import CatalogueMedicine, Medicine, SharedMedicine
 from clinical.models.patients import Patient, PatientQuerySet
@@ -40,6 +41,7 @@ __all__ = [
     "PrescriptionPrint",
     "PrintTemplate",
     "SharedMedicine",
+    "SharedDentalTemplate",
     "ShortKey",
     "ShortKeyItem",
 ]

@@ -19,7 +19,7 @@ from clinical.models.appointments import Appointment
 from clinical.models.patients import Patient
 from clinical.models.practice import Doctor
 from clinical.models.prescriptions import Prescription
-from tenants.scoping import CatalogModel, TenantForeignKey, TenantOwnedModel
+from tenants.scoping import SharedCatalogModel, TenantForeignKey, TenantOwnedModel
 
 # FDI (ISO 3950) two-digit tooth numbers: quadrant then position from the midline.
 PERMANENT_TEETH = tuple(q * 10 + p for q in (1, 2, 3, 4) for p in range(1, 9))
@@ -269,12 +269,9 @@ class DentalProcedure(TenantOwnedModel):
         )
 
 
-class DentalTemplate(CatalogModel):
-    """Reusable observation text for a condition, surface and severity (blank: any).
-
-    Rows with no clinic are the shared starter set (`manage.py load_dental_templates`), read
-    by every clinic and changed by none; a clinic adds its own.
-    """
+class DentalTemplateFields(models.Model):
+    """Reusable observation text for a condition, surface and severity (blank: any): the
+    fields of a clinic's own templates and of the shared set alike."""
 
     name = models.CharField(max_length=200)
     condition_type = models.CharField(max_length=30, choices=ConditionType.choices, blank=True)
@@ -290,23 +287,8 @@ class DentalTemplate(CatalogModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "name"],
-                nulls_distinct=False,
-                name="dentaltemplate_tenant_name_uniq",
-            ),
-        ]
-        indexes = [
-            # Lists and matches read "shared or mine" (tenant NULL, and the clinic's own): two
-            # ranges of an index that leads with the clinic, never the other clinics' rows.
-            # The list in name order uses the unique (tenant, name) index above.
-            models.Index(
-                fields=["tenant", "condition_type", "name", "id"],
-                name="dentaltemplate_tenant_cond",
-            ),
-        ]
 
     def __str__(self) -> str:
         return self.name
@@ -315,6 +297,48 @@ class DentalTemplate(CatalogModel):
     def fields_set(self) -> int:
         """How specific the template is: how many of condition, surface, severity it names."""
         return sum(bool(v) for v in (self.condition_type, self.tooth_surface, self.severity))
+
+
+class DentalTemplate(TenantOwnedModel, DentalTemplateFields):
+    """A clinic's own observation template, which its owners, admins and doctors manage.
+
+    The shared starter set lives apart, in `SharedDentalTemplate`; lists and matches offer
+    both (clinical.selectors.dental_templates_visible).
+    """
+
+    class Meta(DentalTemplateFields.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="dentaltemplate_tenant_name_uniq",
+            ),
+        ]
+        indexes = [
+            # Lists and matches read the clinic's own rows by condition; the list in name
+            # order uses the unique (tenant, name) index above.
+            models.Index(
+                fields=["tenant", "condition_type", "name", "id"],
+                name="dentaltemplate_tenant_cond",
+            ),
+        ]
+
+    @property
+    def is_global(self) -> bool:
+        return False
+
+
+class SharedDentalTemplate(SharedCatalogModel, DentalTemplateFields):
+    """The shared starter set (`manage.py load_dental_templates`): a reference table, read by
+    every clinic and written by none (row-level security kind "reference"); the platform
+    loads it through platform_access."""
+
+    class Meta(DentalTemplateFields.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="shareddentaltemplate_name_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["condition_type", "name", "id"], name="shareddentaltemplate_cond"),
+        ]
 
 
 def attachment_path(instance: DentalAttachment, filename: str) -> str:

@@ -1,7 +1,7 @@
 """The shared catalogues (medicines, dental observation templates): rows every clinic reads
-and none may write, loaded from CSV files by operators. A catalogue's shared rows are either
-a reference table of their own (`SharedCatalogModel`: the shared medicines) or the rows with
-no clinic of a mixed table (`CatalogModel`, tenant NULL: the dental templates).
+and none may write, loaded from CSV files by operators. Each catalogue's shared rows are a
+reference table of their own (`tenants.scoping.SharedCatalogModel`), beside the clinics' own
+table.
 
 One mechanism for both: a file is validated whole (every bad row reported with its line, and
 nothing loaded when any is bad), then written in one transaction through the audited
@@ -62,7 +62,7 @@ def catalogue_read(
         try:
             values = values_of(row)
             # Field validation only: the row has no clinic (it is shared) and is not saved.
-            model(**values).clean_fields(exclude=["tenant"] if _mixed(model) else None)
+            model(**values).clean_fields()
         except ValidationError as exc:
             messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             errors.append((line, messages))
@@ -76,11 +76,6 @@ def catalogue_read(
     if errors:
         raise CatalogueError(errors)
     return rows
-
-
-def _mixed(model) -> bool:
-    """Whether the shared rows share a table with clinics' rows (tenant NULL)."""
-    return any(f.name == "tenant" for f in model._meta.fields)
 
 
 def catalogue_load(
@@ -99,15 +94,14 @@ def catalogue_load(
     or a model instance alike). Idempotent, all or nothing, through the platform role."""
     result = LoadResult(total=len(rows))
     now = timezone.now()
-    mixed = _mixed(model)
     with platform_access(reason=reason, actor=actor, action=action):
-        shared = model.objects.filter(tenant__isnull=True) if mixed else model.objects.all()
+        shared = model.objects.all()
         existing = {key_of(vars(row)): row for row in shared}
         to_create, to_update = [], []
         for done, (_line, values) in enumerate(rows, start=1):
             row = existing.get(key_of(values))
             if row is None:
-                to_create.append(model(tenant=None, **values) if mixed else model(**values))
+                to_create.append(model(**values))
             elif any(getattr(row, k) != v for k, v in values.items()):
                 for k, v in values.items():
                     setattr(row, k, v)

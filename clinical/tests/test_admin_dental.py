@@ -9,7 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.testing import add_member
-from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
+from clinical.models import (
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    SharedDentalTemplate,
+)
 from clinical.services import (
     dental_observation_create,
     dental_procedure_create,
@@ -22,6 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 OBSERVATIONS = "/admin/clinical/dentalobservation/"
 PROCEDURES = "/admin/clinical/dentalprocedure/"
 TEMPLATES = "/admin/clinical/dentaltemplate/"
+SHARED_TEMPLATES = "/admin/clinical/shareddentaltemplate/"
 ATTACHMENTS = "/admin/clinical/dentalattachment/"
 
 
@@ -266,14 +273,33 @@ def test_shared_templates_stay_read_only(doctor_client, clinic_a, bob, dentist):
     from django.contrib import admin
 
     request = doctor_client.get(TEMPLATES).wsgi_request
-    model_admin = admin.site.get_model_admin(DentalTemplate)
+    own_admin = admin.site.get_model_admin(DentalTemplate)
+    shared_admin = admin.site.get_model_admin(SharedDentalTemplate)
     with tenant_context(clinic_a, user=bob):
-        own, shared = DentalTemplate(tenant_id=clinic_a.pk), DentalTemplate(tenant_id=None)
-        assert model_admin.has_change_permission(request, own)
-        assert model_admin.has_delete_permission(request, own)
-        assert not model_admin.has_change_permission(request, shared)
-        assert not model_admin.has_delete_permission(request, shared)
-        assert model_admin.has_view_permission(request, shared)
+        own, shared = DentalTemplate(tenant_id=clinic_a.pk), SharedDentalTemplate()
+        assert own_admin.has_change_permission(request, own)
+        assert own_admin.has_delete_permission(request, own)
+        assert not shared_admin.has_add_permission(request)
+        assert not shared_admin.has_change_permission(request, shared)
+        assert not shared_admin.has_delete_permission(request, shared)
+        assert shared_admin.has_view_permission(request, shared)
+
+
+def test_the_shared_set_is_listed_read_only_beside_the_clinics_own(live_db, client):
+    from accounts.testing import create_clinic
+    from tenants.platform import platform_access
+
+    # Committed: the shared set is written through the platform role's own connection.
+    clinic = create_clinic("Lotus Dental", owner_email="latha@lotus.example")
+    with platform_access(reason="test: a shared template"):
+        shared = SharedDentalTemplate.objects.create(name="Shared caries", notes="Shared.")
+    owner_client = log_in(client, clinic.owner, clinic)
+    page = owner_client.get(SHARED_TEMPLATES)
+    assert page.status_code == 200 and "Shared caries" in page.content.decode()
+    detail = owner_client.get(f"{SHARED_TEMPLATES}{shared.pk}/change/")
+    assert detail.status_code == 200 and 'name="name"' not in detail.content.decode()
+    assert owner_client.post(f"{SHARED_TEMPLATES}{shared.pk}/delete/").status_code == 403
+    assert "Shared caries" not in owner_client.get(TEMPLATES).content.decode()
 
 
 # --- reads: audited, and a constant number of queries ------------------------------------------

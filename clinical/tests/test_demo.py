@@ -14,12 +14,12 @@ from clinical.models import (
     Appointment,
     DentalObservation,
     DentalProcedure,
-    DentalTemplate,
     Doctor,
     DoctorAvailability,
     Medicine,
     Patient,
     Prescription,
+    SharedDentalTemplate,
     ShortKey,
 )
 from clinics.demo import DEMO_PASSWORD
@@ -80,7 +80,7 @@ def test_the_dental_practice_has_a_filled_in_chart_and_seeding_again_adds_nothin
         rx = Prescription.objects.get(status="active")
         assert {o.prescription_id for o in visit_findings} == {rx.pk}
     with platform_access(reason="test: shared templates"):
-        assert DentalTemplate.objects.filter(tenant__isnull=True).count() >= 25
+        assert SharedDentalTemplate.objects.count() >= 25
 
     headers = _login(api, asha.email)
     chart = api.get(f"/api/v1/patients/{arjun.pk}/dental-chart/", **headers).json()

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.testing import create_clinic
-from clinical.models import DentalTemplate
+from clinical.models import DentalTemplate, SharedDentalTemplate
 from clinical.services.catalogues import CatalogueError
 from clinical.services.dental.templates import STARTER_TEMPLATES, read_dental_templates
 from clinical.tests.conftest import h
@@ -32,9 +32,9 @@ def clinics(live_db):
     return a, b
 
 
-def shared(**fields) -> DentalTemplate:
+def shared(**fields) -> SharedDentalTemplate:
     with platform_access(reason="test: shared template"):
-        return DentalTemplate.objects.create(tenant=None, **fields)
+        return SharedDentalTemplate.objects.create(**fields)
 
 
 def load_starter_set() -> str:
@@ -57,7 +57,8 @@ def test_the_starter_set_loads_once_and_is_read_by_every_clinic(api, clinics):
     assert {"caries", "fracture", "missing", "periodontal_pocket", "impacted"} <= conditions
     for clinic in (clinic_a, clinic_b):
         with tenant_context(clinic):
-            assert DentalTemplate.objects.filter(tenant__isnull=True).count() == len(rows)
+            assert SharedDentalTemplate.objects.count() == len(rows)
+            assert not DentalTemplate.objects.exists()
     listed = api.get(URL, {"scope": "global", "page_size": 100}, **h(alice, clinic_a)).json()
     assert listed["count"] == len(rows)
     assert {row["scope"] for row in listed["results"]} == {"global"}
@@ -88,10 +89,20 @@ def test_clinics_cannot_change_or_delete_shared_templates(api, clinics):
     assert deleted.status_code == 403
     # And the database refuses it even without the services.
     with tenant_context(clinic_a):
-        updated = DentalTemplate.objects.filter(pk=template.pk).update(notes="Mine")
-        assert updated == 0
+        assert SharedDentalTemplate.objects.filter(pk=template.pk).update(notes="Mine") == 0
+        assert SharedDentalTemplate.objects.filter(pk=template.pk).delete()[0] == 0
         with pytest.raises(DatabaseError), transaction.atomic():
-            DentalTemplate(tenant=None, name="Sneaky", notes="x").save_base(force_insert=True)
+            SharedDentalTemplate(name="Sneaky", notes="x").save_base(force_insert=True)
+        # Nor can the clinic table hold a row of no clinic any more.
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO clinical_dentaltemplate (id, tenant_id, name, condition_type, "
+                "tooth_surface, severity, notes, treatment_required, procedure_code, is_active, "
+                "created_at, updated_at) VALUES (gen_random_uuid(), NULL, 'Sneaky', '', '', '', "
+                "'x', false, '', true, now(), now())"
+            )
+    with platform_access(reason="test: read the shared set"):
+        assert SharedDentalTemplate.objects.get(pk=template.pk).notes == "Shared text."
 
 
 def test_a_clinic_writes_its_own_templates_and_another_clinic_never_sees_them(
@@ -225,3 +236,91 @@ def test_matching_runs_one_query_for_the_templates(api, clinics):
 
 def test_receptionists_do_not_read_templates(api, clinic_a, staff):
     assert api.get(URL, **h(staff["receptionist"], clinic_a)).status_code == 403
+
+
+def test_the_list_offers_the_shared_set_and_the_clinics_own_but_never_another_clinics(api, clinics):
+    clinic_a, clinic_b = clinics
+    common = shared(name="B shared caries", condition_type="caries", notes="Shared text.")
+    shared(name="Z shared fracture", condition_type="fracture", notes="Shared text.")
+    with tenant_context(clinic_a):
+        own = build(DentalTemplate, name="A own caries", condition_type="caries")
+    with tenant_context(clinic_b):
+        build(DentalTemplate, name="C their caries", condition_type="caries")
+    headers = h(clinic_a.owner, clinic_a)
+
+    body = api.get(URL, **headers).json()
+    assert [(row["name"], row["scope"]) for row in body["results"]] == [
+        ("A own caries", "clinic"),
+        ("B shared caries", "global"),
+        ("Z shared fracture", "global"),
+    ]
+    assert body["count"] == 3
+    caries = api.get(URL, {"condition_type": "caries", "ordering": "-name"}, **headers).json()
+    assert [row["name"] for row in caries["results"]] == ["B shared caries", "A own caries"]
+    only_own = api.get(URL, {"scope": "clinic"}, **headers).json()["results"]
+    assert [row["id"] for row in only_own] == [str(own.pk)]
+    only_shared = api.get(URL, {"scope": "global", "page_size": 1}, **headers).json()
+    assert only_shared["count"] == 2 and only_shared["results"][0]["id"] == str(common.pk)
+    one = api.get(f"{URL}/{common.pk}", **headers).json()
+    assert one["id"] == str(common.pk) and one["scope"] == "global"
+    # Clinic B sees the same shared set beside its own, and nothing of clinic A's.
+    theirs = api.get(URL, **h(clinic_b.owner, clinic_b)).json()["results"]
+    assert [row["name"] for row in theirs] == [
+        "B shared caries",
+        "C their caries",
+        "Z shared fracture",
+    ]
+    assert api.get(f"{URL}/{own.pk}", **h(clinic_b.owner, clinic_b)).status_code == 404
+    assert api.get(f"{URL}/not-an-id", **headers).status_code == 404
+
+
+class _SchemaEditor:
+    """What the migration's RunPython function uses of a schema editor."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+
+def test_the_migration_moves_the_shared_templates_keeping_ids_and_times(clinics):
+    """clinical.0011's data step, run as `migrate` runs it (the owner role, FORCE row-level
+    security) on a shared template stored the old way (no clinic); all inside a transaction
+    that is rolled back, so the test database keeps its schema."""
+    import datetime
+    import importlib
+    import uuid
+
+    from django.apps import apps
+    from django.db import connections
+
+    migration = importlib.import_module("clinical.migrations.0011_shared_dental_templates")
+    owner = connections["owner"]
+    moved, kept = uuid.uuid4(), uuid.uuid4()
+    when = datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
+    columns = (
+        "(id, tenant_id, name, condition_type, tooth_surface, severity, notes, "
+        "treatment_required, procedure_code, is_active, created_at, updated_at)"
+    )
+    with transaction.atomic(using="owner"), owner.cursor() as cursor:
+        cursor.execute("ALTER TABLE clinical_dentaltemplate ALTER COLUMN tenant_id DROP NOT NULL")
+        cursor.execute("ALTER TABLE clinical_dentaltemplate NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            f"INSERT INTO clinical_dentaltemplate {columns} VALUES "
+            "(%s, NULL, 'Shared caries', 'caries', '', '', 'n', true, 'D2391', true, %s, %s), "
+            "(%s, %s, 'Our caries', 'caries', '', '', 'n', false, '', true, %s, %s)",
+            [moved, when, when, kept, clinics[0].pk, when, when],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the clinic key, before ALTER TABLE
+        cursor.execute("ALTER TABLE clinical_dentaltemplate FORCE ROW LEVEL SECURITY")
+
+        migration.move_shared_templates(apps, _SchemaEditor(owner))
+
+        for table in ("clinical_dentaltemplate", "clinical_shareddentaltemplate"):
+            cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        cursor.execute(
+            "SELECT id, name, procedure_code, treatment_required, created_at, updated_at "
+            "FROM clinical_shareddentaltemplate"
+        )
+        assert cursor.fetchall() == [(moved, "Shared caries", "D2391", True, when, when)]
+        cursor.execute("SELECT id FROM clinical_dentaltemplate WHERE id IN (%s, %s)", [moved, kept])
+        assert cursor.fetchall() == [(kept,)]
+        transaction.set_rollback(True, using="owner")

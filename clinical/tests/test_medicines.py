@@ -14,7 +14,7 @@ from clinical.models import Medicine, SharedMedicine
 from clinical.services.medicines import STARTER_CATALOGUE, medicine_catalogue_load
 from clinical.tests.conftest import h
 from tenants.context import tenant_context
-from tenants.models import AuditEvent
+from tenants.models import PlatformAuditEvent
 from tenants.platform import platform_access
 from tenants.testing import build
 
@@ -54,7 +54,7 @@ def test_starter_catalogue_loads_idempotently_with_progress(live_db):
         forms = set(SharedMedicine.objects.values_list("dosage_form", flat=True))
         # The shared catalogue lives in its reference table only.
         assert not Medicine.objects.exists()
-        assert AuditEvent.objects.filter(action="medicine.catalogue_loaded").count() == 2
+        assert PlatformAuditEvent.objects.filter(action="medicine.catalogue_loaded").count() == 2
     assert paracetamol.atc_code == "N02BE01" and paracetamol.prescription_only is False
     assert {"tablet", "capsule", "syrup", "suspension", "cream", "drops", "inhaler"} <= forms
 

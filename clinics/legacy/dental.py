@@ -11,7 +11,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from clinical import models as clinical_models
-from clinical.models import DentalAttachment, DentalObservation, DentalProcedure, DentalTemplate
+from clinical.models import (
+    DentalAttachment,
+    DentalObservation,
+    DentalProcedure,
+    DentalTemplate,
+    SharedDentalTemplate,
+)
 from clinical.models.dental import ALL_TEETH, procedure_code_validator
 from clinics.legacy import convert
 from clinics.legacy.people import message
@@ -30,12 +36,11 @@ def import_dental(ctx) -> None:
 def _import_templates(ctx) -> None:
     report = ctx.report
     names = {}
-    for pk, tenant_id, name, notes in DentalTemplate.objects.values_list(
-        "id", "tenant_id", "name", "notes"
-    ):
+    for pk, name, notes in SharedDentalTemplate.objects.values_list("id", "name", "notes"):
         names[name.lower()] = pk
-        if tenant_id is None:
-            names[("shared", notes.strip().lower())] = pk
+        names[("shared", notes.strip().lower())] = pk
+    for pk, name in DentalTemplate.objects.values_list("id", "name"):
+        names[name.lower()] = pk
     writer = batch_writer(DentalTemplate, ctx, "dental_observation_templates")
     for row in ctx.source.rows("dental_observation_templates"):
         where = ("dental_observation_templates", row["id"])

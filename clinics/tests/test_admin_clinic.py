@@ -170,8 +170,15 @@ def test_index_lists_the_clinic_models_and_no_platform_ones(owner_client):
         "/admin/tenants/auditevent/",
     ):
         assert url in page
-    for url in ("/admin/tenants/tenant/", "/admin/axes/", "/admin/auth/group/"):
+    for url in (
+        "/admin/tenants/tenant/",
+        "/admin/tenants/platformauditevent/",
+        "/admin/axes/",
+        "/admin/auth/group/",
+    ):
         assert url not in page
+    # The platform's own audit events are no clinic's to read.
+    assert owner_client.get("/admin/tenants/platformauditevent/").status_code == 403
     assert "Clinic: <strong>Asha Dental Care</strong>" in page
 
 

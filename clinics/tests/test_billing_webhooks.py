@@ -19,7 +19,7 @@ from clinics.billing.services import invoice_checkout, plan_request
 from tenants import plans
 from tenants.billing.models import Invoice, Payment, PaymentEvent
 from tenants.context import tenant_context
-from tenants.models import AuditEvent, Tenant
+from tenants.models import AuditEvent, PlatformAuditEvent, Tenant
 from tenants.platform import platform_access
 
 SECRET = "whsec_test_0123456789"
@@ -257,7 +257,7 @@ def test_an_unknown_invoice_is_acknowledged_and_changes_nothing(clinic):
     assert post(payload).json() == {"status": "unknown_invoice"}
     assert state(clinic) == ("trial", ("open",), 0, 0)
     with platform_access(reason="test: read the audit log"):
-        assert AuditEvent.objects.filter(action="billing.webhook_unmatched").exists()
+        assert PlatformAuditEvent.objects.filter(action="billing.webhook_unmatched").exists()
 
 
 def test_a_refund_arriving_before_its_capture_keeps_the_plan_closed(clinic):

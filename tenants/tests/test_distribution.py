@@ -169,23 +169,39 @@ def test_the_projects_schema_is_planned_with_clinic_tables_distributed(db):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The schema changes of the scale-out issue are not all done yet: the shared "
-    "catalogues' and audit events' rows in tables of their own, with their primary keys "
-    "(tenant_id, id), composite foreign keys and no catalogue triggers (docs/scale-out.md).",
-)
-def test_the_projects_schema_is_ready_to_distribute(db):
-    # Raises CommandError (exit 1) while any violation remains; strict xfail turns the day it
-    # passes into a failure, so the marker goes with the last violation.
+def test_the_projects_schema_is_ready_to_distribute(db, capsys):
+    # Every clinic table keyed (tenant_id, id), no shared rows or triggers in them, the shared
+    # catalogues in reference tables, the outbox declared coordinator-local.
     call_command("check_distribution")
+    out, err = capsys.readouterr()
+    assert "Ready to distribute" in out and err == ""
+    for table in ("clinical_sharedmedicine", "clinical_shareddentaltemplate"):
+        assert f"SELECT create_reference_table('{table}');" in out
+    for table in ("clinical_medicine", "clinical_dentaltemplate", "tenants_auditevent"):
+        assert f"SELECT create_distributed_table('{table}', 'tenant_id'" in out
+    assert "tenants_platformauditevent" not in out  # stays on the coordinator, unreferenced
 
 
 def test_the_command_lists_violations_and_exits_1(db, capsys):
-    with pytest.raises(CommandError, match="violation"):
-        call_command("check_distribution")
+    # A violation injected into the project's own schema (a trigger and a key without the
+    # clinic on the patients), seen through the migration owner's connection inside its
+    # transaction, and rolled back with it.
+    owner = connections["owner"]
+    with transaction.atomic(using="owner"):
+        with owner.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION dist_touch() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RETURN NEW; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER patient_touch BEFORE INSERT ON clinical_patient "
+                "FOR EACH ROW EXECUTE FUNCTION dist_touch()"
+            )
+            cursor.execute("CREATE UNIQUE INDEX patient_everywhere ON clinical_patient (id)")
+        with pytest.raises(CommandError, match="2 violation"):
+            call_command("check_distribution", database="owner")
+        transaction.set_rollback(True, using="owner")
     out, err = capsys.readouterr()
     assert "SELECT create_reference_table('tenants_tenant');" in out
-    # A violation that remains until the shared catalogues are split (docs/scale-out.md).
-    assert "[pk] clinical_medicine" in err
-    assert "[pk] clinical_patient" not in err
+    assert "[trigger] clinical_patient: trigger patient_touch" in err
+    assert "[unique] clinical_patient: unique key patient_everywhere (id)" in err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
-from clinical.models import DentalTemplate
+from clinical.models import DentalTemplate, SharedDentalTemplate
 from clinical.services.catalogues import LoadResult, Rows, catalogue_load, catalogue_read
 from clinical.services.common import clean_text, constraint_of
 from clinical.services.dental.checks import apply_fields, clean_row
@@ -54,7 +54,7 @@ def _template_save(template: DentalTemplate, *, insert: bool) -> None:
         raise
 
 
-def _own_template(template: DentalTemplate) -> DentalTemplate:
+def _own_template(template: DentalTemplate | SharedDentalTemplate) -> DentalTemplate:
     if template.is_global:
         raise PermissionDeniedError(
             "The shared templates are read-only; add your own template instead.",
@@ -120,7 +120,7 @@ def read_dental_templates(lines: Iterable[str]) -> Rows:
     """Parse and validate a template CSV; raise CatalogueError listing every bad row."""
     return catalogue_read(
         lines,
-        model=DentalTemplate,
+        model=SharedDentalTemplate,
         required=("name", "notes"),
         values_of=_template_values,
         key_of=_template_key,
@@ -131,7 +131,7 @@ def dental_template_catalogue_load(*, rows: Rows, reason: str, actor=None) -> Lo
     """Create or update the shared templates, matched on their name. Idempotent, all or
     nothing, through the audited platform role (no clinic can write shared rows)."""
     return catalogue_load(
-        model=DentalTemplate,
+        model=SharedDentalTemplate,
         rows=rows,
         key_of=_template_key,
         columns=TEMPLATE_CSV_COLUMNS,
