@@ -463,8 +463,13 @@ def clinic_primary_key_reverse_sql(table: str) -> list[str]:
         f"  {_dependent_fks_sql('ARRAY[pkey_index]')}"
         "  EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, pkey); "
         "  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id)', rel, pkey); "
-        "  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant_id, id)', "
-        f"    rel, '{unique}'); "
+        # An earlier step of the same rollback may have put the pair back already
+        # (EnableTenantRLS, reversed or re-run, adds it when it is missing).
+        "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = rel "
+        f"    AND conname = '{unique}') THEN "
+        "    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant_id, id)', "
+        f"      rel, '{unique}'); "
+        "  END IF; "
         "  FOREACH statement IN ARRAY recreate LOOP EXECUTE statement; END LOOP; "
         "END IF; "
         f"EXECUTE format('DROP INDEX IF EXISTS %I', '{index}'); "
