@@ -36,6 +36,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -260,30 +261,39 @@ def run(args) -> None:
         server_port=server_port,
         owner=Path(socket_dir).owner(),
     )
-    url = f"postgres://{{user}}@127.0.0.1:{pooler.port}/{database}"
-    through = {
-        "DATABASE_URL": url.format(user=config["USER"]),
-        "DATABASE_PLATFORM_URL": url.format(user=settings.DATABASES["platform"]["USER"]),
-        "DATABASE_OWNER_URL": url.format(user=settings.DATABASES["owner"]["USER"]),
+    # Both servers get their databases the same way (URLs, as in a deployment); only the
+    # address differs: PostgreSQL's own socket, or PgBouncer's port.
+    socket = quote(str(socket_dir), safe="/")
+    addresses = {
+        "direct": f"postgres://{{user}}@:{server_port}/{database}?host={socket}",
+        "PgBouncer": f"postgres://{{user}}@127.0.0.1:{pooler.port}/{database}",
+    }
+    users = {
+        "DATABASE_URL": config["USER"],
+        "DATABASE_PLATFORM_URL": settings.DATABASES["platform"]["USER"],
+        "DATABASE_OWNER_URL": settings.DATABASES["owner"]["USER"],
     }
     servers = {}
-    with tempfile.TemporaryFile("w+") as direct_log, tempfile.TemporaryFile("w+") as pooled_log:
+    with (
+        tempfile.TemporaryFile("w+") as direct_log,
+        tempfile.TemporaryFile("w+") as pooled_log,
+    ):
+        logs = {"direct": direct_log, "PgBouncer": pooled_log}
         try:
             pooler.start()
             log(f"pgbouncer: transaction mode, pool size 2, on 127.0.0.1:{pooler.port}")
-            servers["direct"] = Gunicorn(database=database, workers=2, log=direct_log)
-            servers["direct"].start()
-            saved = {key: os.environ.get(key) for key in through}
-            os.environ.update(through)
-            try:
-                servers["PgBouncer"] = Gunicorn(database=database, workers=2, log=pooled_log)
-                servers["PgBouncer"].start()
-            finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+            for name, url in addresses.items():
+                saved = {key: os.environ.get(key) for key in users}
+                os.environ.update({key: url.format(user=user) for key, user in users.items()})
+                try:
+                    servers[name] = Gunicorn(database=database, workers=2, log=logs[name])
+                    servers[name].start()
+                finally:
+                    for key, value in saved.items():
+                        if value is None:
+                            os.environ.pop(key, None)
+                        else:
+                            os.environ[key] = value
             load = {"connections": args.connections}
             for name, server in servers.items():
                 log(f"warm-up: {name}")
