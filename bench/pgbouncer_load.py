@@ -148,7 +148,8 @@ class PgBouncer:
             f"* = host={self.socket_dir} port={self.server_port}\n"
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
-            f"unix_socket_dir =\nauth_type = trust\nauth_file = {self.dir}/userlist.txt\n"
+            f"unix_socket_dir = {self.dir}\n"
+            f"auth_type = trust\nauth_file = {self.dir}/userlist.txt\n"
             "pool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 500\n"
             "query_wait_timeout = 60\nserver_reset_query =\n"
             "ignore_startup_parameters = extra_float_digits\nadmin_users = postgres\n"
@@ -211,6 +212,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument(
+        "--tcp", action="store_true", help="reach PgBouncer over TCP (default: its Unix socket)"
+    )
     parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_generator:
@@ -263,10 +267,16 @@ def run(args) -> None:
     )
     # Both servers get their databases the same way (URLs, as in a deployment); only the
     # address differs: PostgreSQL's own socket, or PgBouncer's port.
-    socket = quote(str(socket_dir), safe="/")
+    socket, tcp = quote(str(socket_dir), safe="/"), args.tcp
     addresses = {
         "direct": f"postgres://{{user}}@:{server_port}/{database}?host={socket}",
-        "PgBouncer": f"postgres://{{user}}@127.0.0.1:{pooler.port}/{database}",
+        # PgBouncer's own Unix socket (the pooled side pays the pooler's hop, not TCP's);
+        # --tcp makes it connect over 127.0.0.1 instead.
+        "PgBouncer": (
+            f"postgres://{{user}}@127.0.0.1:{pooler.port}/{database}"
+            if tcp
+            else f"postgres://{{user}}@:{pooler.port}/{database}?host={quote(str(pooler.dir))}"
+        ),
     }
     users = {
         "DATABASE_URL": config["USER"],
@@ -323,6 +333,7 @@ def run(args) -> None:
     print(where)
     print(
         f"database {database}; gunicorn, 2 sync workers each, DB_POOL_MODE=transaction on both; "
+        f"PgBouncer reached over {'TCP' if args.tcp else 'its Unix socket'}; "
         f"GET {API_PATH} for random clinics of {len(targets):,}, {args.connections} client "
         f"connections; {args.rounds} interleaved rounds of {args.seconds:g} s (medians)"
     )
