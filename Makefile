@@ -56,8 +56,9 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The benchmarks of docs/performance.md (optional; about an hour on 2 cores the first time,
-# most of it making the scale data, which later runs reuse). BENCH_CLINICS=100 for a quicker
-# look; the results print to the terminal and are kept in bench/results/latest.txt.
+# most of it making the scale data, which later runs reuse). BENCH_CLINICS=20
+# BENCH_COUNT_MAX=1000 for a quicker look; the results print to the terminal and are kept in
+# bench/results/latest.txt.
 BENCH_CLINICS ?= 300
 BENCH_PATIENTS ?= 1000
 BENCH_SCALE := --clinics $(BENCH_CLINICS) --patients $(BENCH_PATIENTS)
@@ -70,6 +71,7 @@ bench: install
 	  $(BIN)/python bench/datagen.py $(BENCH_SCALE); \
 	  $(BIN)/python bench/rls_overhead.py $(BENCH_SCALE); \
 	  $(BIN)/python bench/request_overhead.py $(BENCH_SCALE); \
+	  $(BIN)/python bench/datagen.py --clinics $(BENCH_COUNT_MAX) --patients 100 --jobs 2; \
 	  $(BIN)/python bench/clinic_count.py --sizes 10,100,1000,$(BENCH_COUNT_MAX) --patients 100; \
 	  $(BIN)/python bench/signup.py; \
 	  $(BIN)/python bench/migrate_time.py $(BENCH_SCALE); \
