@@ -44,6 +44,10 @@ def _requests(clinic_number: int, today) -> list[tuple[str, str]]:
 
 def capture(clinic, clinic_number: int) -> list[Query]:
     """The SELECT statements the workload's requests send for this clinic, deduplicated."""
+    import logging
+
+    # One log line per recorded request would drown the benchmarks' output.
+    logging.getLogger("clinic_saas.request").setLevel(logging.WARNING)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
