@@ -56,22 +56,28 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The benchmarks of docs/performance.md (optional; about an hour on 2 cores the first time,
-# most of it making the scale data, which later runs reuse). BENCH_CLINICS=100 for a quicker
-# look; the results print to the terminal and are kept in bench/results/latest.txt.
-BENCH_CLINICS ?= 1000
+# most of it making the scale data, which later runs reuse). BENCH_CLINICS=20
+# BENCH_COUNT_MAX=1000 for a quicker look; the results print to the terminal and are kept in
+# bench/results/latest.txt.
+BENCH_CLINICS ?= 300
 BENCH_PATIENTS ?= 1000
 BENCH_SCALE := --clinics $(BENCH_CLINICS) --patients $(BENCH_PATIENTS)
+# The clinic-count benchmark: 10 clinics up to BENCH_COUNT_MAX, of 100 patients each.
+BENCH_COUNT_MAX ?= 10000
 
 bench: install
 	@mkdir -p bench/results
 	bash -o pipefail -c '( set -e; \
 	  $(BIN)/python bench/datagen.py $(BENCH_SCALE); \
 	  $(BIN)/python bench/rls_overhead.py $(BENCH_SCALE); \
-	  $(BIN)/python bench/clinic_count.py --sizes 10,100,$(BENCH_CLINICS) --patients $(BENCH_PATIENTS); \
+	  $(BIN)/python bench/request_overhead.py $(BENCH_SCALE); \
+	  $(BIN)/python bench/datagen.py --clinics $(BENCH_COUNT_MAX) --patients 100 --jobs 2; \
+	  $(BIN)/python bench/clinic_count.py --sizes 10,100,1000,$(BENCH_COUNT_MAX) --patients 100; \
 	  $(BIN)/python bench/signup.py; \
 	  $(BIN)/python bench/migrate_time.py $(BENCH_SCALE); \
 	  $(BIN)/python bench/delete.py $(BENCH_SCALE); \
-	  $(BIN)/python bench/http_load.py $(BENCH_SCALE) \
+	  $(BIN)/python bench/http_load.py $(BENCH_SCALE); \
+	  $(BIN)/python bench/pgbouncer_load.py $(BENCH_SCALE) \
 	) | tee bench/results/latest.txt'
 
 db-stop:

@@ -12,8 +12,33 @@ from django.db.models import F
 from accounts import credentials
 from accounts.models import Invitation, Membership, User, normalize_email
 from core.errors import ApplicationError
-from tenants.context import current, person_context, tenant_context, user_context
+from tenants.context import (
+    activate,
+    current,
+    deactivate,
+    person_context,
+    tenant_context,
+    user_context,
+)
 from tenants.models import Tenant
+
+
+@contextmanager
+def _clinic_and_person(tenant_id, user_id):
+    """Act for this clinic and this person for a single read, without opening a transaction
+    (the backend sends the context with that statement, as person_context() does), so the
+    per-request membership check costs no savepoint round trip.
+
+    Naming the clinic before the membership is verified is safe: the statement itself asks
+    for the person's active membership in exactly that clinic, and with the clinic's context
+    the clinics table's policy is the bare `id = clinic` equality (tenants.rls, kind
+    "tenant_root"), which costs nothing measurable to plan, where reading it as the person
+    alone needed a sub-select on memberships in the policy (issue 17, part 3)."""
+    token = activate(tenant_id, user=user_id)
+    try:
+        yield
+    finally:
+        deactivate(token)
 
 
 def active_membership(*, user, tenant_id) -> Membership | None:
@@ -21,8 +46,8 @@ def active_membership(*, user, tenant_id) -> Membership | None:
 
     This is the check behind invariant 7: a token or session names a clinic, and it counts
     only while the person is an active member of a clinic that is not cancelled. It runs
-    under the person's own context, so row-level security lets it see their memberships and
-    nothing else.
+    in that clinic's context acting as the person, so row-level security lets it see that
+    clinic's row and the person's memberships, and the query asks for exactly the one.
     """
     if user is None or not user.is_authenticated or not user.is_active or not tenant_id:
         return None
@@ -30,7 +55,7 @@ def active_membership(*, user, tenant_id) -> Membership | None:
         tenant_id = uuid.UUID(str(tenant_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    with person_context(user):
+    with _clinic_and_person(tenant_id, user.pk):
         return (
             Membership.for_current_user.select_related("tenant", "user")
             .filter(tenant_id=tenant_id, is_active=True)
@@ -48,7 +73,7 @@ def membership_for_token(*, user_id, tenant_id) -> Membership | None:
         user_id, tenant_id = uuid.UUID(str(user_id)), uuid.UUID(str(tenant_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    with person_context(user_id):
+    with _clinic_and_person(tenant_id, user_id):
         return (
             Membership.for_current_user.select_related("tenant", "user")
             .filter(tenant_id=tenant_id, is_active=True, user_id=user_id, user__is_active=True)
@@ -57,20 +82,46 @@ def membership_for_token(*, user_id, tenant_id) -> Membership | None:
         )
 
 
-def memberships_of(user) -> list[Membership]:
-    """Every active membership of the person, most recently used first (clinic switcher)."""
+def _clinics_by_id(tenant_ids, *, user_id) -> dict:
+    """Each clinic's row, read in that clinic's own context (the only way the clinics
+    table's policy shows it to the runtime role), one statement each."""
+    clinics = {}
+    for tenant_id in tenant_ids:
+        with _clinic_and_person(tenant_id, user_id):
+            clinic = Tenant.objects.filter(pk=tenant_id).first()
+        if clinic is not None:
+            clinics[tenant_id] = clinic
+    return clinics
+
+
+def memberships_of(user, *, roles=None) -> list[Membership]:
+    """Every active membership of the person in a clinic that is not cancelled, most recently
+    used first, each with its clinic (login's clinic choice, the clinic switcher, /me).
+
+    The memberships are read as the person (their own rows, which the memberships' policy
+    shows them in every clinic); each clinic's row is then read in that clinic's own context,
+    so a person of N clinics costs N + 1 small statements. No policy and no function lets
+    anybody read a clinic's row from outside that clinic (tenants.rls, kind "tenant_root").
+    `roles` keeps only memberships with one of those roles.
+    """
     with user_context(user):
-        memberships = list(
-            Membership.for_current_user.select_related("tenant")
-            .filter(is_active=True)
-            .exclude(tenant__status=Tenant.Status.CANCELLED)
-            .order_by(F("last_used_at").desc(nulls_last=True), "created_at")
-        )
+        queryset = Membership.for_current_user.filter(is_active=True)
+        if roles is not None:
+            queryset = queryset.filter(role__in=list(roles))
+        memberships = list(queryset.order_by(F("last_used_at").desc(nulls_last=True), "created_at"))
+    user_id = getattr(user, "pk", user)
+    clinics = _clinics_by_id(list(dict.fromkeys(m.tenant_id for m in memberships)), user_id=user_id)
+    kept = []
     for membership in memberships:
+        clinic = clinics.get(membership.tenant_id)
+        if clinic is None or clinic.status == Tenant.Status.CANCELLED:
+            continue
+        membership.tenant = clinic
         # The person is at hand; loading them again later, in no context, would find nobody
         # (people are under row-level security).
         membership.user = user
-    return memberships
+        kept.append(membership)
+    return kept
 
 
 # --- people by e-mail and their own invitations ---------------------------------------------

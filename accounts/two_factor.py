@@ -132,11 +132,10 @@ def _privileged_reason(user: User, membership: Membership | None) -> str:
         return "role"
     # One password opens every clinic of the person, so owning or running any clinic makes
     # the whole account privileged, whichever clinic this sign-in is for.
-    owns_or_runs = (
-        Membership.for_current_user.filter(is_active=True, role__in=list(ADMIN_ROLES))
-        .exclude(tenant__status="cancelled")
-        .exists()
-    )
+    # (A clinic's row is readable only in its own context, so the selector reads each.)
+    from accounts.selectors import memberships_of
+
+    owns_or_runs = bool(memberships_of(user, roles=ADMIN_ROLES))
     return "role" if owns_or_runs else ""
 
 

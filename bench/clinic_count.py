@@ -1,7 +1,7 @@
 """Per-clinic latency as the number of clinics grows: the same per-clinic workload on
-databases of 10, 100 and 1,000 clinics of equal size.
+databases of 10 to 10,000 clinics of equal size (100 patients each by default).
 
-    python bench/clinic_count.py [--sizes 10,100,1000] [--patients 1000] [--rounds 100]
+    python bench/clinic_count.py [--sizes 10,100,1000,10000] [--patients 100] [--rounds 100]
 
 Each database comes from bench/datagen.py (`clinic_saas_bench_<N>x<M>`, made or reused). The
 workload is a clinic's everyday reads as the API sends them (bench/workload.py), replayed as
@@ -38,8 +38,8 @@ def prepare(size: int, patients: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--sizes", default="10,100,1000,10000")
+    parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
     # `make bench BENCH_CLINICS=100` asks for 10,100,100: each size once.

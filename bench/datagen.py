@@ -1,7 +1,7 @@
 """Scale data for the benchmarks: N clinics x M patients, with appointments and about three
 prescriptions per patient.
 
-    python bench/datagen.py [--clinics 1000] [--patients 1000]
+    python bench/datagen.py [--clinics 300] [--patients 1000] [--jobs 2]
 
 The data lives in a database of its own, `clinic_saas_bench_<N>x<M>`, created, owned and
 migrated like the real one. Rows are written the way the application writes them: each
@@ -88,22 +88,62 @@ def analyze() -> None:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
-def ensure(clinics: int, patients: int, *, quiet: bool = False) -> str:
-    """Make (or top up) the scale database and leave Django configured on it."""
+def _missing(clinics: int) -> list[int]:
+    """The clinic numbers below `clinics` not made yet (a run may have stopped anywhere)."""
+    have = {int(c.name[len(NAME_PREFIX) :]) for c in bench_clinics()}
+    return [number for number in range(clinics) if number not in have]
+
+
+def _fill_some(database: str, numbers: list[int], patients: int, show: bool) -> None:
+    """One worker process: Django on the scale database, then its share of the clinics."""
+    common.setup(database, migrate=False)
+    items = common.progress(numbers, len(numbers), "clinics") if show else numbers
+    for number in items:
+        fill_clinic(number, patients)
+
+
+def ensure(clinics: int, patients: int, *, quiet: bool = False, jobs: int = 1) -> str:
+    """Make (or top up) the scale database and leave Django configured on it. `jobs` worker
+    processes share the missing clinics (each clinic is still one transaction)."""
     name = database_name(clinics, patients)
     common.setup(name)
-    have = len(bench_clinics())
-    if have < clinics:
+    missing = _missing(clinics)
+    if missing:
         if not quiet:
-            print(f"{name}: {have:,} of {clinics:,} clinics present; adding {clinics - have:,}")
+            have = clinics - len(missing)
+            print(f"{name}: {have:,} of {clinics:,} clinics present; adding {len(missing):,}")
         start = time.perf_counter()
-        for number in common.progress(range(have, clinics), clinics - have, "clinics"):
-            fill_clinic(number, patients)
+        if jobs <= 1:
+            for number in common.progress(missing, len(missing), "clinics"):
+                fill_clinic(number, patients)
+        else:
+            import multiprocessing
+
+            from django.db import connections
+
+            for connection in connections.all():
+                connection.close()
+            shares = [missing[i::jobs] for i in range(jobs)]
+            context = multiprocessing.get_context("spawn")
+            workers = [
+                context.Process(target=_fill_some, args=(name, share, patients, i == 0))
+                for i, share in enumerate(shares)
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            if any(worker.exitcode for worker in workers):
+                raise SystemExit("a datagen worker failed; run again to resume")
         analyze()
         if not quiet:
-            rows = (clinics - have) * patients * (2 + PRESCRIPTIONS_PER_PATIENT)
+            rows = len(missing) * patients * (2 + PRESCRIPTIONS_PER_PATIENT)
             took = time.perf_counter() - start
-            print(f"  wrote {rows:,} rows in {took:.0f} s ({rows / took:,.0f} rows/s)")
+            print(
+                f"  wrote {len(missing):,} clinics, {rows:,} rows in {took:.0f} s "
+                f"({len(missing) / took:,.1f} clinics/s, {rows / took:,.0f} rows/s, "
+                f"{jobs} process{'es' if jobs > 1 else ''})"
+            )
     elif not quiet:
         print(f"{name}: {clinics:,} clinics x {patients:,} patients present; reused")
     return name
@@ -111,14 +151,15 @@ def ensure(clinics: int, patients: int, *, quiet: bool = False) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clinics", type=int, default=1000)
+    parser.add_argument("--clinics", type=int, default=300)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--drop", action="store_true", help="drop the database and start over")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one per core)")
     args = parser.parse_args()
     if args.drop:
         common.setup(database_name(args.clinics, args.patients), migrate=False)
         common.drop_database(database_name(args.clinics, args.patients))
-    ensure(args.clinics, args.patients)
+    ensure(args.clinics, args.patients, jobs=args.jobs)
 
 
 if __name__ == "__main__":

@@ -38,15 +38,29 @@ def latest_migration() -> tuple[str, str]:
 
 def timed_migrate(*args) -> float:
     from django.core.management import call_command
+    from django.core.management.base import CommandError
 
     start = time.perf_counter()
-    call_command("migrate", *args, database="owner", interactive=False, stdout=io.StringIO())
+    try:
+        call_command(
+            "migrate",
+            *args,
+            database="owner",
+            interactive=False,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    except CommandError as exc:
+        # Rolled back, a migration that creates a clinic table leaves the row-level security
+        # check (run after every migrate) without that table; the rollback itself is done.
+        if not str(exc).startswith("Migrated, but"):
+            raise
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clinics", type=int, default=1000)
+    parser.add_argument("--clinics", type=int, default=300)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()

@@ -44,6 +44,10 @@ def _requests(clinic_number: int, today) -> list[tuple[str, str]]:
 
 def capture(clinic, clinic_number: int) -> list[Query]:
     """The SELECT statements the workload's requests send for this clinic, deduplicated."""
+    import logging
+
+    # One log line per recorded request would drown the benchmarks' output.
+    logging.getLogger("clinic_saas.request").setLevel(logging.WARNING)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -71,16 +75,44 @@ def capture(clinic, clinic_number: int) -> list[Query]:
             response = client.get(path)
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.content!r}")
-        statements = [without_context(q["sql"]) for q in captured.captured_queries]
-        selects = [s for s in statements if s.startswith("SELECT") and s not in seen]
-        for sql in selects:
+        # Each statement is replayed with the context it ran under: the prefix the backend
+        # sent with it, or the last one sent before it in the same request (the backend sends
+        # the context again only when it changes).
+        sent = prefix
+        for captured_query in captured.captured_queries:
+            raw = captured_query["sql"]
+            sql = without_context(raw)
+            if sql != raw:
+                sent = raw[: len(raw) - len(sql)]
+            if not sql.startswith("SELECT") or sql in seen:
+                continue
             seen.add(sql)
-            queries.append(Query(f"{name}: {_describe(sql)}", sql, prefix))
+            label = f"{name}: {_describe(sql)}"
+            while label in {q.name for q in queries}:  # two statements that read the same
+                label += "'"
+            queries.append(Query(label, sql, sent))
     return queries
+
+
+def protected_tables() -> set[str]:
+    """The tables under row-level security (each one's policies are planned per statement)."""
+    from tenants.checks import protected_models
+
+    return {model._meta.db_table for model in protected_models()}
+
+
+def tables_read(sql: str) -> list[str]:
+    """The tables a statement reads, once per reference (FROM, JOIN, sub-selects)."""
+    return re.findall(r'(?:FROM|JOIN) "(\w+)"', sql)
+
+
+MEMBERSHIP_CHECK = "per-request membership check (membership + person + clinic)"
 
 
 def _describe(sql: str) -> str:
     """`count(patient)`, `patient+doctor`: what a statement reads, for the tables."""
+    if '"accounts_membership"' in sql and '"tenants_tenant"' in sql and '"accounts_user"' in sql:
+        return MEMBERSHIP_CHECK
     tables = re.findall(r'(?:FROM|JOIN) "(?:\w+?)_(\w+)"', sql)
     label = "+".join(dict.fromkeys(tables))
     return f"count({label})" if "COUNT(" in sql[:40] else label

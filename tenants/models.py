@@ -18,8 +18,8 @@ from tenants.scoping import ScopedManager, TenantForeignKey, TenantOwnedModel
 
 
 class TenantRowManager(ScopedManager):
-    """Clinics visible to the current code: the clinic in context (RLS adds the person's
-    other clinics for the clinic switcher); every clinic inside platform_access."""
+    """Clinics visible to the current code: the clinic in context; every clinic inside
+    platform_access."""
 
     def scope_filter(self, ctx: DbContext) -> Q | None:
         if ctx.tenant_id is None:
@@ -28,8 +28,8 @@ class TenantRowManager(ScopedManager):
 
 
 class VisibleTenantManager(models.Manager):
-    """No ORM filter: row-level security alone decides (the clinic in context, plus the
-    clinics of the person in context). Used by login and the clinic switcher."""
+    """No ORM filter: row-level security alone decides (the clinic in context, and nothing
+    without one; a person's clinics are listed by accounts.selectors.memberships_of)."""
 
 
 class Tenant(models.Model):

@@ -109,7 +109,25 @@ def policies_for(
             Policy("clinic_shared_read", "SELECT", "true", None),
             Policy("clinic_isolation", "ALL", "true", "false", restrictive=True),
         ]
-    if kind == "tenant_root":
+    if kind in ("tenant_root", "tenant_root_bootstrap"):
+        # A clinic's own row, in that clinic's context; nothing else (every clinic inside
+        # platform_access). A bare equality on the primary key, with no sub-select: the
+        # per-request membership check reads the clinic in the clinic's own context (the
+        # token's clinic, accounts.selectors), and the few places that list a person's
+        # clinics with no clinic in context (login's choice, the switcher, /me) read each
+        # clinic's row in that clinic's context, for the clinics whose active membership the
+        # person can see (accounts.selectors.memberships_of). "tenant_root_bootstrap" is the
+        # name tenants' first migration used, before memberships existed.
+        this_clinic = _same_clinic("id")
+        return [
+            Policy("clinic_access", "ALL", this_clinic, this_clinic),
+            Policy("clinic_isolation", "ALL", this_clinic, this_clinic, restrictive=True),
+        ]
+    if kind == "tenant_root_with_member_clinics":
+        # Until accounts/0009: "this clinic, or a clinic the person in context is an active
+        # member of", a sub-select on memberships (themselves under row-level security)
+        # planned on every statement that reads the clinics table: 1.85x on the per-request
+        # membership check. Kept so that migration can be reversed.
         this_clinic = _same_clinic("id")
         member_of = (
             f"id IN (SELECT m.tenant_id FROM {membership_table} m "
@@ -125,13 +143,6 @@ def policies_for(
                 this_clinic,
                 restrictive=True,
             ),
-        ]
-    if kind == "tenant_root_bootstrap":
-        # Before the membership table exists (tenants' first migration).
-        this_clinic = _same_clinic("id")
-        return [
-            Policy("clinic_access", "ALL", this_clinic, this_clinic),
-            Policy("clinic_isolation", "ALL", this_clinic, this_clinic, restrictive=True),
         ]
     if kind == "audit":
         # Append-only: read your clinic's events, add events for your clinic. Events of no

@@ -105,12 +105,20 @@ def test_clinic_sees_only_itself(clinic_a, clinic_b):
             assert cursor.rowcount == 0
 
 
-def test_a_person_sees_exactly_the_clinics_they_belong_to(clinic_a, clinic_b, bob):
+def test_a_person_alone_sees_no_clinic_row(clinic_a, clinic_b, bob):
+    # The clinics table shows a clinic's row only in that clinic's context (issue 17, part 3):
+    # acting as a person with no clinic, not even their own clinics' rows are readable; the
+    # list of their clinics reads each in its own context (accounts.selectors.memberships_of).
     third = create_clinic("Third Clinic")
     add_member(third, user=bob, role="doctor")
     with user_context(bob):
         visible = set(Tenant.visible.values_list("pk", flat=True))
-    assert visible == {clinic_a.pk, third.pk}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM tenants_tenant")
+            raw = {row[0] for row in cursor.fetchall()}
+    assert visible == raw == set()
+    with tenant_context(clinic_a, user=bob):
+        assert set(Tenant.visible.values_list("pk", flat=True)) == {clinic_a.pk}
 
 
 def test_platform_sees_every_clinic(live_db):
