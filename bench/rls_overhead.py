@@ -121,12 +121,13 @@ def main() -> None:
                 split[query.name][side][1].append(execution)
 
     protected = workload.protected_tables()
+    views = workload.view_tables(cursor)
     by_name = {query.name: query for query in per_clinic[0]}
     rows, verdicts = [], []
     for name in names:
         on, off = statistics.median(timings[name]["on"]), statistics.median(timings[name]["off"])
         ratio = on / off
-        tables = [t for t in workload.tables_read(by_name[name].sql) if t in protected]
+        tables = [t for t in workload.tables_read(by_name[name].sql, views) if t in protected]
         allowance = off * GOAL + PLANNING_ALLOWANCE * len(tables)
         ok = on <= allowance
         verdicts.append((on / allowance, name, ratio, ok))

@@ -101,9 +101,28 @@ def protected_tables() -> set[str]:
     return {model._meta.db_table for model in protected_models()}
 
 
-def tables_read(sql: str) -> list[str]:
-    """The tables a statement reads, once per reference (FROM, JOIN, sub-selects)."""
-    return re.findall(r'(?:FROM|JOIN) "(\w+)"', sql)
+def tables_read(sql: str, views: dict[str, list[str]] | None = None) -> list[str]:
+    """The tables a statement reads, once per reference (FROM, JOIN, sub-selects); a view
+    (`views`: its name to the tables it reads, from `view_tables`) counts as its tables."""
+    names = re.findall(r'(?:FROM|JOIN) "(\w+)"', sql)
+    return [table for name in names for table in (views or {}).get(name, [name])]
+
+
+def view_tables(cursor) -> dict[str, list[str]]:
+    """Each view of the schema and the tables it reads (the medicine catalogue: the clinic's
+    own medicines and the shared ones), from the view's rewrite rule's dependencies."""
+    cursor.execute(
+        "SELECT v.relname, t.relname FROM pg_depend d "
+        "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "WHERE v.relkind = 'v' AND t.relkind IN ('r', 'p') AND t.oid <> v.oid "
+        "AND v.relnamespace = current_schema()::regnamespace "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    views: dict[str, list[str]] = {}
+    for view, table in cursor.fetchall():
+        views.setdefault(view, []).append(table)
+    return views
 
 
 MEMBERSHIP_CHECK = "per-request membership check (membership + person + clinic)"
