@@ -25,6 +25,7 @@ from accounts.models import Invitation, Membership
 from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
 from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, create_user
+from tenants import people_sql
 from tenants.checks import inspect_database, runtime_role_problems
 from tenants.context import no_tenant, tenant_context
 from tenants.tests.test_guards import owner_sql
@@ -203,21 +204,31 @@ def test_the_team_list_reads_people_by_index_and_in_one_query(clinic_a, alice, c
         sql, params = (
             Membership.objects.select_related("user").order_by("created_at").query.sql_with_params()
         )
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        cursor.execute("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0][0]["Plan"]
     scans = list(_nodes(plan))
     assert not any(
         node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "accounts_user"
         for node in scans
     ), plan
-    # The members sub-select runs once per statement (an InitPlan over the memberships'
-    # (tenant_id, user_id) index), never once per person or per loop.
+    # The members come from clinic_member_ids() once per statement (an InitPlan), never once
+    # per person or per loop.
     assert "SubPlan" not in str(plan), plan
     assert any(
         node.get("Parent Relationship") == "InitPlan"
-        and any(n.get("Relation Name") == "accounts_membership" for n in _nodes(node))
+        and any("clinic_member_ids()" in str(n.get("Output")) for n in _nodes(node))
         for node in scans
     ), plan
+    # And the function's own query reads the memberships of one clinic by index.
+    body = people_sql.INVOKER_FUNCTIONS["clinic_member_ids"][3]
+    query = body.removeprefix("BEGIN RETURN ARRAY(").removesuffix("); END")
+    with tenant_context(clinic_a, user=alice), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + query)
+        member_plan = cursor.fetchone()[0][0]["Plan"]
+    assert not any(
+        node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "accounts_membership"
+        for node in _nodes(member_plan)
+    ), member_plan
 
 
 def _nodes(plan):
