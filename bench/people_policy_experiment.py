@@ -59,7 +59,9 @@ measure("current")
 variants = {}
 own = f"id = {rls.CURRENT_USER}"
 members_fn = "id = ANY (((SELECT clinic_member_ids()))::uuid[])"
-gate = rls._people_definer_gate("accounts_user")
+# The gate as accounts/0007 installed it (the owner read from the catalogue); accounts/0010
+# ships it with the owner as a literal.
+gate = rls._people_definer_gate(None)
 
 
 def people(members, gate):
@@ -82,7 +84,7 @@ def people(members, gate):
     )
 
 
-fn = "CREATE FUNCTION clinic_member_ids() RETURNS uuid[] LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m WHERE m.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid); END $$"
+fn = "CREATE OR REPLACE FUNCTION clinic_member_ids() RETURNS uuid[] LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m WHERE m.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid); END $$"
 
 
 def install(stmts):

@@ -158,6 +158,27 @@ PEOPLE_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
 # above only once it is applied (before that, `migrate` must still be able to run).
 PEOPLE_RLS_MIGRATION = ("accounts", "0007_people_rls")
 
+# SECURITY INVOKER functions the people policy calls (accounts/0010): name -> (arguments, return
+# type, volatility, body), owned by the owner role, `search_path` pinned, EXECUTE revoked from
+# PUBLIC and granted to the runtime role only (the platform role bypasses row-level security
+# and never evaluates the policy; the owner may execute what it owns). As an invoker the
+# function reads the memberships under the caller's own row-level security, so it can never
+# answer more than the caller could read with the same SELECT; outside a clinic's context it
+# answers an empty array. Its plan is cached per session (plpgsql), which is the point: the
+# sub-select on memberships it replaces was rewritten and planned again in every statement
+# that read people.
+INVOKER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
+    "clinic_member_ids": (
+        "",
+        "uuid[]",
+        "STABLE",
+        "BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m "
+        "WHERE m.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid); END",
+    ),
+}
+# The migration that installs them and the people policy that calls them.
+PEOPLE_POLICY_MIGRATION = ("accounts", "0010_people_policy_cached")
+
 
 def all_definer_functions() -> dict[str, tuple[str, str, str, str]]:
     return {**DEFINER_FUNCTIONS, **PEOPLE_FUNCTIONS}
@@ -208,8 +229,27 @@ def _definer_sql(name: str, functions: dict | None = None) -> str:
 
 
 def _signature(name: str) -> str:
-    args = all_definer_functions()[name][0]
+    args = {**all_definer_functions(), **INVOKER_FUNCTIONS}[name][0]
+    if not args:
+        return f"{name}()"
     return f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
+
+
+def member_functions_sql(*, runtime: str) -> list[str]:
+    """The functions of INVOKER_FUNCTIONS (idempotent; run as the owner)."""
+    statements = []
+    for name, (args, returns, volatility, body) in INVOKER_FUNCTIONS.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql "
+            f"{volatility} SECURITY INVOKER {_SEARCH_PATH} AS $fn${body}$fn$",
+            f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC",
+            f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {sql_identifier(runtime)}",
+        ]
+    return statements
+
+
+def drop_member_functions_sql() -> list[str]:
+    return [f"DROP FUNCTION IF EXISTS {_signature(name)}" for name in INVOKER_FUNCTIONS]
 
 
 def people_rls_sql(*, runtime: str, platform: str) -> list[str]:
@@ -318,11 +358,13 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
             problems.append(f"runtime role {runtime} may {privilege} {AXES_ATTEMPT_TABLE}")
     people_rls = people_rls_applied(cursor)
     definers = all_definer_functions() if people_rls else DEFINER_FUNCTIONS
+    invokers = INVOKER_FUNCTIONS if people_policy_cached_applied(cursor) else {}
+    names = list(definers) + list(invokers) + list(TRIGGER_FUNCTIONS)
     cursor.execute(
         "SELECT p.proname, p.prosrc, p.prosecdef, p.proconfig, p.proowner::regrole::text, "
-        "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
+        "has_function_privilege('public', p.oid, 'EXECUTE'), p.provolatile FROM pg_proc p "
         "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(%s)",
-        [list(definers) + list(TRIGGER_FUNCTIONS)],
+        [names],
     )
     found = {row[0]: row[1:] for row in cursor.fetchall()}
     table_owner = one(
@@ -330,13 +372,28 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
     )[0]
     if people_rls:
         problems += _people_rls_problems(cursor, runtime=runtime, platform=platform)
-    for name in list(definers) + list(TRIGGER_FUNCTIONS):
+    for name in invokers:
+        if name in found and found[name][5] != "s":
+            problems.append(f"{name}(): not STABLE")
+        if (
+            name in found
+            and not one(
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')", [runtime, _signature(name)]
+            )[0]
+        ):
+            problems.append(f"{name}(): role {runtime} may not execute it")
+    for name in names:
         if name not in found:
             problems.append(f"{name}(): missing")
             continue
-        source, definer, config, owner, public = found[name]
+        source, definer, config, owner, public, _volatility = found[name]
         expected_definer = name in definers
-        expected_source = definers[name][3] if expected_definer else TRIGGER_FUNCTIONS[name]
+        if expected_definer:
+            expected_source = definers[name][3]
+        elif name in invokers:
+            expected_source = invokers[name][3]
+        else:
+            expected_source = TRIGGER_FUNCTIONS[name]
 
         if source != expected_source:
             problems.append(f"{name}(): its body differs from tenants.dbroles")
@@ -346,7 +403,7 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
             problems.append(f"{name}(): search_path is not pinned")
         if owner != table_owner:
             problems.append(f"{name}(): owned by {owner}, not by {table_owner}")
-        if expected_definer and public:
+        if (expected_definer or name in invokers) and public:
             problems.append(f"{name}(): PUBLIC may execute it")
     for table, (trigger, _events, function) in TRIGGERS.items():
         row = one(
@@ -365,6 +422,16 @@ def people_rls_applied(cursor) -> bool:
         "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
         "django_migrations WHERE app = %s AND name = %s)",
         list(PEOPLE_RLS_MIGRATION),
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def people_policy_cached_applied(cursor) -> bool:
+    """Whether accounts/0010 (the people policy through clinic_member_ids()) is applied."""
+    cursor.execute(
+        "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+        "django_migrations WHERE app = %s AND name = %s)",
+        list(PEOPLE_POLICY_MIGRATION),
     )
     return bool(cursor.fetchone()[0])
 

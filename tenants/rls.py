@@ -54,8 +54,10 @@ def policies_for(
     *,
     membership_table: str = "accounts_membership",
     user_table: str = "accounts_user",
+    owner: str | None = None,
 ) -> list[Policy]:
-    """The exact set of policies a table of this kind carries."""
+    """The exact set of policies a table of this kind carries. `owner` (kind "people") is the
+    role name its definer gate names; None leaves the marker enable_sql() fills in."""
     mine = _same_clinic()
     if kind == "tenant":
         return [
@@ -98,7 +100,9 @@ def policies_for(
             Policy("clinic_isolation", "ALL", own, own, restrictive=True),
         ]
     if kind == "people":
-        return _people_policies(membership_table, user_table)
+        return _people_policies(user_table, owner)
+    if kind == "people_0007":
+        return _people_policies_0007(membership_table, user_table)
     if kind == "reference":
         # A shared catalogue (the shared medicines, the shared dental templates): a table with
         # no clinic column, copied whole to every node of a distributed cluster. Every clinic
@@ -179,21 +183,33 @@ def policies_for(
 
 # The people table's own definer gate: true only inside the credentials functions that look a
 # person up by e-mail or set their admin flags (tenants.people_sql.PEOPLE_FUNCTIONS). Those run as
-# the table's owner, whom FORCE row-level security filters too, and set this flag for their
-# own duration (a `SET` clause of the function). Either half alone opens nothing: the runtime
-# role can set the flag but is never the owner, and the owner (migrations) does not set it.
+# the table's owner, whom FORCE row-level security filters too, and raise this flag for the one
+# statement that needs it. Either half alone opens nothing: the runtime role can set the flag
+# but is never the owner, and the owner (migrations) does not set it.
 PEOPLE_LOOKUP_FLAG = "app.people_lookup"
+# The owner's role name is written into the policy as a literal when it is installed (a
+# catalogue sub-select in the policy cost every statement on people a plan of its own):
+# enable_sql() puts the table's actual owner in place of this marker, and check_rls expects the
+# literal of the actual owner, so a policy naming any other role is reported as drift.
+TABLE_OWNER = "@people_table_owner@"
+# The members of the clinic in context, through a plpgsql function (SECURITY INVOKER, so it
+# sees only what the caller's own row-level security on memberships lets it see) whose plan
+# is cached per session; the scalar sub-select makes it one InitPlan per statement.
+# tenants.people_sql.INVOKER_FUNCTIONS holds its body, check_rls verifies it.
+MEMBER_IDS_FUNCTION = "clinic_member_ids"
+PEOPLE_KINDS = ("people", "people_0007")
 
 
-def _people_definer_gate(user_table: str) -> str:
-    return (
-        f"(current_setting('{PEOPLE_LOOKUP_FLAG}', true) = 'on' AND current_user = "
-        f"(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
-        f"WHERE c.oid = '{user_table}'::regclass))"
-    )
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
-def _people_policies(membership_table: str, user_table: str) -> list[Policy]:
+def _people_definer_gate(owner: str | None) -> str:
+    owner_sql = TABLE_OWNER if owner is None else sql_literal(owner)
+    return f"(current_setting('{PEOPLE_LOOKUP_FLAG}', true) = 'on' AND current_user = {owner_sql})"
+
+
+def _people_policies(user_table: str, owner: str | None) -> list[Policy]:
     """People (`accounts_user`, global identities): a person is visible to code acting as
     that person, and to a clinic's context when they have a membership in that clinic
     (active or not: deactivated members stay on the team page and on the records they
@@ -201,19 +217,19 @@ def _people_policies(membership_table: str, user_table: str) -> list[Policy]:
     12, item 1), so the database must not tell it whether the address has an account.
 
     Only the person themself writes their row (sign-up inserts it under the new person's
-    own id); a clinic reads its members and changes nothing about them. The membership
-    sub-select is not recursive (the memberships' policies never read people).
+    own id); a clinic reads its members and changes nothing about them. The members come
+    from clinic_member_ids(), which reads the memberships of the clinic in context under the
+    caller's own row-level security; it is not recursive (the memberships' policies never
+    read people).
     """
     own = f"id = {CURRENT_USER}"
-    # The clinic's member ids, read once per statement (an InitPlan over the memberships'
-    # (tenant_id, user_id) index), then a cheap array test per person. A hashed `id IN (...)`
-    # is charged its whole build again in every inner loop of a nested-loop join, which
-    # pushed the planner into reading every person on the platform instead.
-    members = (
-        f"id = ANY (ARRAY(SELECT m.user_id FROM {membership_table} m "
-        f"WHERE m.tenant_id = {CURRENT_TENANT}))"
-    )
-    gate = _people_definer_gate(user_table)
+    # The clinic's member ids, read once per statement (an InitPlan calling the function,
+    # whose own query uses the memberships' (tenant_id, user_id) index), then a cheap array
+    # test per person. A hashed `id IN (...)` is charged its whole build again in every inner
+    # loop of a nested-loop join, which pushed the planner into reading every person on the
+    # platform instead.
+    members = f"id = ANY ((SELECT {MEMBER_IDS_FUNCTION}())::uuid[])"
+    gate = _people_definer_gate(owner)
     return [
         Policy("clinic_self", "ALL", own, own),
         Policy("clinic_members", "SELECT", members, None),
@@ -228,6 +244,46 @@ def _people_policies(membership_table: str, user_table: str) -> list[Policy]:
     ]
 
 
+def _people_policies_0007(membership_table: str, user_table: str) -> list[Policy]:
+    """The people policies as accounts/0007 installed them (kept for that migration and for
+    reversing accounts/0010): the members by a sub-select on memberships, the owner read
+    from the catalogue. What they let through is the same as _people_policies()."""
+    own = f"id = {CURRENT_USER}"
+    members = (
+        f"id = ANY (ARRAY(SELECT m.user_id FROM {membership_table} m "
+        f"WHERE m.tenant_id = {CURRENT_TENANT}))"
+    )
+    gate = (
+        f"(current_setting('{PEOPLE_LOOKUP_FLAG}', true) = 'on' AND current_user = "
+        f"(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
+        f"WHERE c.oid = '{user_table}'::regclass))"
+    )
+    return [
+        Policy("clinic_self", "ALL", own, own),
+        Policy("clinic_members", "SELECT", members, None),
+        Policy("clinic_people_lookup", "ALL", gate, gate),
+        Policy(
+            "clinic_isolation",
+            "ALL",
+            f"({own} OR {members} OR {gate})",
+            f"({own} OR {gate})",
+            restrictive=True,
+        ),
+    ]
+
+
+def _with_table_owner(table: str, statement: str) -> str:
+    """Run `statement` with TABLE_OWNER replaced by the literal of `table`'s owner."""
+    if TABLE_OWNER not in statement:
+        return statement
+    return (
+        "DO $people$ DECLARE owner_literal text := (SELECT quote_literal(pg_get_userbyid("
+        f"c.relowner)) FROM pg_class c WHERE c.oid = '\"{table}\"'::regclass); BEGIN "
+        f"EXECUTE replace($policy${statement}$policy$, '{TABLE_OWNER}', owner_literal); "
+        "END $people$"
+    )
+
+
 POLICY_KINDS = (
     "tenant",
     "catalog",
@@ -240,6 +296,8 @@ POLICY_KINDS = (
     "people",
     "reference",
     "platform_audit",
+    # Only for accounts/0007 and the reversal of accounts/0010 (no model declares it).
+    "people_0007",
 )
 
 
@@ -249,7 +307,7 @@ def tenant_column(kind: str) -> str:
         return "user_id"
     if kind in ("reference", "platform_audit"):
         return ""
-    return "id" if kind.startswith("tenant_root") or kind == "people" else "tenant_id"
+    return "id" if kind.startswith("tenant_root") or kind in PEOPLE_KINDS else "tenant_id"
 
 
 def constraint_name(table: str, suffix: str) -> str:
@@ -271,7 +329,9 @@ def enable_sql(table: str, kind: str) -> list[str]:
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
     ]
     statements += _drop_clinic_policies_sql(table)
-    statements += [policy.create_sql(table) for policy in policies_for(kind)]
+    statements += [
+        _with_table_owner(table, policy.create_sql(table)) for policy in policies_for(kind)
+    ]
     if tenant_column(kind) == "tenant_id" and kind not in ("audit", "outbox"):
         # The target of composite foreign keys, and the index for "all rows of a clinic".
         name = tenant_unique_name(table)

@@ -25,6 +25,7 @@ from accounts.models import Invitation, Membership
 from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
 from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, create_user
+from tenants import people_sql
 from tenants.checks import inspect_database, runtime_role_problems
 from tenants.context import no_tenant, tenant_context
 from tenants.tests.test_guards import owner_sql
@@ -203,21 +204,106 @@ def test_the_team_list_reads_people_by_index_and_in_one_query(clinic_a, alice, c
         sql, params = (
             Membership.objects.select_related("user").order_by("created_at").query.sql_with_params()
         )
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        cursor.execute("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0][0]["Plan"]
     scans = list(_nodes(plan))
     assert not any(
         node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "accounts_user"
         for node in scans
     ), plan
-    # The members sub-select runs once per statement (an InitPlan over the memberships'
-    # (tenant_id, user_id) index), never once per person or per loop.
+    # The members come from clinic_member_ids() once per statement (an InitPlan), never once
+    # per person or per loop.
     assert "SubPlan" not in str(plan), plan
     assert any(
         node.get("Parent Relationship") == "InitPlan"
-        and any(n.get("Relation Name") == "accounts_membership" for n in _nodes(node))
+        and any("clinic_member_ids()" in str(n.get("Output")) for n in _nodes(node))
         for node in scans
     ), plan
+    # And the function's own query reads the memberships of one clinic by index.
+    body = people_sql.INVOKER_FUNCTIONS["clinic_member_ids"][3]
+    query = body.removeprefix("BEGIN RETURN ARRAY(").removesuffix("); END")
+    with tenant_context(clinic_a, user=alice), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + query)
+        member_plan = cursor.fetchone()[0][0]["Plan"]
+    assert not any(
+        node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "accounts_membership"
+        for node in _nodes(member_plan)
+    ), member_plan
+
+
+def member_ids() -> set:
+    """What clinic_member_ids() answers the runtime role in the current context."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT clinic_member_ids()")
+        return set(cursor.fetchone()[0])
+
+
+def test_the_member_function_answers_nothing_outside_a_clinic_and_its_own_members_inside(
+    clinic_a, alice, clinic_b, charlie, two_staffs
+):
+    staff = {name: person.pk for name, person in two_staffs.items()}
+    with no_tenant():
+        assert member_ids() == set()
+    # Acting as a person is not a clinic's context: their own memberships elsewhere are not
+    # a clinic's members.
+    with as_person(two_staffs["sam"]):
+        assert member_ids() == set()
+    with tenant_context(clinic_a, user=alice):
+        assert member_ids() == {alice.pk, staff["bob"], staff["dora"], staff["sam"]}
+    with tenant_context(clinic_b, user=charlie):
+        assert member_ids() == {charlie.pk, staff["erin"], staff["sam"], staff["ivan"]}
+    # A person of clinic B acting in clinic A's context still gets clinic A's members only.
+    with tenant_context(clinic_a, user=charlie):
+        assert member_ids() == {alice.pk, staff["bob"], staff["dora"], staff["sam"]}
+
+
+def test_the_member_function_runs_as_the_caller_and_only_the_runtime_role_may_call_it(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.prosecdef, p.provolatile, p.proowner::regrole::text, "
+            "has_function_privilege('public', p.oid, 'EXECUTE'), "
+            "has_function_privilege(%s, p.oid, 'EXECUTE') "
+            "FROM pg_proc p WHERE p.oid = 'clinic_member_ids()'::regprocedure",
+            [settings.DATABASES["default"]["USER"]],
+        )
+        definer, volatility, owner, public, runtime = cursor.fetchone()
+        cursor.execute(
+            "SELECT relowner::regrole::text FROM pg_class WHERE relname = 'accounts_user'"
+        )
+        table_owner = cursor.fetchone()[0]
+    assert (definer, volatility, public, runtime) == (False, "s", False, True)
+    assert owner == table_owner
+
+
+def _clinic_a_sees_none_of_clinic_b(clinic_a, clinic_b):
+    with tenant_context(clinic_a):
+        seen = emails_visible()
+    assert clinic_a.owner.email in seen
+    assert clinic_b.owner.email not in seen, seen
+
+
+def test_a_clinic_sees_another_clinics_people_once_the_member_branch_lets_everyone_through(
+    live_db,
+):
+    """The two-clinic check above depends on the member branch: with `true` in its place,
+    clinic A sees clinic B's owner and the check fails."""
+    from accounts.models import User
+    from tenants import rls
+
+    clinic_a, clinic_b = create_clinic(), create_clinic()
+    _clinic_a_sees_none_of_clinic_b(clinic_a, clinic_b)
+    owner = settings.DATABASES["owner"]["USER"]
+    members = "id = ANY ((SELECT clinic_member_ids())::uuid[])"
+    weakened = [
+        f'ALTER POLICY "{p.name}" ON accounts_user USING ({p.using.replace(members, "true")})'
+        for p in rls.policies_for("people", owner=owner)
+        if p.using and members in p.using
+    ]
+    assert len(weakened) == 2
+    with owner_sql(*weakened, restore=rls.enable_sql(User._meta.db_table, "people")):
+        with pytest.raises(AssertionError):
+            _clinic_a_sees_none_of_clinic_b(clinic_a, clinic_b)
+    _clinic_a_sees_none_of_clinic_b(clinic_a, clinic_b)
 
 
 def _nodes(plan):
@@ -412,8 +498,40 @@ def test_a_person_in_no_clinic_and_with_no_invitation_is_still_refused(api, clie
             None,
             "clinic_person_by_email(): its body differs from tenants.dbroles",
         ),
+        (
+            "CREATE OR REPLACE FUNCTION clinic_member_ids() RETURNS uuid[] LANGUAGE plpgsql "
+            "STABLE SECURITY INVOKER SET search_path = pg_catalog, public "
+            "AS $$BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m); END$$",
+            None,
+            "clinic_member_ids(): its body differs from tenants.dbroles",
+        ),
+        (
+            "ALTER FUNCTION clinic_member_ids() SECURITY DEFINER",
+            "ALTER FUNCTION clinic_member_ids() SECURITY INVOKER",
+            "clinic_member_ids(): SECURITY DEFINER",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION clinic_member_ids() TO PUBLIC",
+            "REVOKE EXECUTE ON FUNCTION clinic_member_ids() FROM PUBLIC",
+            "clinic_member_ids(): PUBLIC may execute it",
+        ),
+        (
+            "REVOKE EXECUTE ON FUNCTION clinic_member_ids() FROM clinic_app",
+            "GRANT EXECUTE ON FUNCTION clinic_member_ids() TO clinic_app",
+            "clinic_member_ids(): role clinic_app may not execute it",
+        ),
     ],
-    ids=["no-force", "policy-dropped", "runtime-grant", "public-execute", "body-changed"],
+    ids=[
+        "no-force",
+        "policy-dropped",
+        "runtime-grant",
+        "public-execute",
+        "body-changed",
+        "members-body-changed",
+        "members-definer",
+        "members-public",
+        "members-runtime-grant",
+    ],
 )
 def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement, restore, expected):
     from accounts.models import User
@@ -427,6 +545,7 @@ def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement,
         restore = [
             *rls.enable_sql(User._meta.db_table, "people"),
             *people_sql.people_rls_sql(**roles),
+            *people_sql.member_functions_sql(runtime="clinic_app"),
         ]
     else:
         restore = [restore]
@@ -437,4 +556,34 @@ def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement,
         with pytest.raises(CommandError):
             call_command("check_rls")
         assert any(expected in problem for problem in runtime_role_problems()), expected
+    assert inspect_database() == []
+
+
+@pytest.mark.parametrize(
+    "role_sql",
+    [
+        "'clinic_app'",
+        "(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
+        "WHERE c.oid = 'accounts_user'::regclass)",
+    ],
+    ids=["another-role", "catalogue-sub-select"],
+)
+def test_check_rls_reports_a_people_gate_that_does_not_name_the_owner(live_db, role_sql):
+    """The definer gate names the table's owner as a literal; a gate naming the runtime role
+    (which could then raise the flag and read everybody) is drift, and so is the old form."""
+    from accounts.models import User
+    from tenants import rls
+
+    gate = f"(current_setting('app.people_lookup', true) = 'on' AND current_user = {role_sql})"
+    assert inspect_database() == []
+    with owner_sql(
+        f'ALTER POLICY "clinic_people_lookup" ON accounts_user USING ({gate}) WITH CHECK ({gate})',
+        restore=rls.enable_sql(User._meta.db_table, "people"),
+    ):
+        problems = inspect_database()
+        assert any(
+            "accounts_user: policy clinic_people_lookup has drifted" in p for p in problems
+        ), problems
+        with pytest.raises(CommandError):
+            call_command("check_rls")
     assert inspect_database() == []
