@@ -279,11 +279,37 @@ class PlanChangeAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 # --- the audit log ----------------------------------------------------------------------------
 
 
+class _AuditLogAdmin(ReadOnlyFieldsMixin):
+    """What the two audit logs' admins share: newest first, searched and filtered alike,
+    linked to by an object's history through FILTERABLE, and never changed (both tables are
+    append-only in the database too)."""
+
+    list_filter = ("action", "created_at")
+    search_fields = ("action", "actor_email", "=object_id", "reason")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    FILTERABLE: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup in self.FILTERABLE:
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
-    """Read-only for everybody (the table is append-only in the database too). Operators see
-    every clinic's events; a clinic's owners and admins see that clinic's. The platform's own
-    events (no clinic) are in PlatformAuditEventAdmin."""
+class AuditEventAdmin(_AuditLogAdmin, ClinicOwnedAdmin):
+    """Read-only for everybody. Operators see every clinic's events; a clinic's owners and
+    admins see that clinic's. The platform's own events (no clinic) are in
+    PlatformAuditEventAdmin."""
 
     platform_permissions = frozenset({"view"})
     # Owners and admins, as the audit API (clinics.audit_api).
@@ -299,31 +325,12 @@ class AuditEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
         "reason",
         "ip_address",
     )
-    list_filter = ("action", "created_at")
-    search_fields = ("action", "actor_email", "=object_id", "reason")
-    ordering = ("-created_at",)
-    show_full_result_count = False
-
     # Links from an object's history, a clinic's page and a patient's record filter by these.
     FILTERABLE = ("object_id", "patient_id", "actor_id", "tenant__id__exact", "tenant")
 
-    def lookup_allowed(self, lookup, value, request=None):
-        if lookup in self.FILTERABLE:
-            return True
-        return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PlatformAuditEvent)
-class PlatformAuditEventAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
+class PlatformAuditEventAdmin(_AuditLogAdmin, admin.ModelAdmin):
     """The platform's own audit events (failed logins of unknown people, sign-ups, operators'
     actions across clinics, catalogue loads): for platform operators only (the clinic-aware
     site makes a plain ModelAdmin platform-only), read-only."""
@@ -337,26 +344,7 @@ class PlatformAuditEventAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         "reason",
         "ip_address",
     )
-    list_filter = ("action", "created_at")
-    search_fields = ("action", "actor_email", "=object_id", "reason")
-    ordering = ("-created_at",)
-    show_full_result_count = False
-
     FILTERABLE = ("object_id", "actor_id")
-
-    def lookup_allowed(self, lookup, value, request=None):
-        if lookup in self.FILTERABLE:
-            return True
-        return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # People, memberships and invitations, and invoices, payments and provider events (each

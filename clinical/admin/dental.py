@@ -254,18 +254,23 @@ class DentalProcedureAdmin(DentalRecordAdmin):
 # --- templates ---------------------------------------------------------------------------------
 
 
-@admin.register(DentalTemplate)
-class DentalTemplateAdmin(ClinicalAdmin):
-    """The clinic's own observation note templates, which its owners, admins and doctors
-    manage. The shared starter set is SharedDentalTemplateAdmin (read-only)."""
+class _TemplateListMixin:
+    """The clinic's own templates and the shared set are listed, filtered and searched alike."""
 
     resource = "dental_templates"
-    clinic_permissions = frozenset({"view", "add", "change", "delete"})
-
     list_display = ("name", "condition_type", "tooth_surface", "severity", "is_active")
     list_filter = ("condition_type", "is_active")
     search_fields = ("name", "notes")
     ordering = ("name", "id")
+
+
+@admin.register(DentalTemplate)
+class DentalTemplateAdmin(_TemplateListMixin, ClinicalAdmin):
+    """The clinic's own observation note templates, which its owners, admins and doctors
+    manage. The shared starter set is SharedDentalTemplateAdmin (read-only)."""
+
+    clinic_permissions = frozenset({"view", "add", "change", "delete"})
+
     fields = TEMPLATE_FIELDS
 
     def save_model(self, request, obj, form, change):
@@ -287,18 +292,13 @@ class DentalTemplateAdmin(ClinicalAdmin):
 
 
 @admin.register(SharedDentalTemplate)
-class SharedDentalTemplateAdmin(ClinicalAdmin):
+class SharedDentalTemplateAdmin(_TemplateListMixin, ClinicalAdmin):
     """The shared starter set (`load_dental_templates`): every clinic's, so read-only here
     as in the API (and in the database). Shown to whoever reads the clinic's templates;
     operators do not browse clinical data (they load the set with the command)."""
 
-    resource = "dental_templates"
     clinic_permissions = frozenset({"view"})
 
-    list_display = ("name", "condition_type", "tooth_surface", "severity", "is_active")
-    list_filter = ("condition_type", "is_active")
-    search_fields = ("name", "notes")
-    ordering = ("name", "id")
     fields = TEMPLATE_FIELDS
     readonly_fields = TEMPLATE_FIELDS
 
