@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import router
 from django.db.migrations.operations.base import Operation
 
-from tenants import dbroles, rls
+from tenants import dbroles, keys, rls
 from tenants.context import tenant_context
 
 
@@ -127,11 +127,11 @@ class AddTenantForeignKey(_SQLOperation):
         catalog = field.related_model._meta.get_field("tenant").null
         if catalog:
             if forwards:
-                return model, rls.add_catalog_ref_sql(table, field.column, target)
-            return model, rls.drop_catalog_ref_sql(table, field.column)
+                return model, keys.add_catalog_ref_sql(table, field.column, target)
+            return model, keys.drop_catalog_ref_sql(table, field.column)
         if forwards:
-            return model, rls.add_composite_fk_sql(table, field.column, target)
-        return model, rls.drop_composite_fk_sql(table, field.column)
+            return model, keys.add_composite_fk_sql(table, field.column, target)
+        return model, keys.drop_composite_fk_sql(table, field.column)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model, statements = self._statements(to_state, app_label, forwards=True)
@@ -305,9 +305,9 @@ class ClinicPrimaryKey(_SQLOperation):
             return
         table = model._meta.db_table
         if forwards:
-            self._execute(schema_editor, rls.clinic_primary_key_sql(table))
+            self._execute(schema_editor, keys.clinic_primary_key_sql(table))
         else:
-            self._execute(schema_editor, rls.clinic_primary_key_reverse_sql(table))
+            self._execute(schema_editor, keys.clinic_primary_key_reverse_sql(table))
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         self._run(schema_editor, to_state, app_label, forwards=True)

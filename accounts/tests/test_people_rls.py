@@ -14,8 +14,6 @@ import uuid
 import psycopg
 import pytest
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -26,7 +24,6 @@ from accounts.selectors import as_person, person_by_email
 from accounts.services import invitation_create
 from accounts.testing import TEST_PASSWORD, add_member, bearer, create_clinic, create_user
 from tenants import people_sql
-from tenants.checks import inspect_database, runtime_role_problems
 from tenants.context import no_tenant, tenant_context
 from tenants.tests.test_guards import owner_sql
 
@@ -468,127 +465,3 @@ def test_a_person_in_no_clinic_and_with_no_invitation_is_still_refused(api, clie
     assert "does not belong to any active clinic" in page.content.decode()
     answer = api.post(TOKEN, {"email": person.email, "password": TEST_PASSWORD}, format="json")
     assert answer.status_code == 403 and answer.json()["code"] == "no_clinic"
-
-
-# --- drift is caught ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("statement", "restore", "expected"),
-    [
-        (
-            "ALTER TABLE accounts_user NO FORCE ROW LEVEL SECURITY",
-            "ALTER TABLE accounts_user FORCE ROW LEVEL SECURITY",
-            "accounts_user: row-level security is not forced",
-        ),
-        (
-            'DROP POLICY "clinic_members" ON accounts_user',
-            None,
-            "accounts_user: policy clinic_members is missing",
-        ),
-        (
-            "REVOKE EXECUTE ON FUNCTION clinic_person_by_email(text, text) FROM clinic_app",
-            "GRANT EXECUTE ON FUNCTION clinic_person_by_email(text, text) TO clinic_app",
-            "clinic_person_by_email(): role clinic_app may not execute it",
-        ),
-        (
-            "GRANT EXECUTE ON FUNCTION clinic_person_by_email(text, text) TO PUBLIC",
-            "REVOKE EXECUTE ON FUNCTION clinic_person_by_email(text, text) FROM PUBLIC",
-            "clinic_person_by_email(): PUBLIC may execute it",
-        ),
-        (
-            "CREATE OR REPLACE FUNCTION clinic_person_by_email(p_key text, p_email text) "
-            "RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public "
-            "AS $$ SELECT NULL::uuid $$",
-            None,
-            "clinic_person_by_email(): its body differs from tenants.dbroles",
-        ),
-        (
-            "CREATE OR REPLACE FUNCTION clinic_member_ids() RETURNS uuid[] LANGUAGE plpgsql "
-            "STABLE SECURITY INVOKER SET search_path = pg_catalog, public "
-            "AS $$BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m); END$$",
-            None,
-            "clinic_member_ids(): its body differs from tenants.dbroles",
-        ),
-        (
-            "ALTER FUNCTION clinic_member_ids() SECURITY DEFINER",
-            "ALTER FUNCTION clinic_member_ids() SECURITY INVOKER",
-            "clinic_member_ids(): SECURITY DEFINER",
-        ),
-        (
-            "GRANT EXECUTE ON FUNCTION clinic_member_ids() TO PUBLIC",
-            "REVOKE EXECUTE ON FUNCTION clinic_member_ids() FROM PUBLIC",
-            "clinic_member_ids(): PUBLIC may execute it",
-        ),
-        (
-            "REVOKE EXECUTE ON FUNCTION clinic_member_ids() FROM clinic_app",
-            "GRANT EXECUTE ON FUNCTION clinic_member_ids() TO clinic_app",
-            "clinic_member_ids(): role clinic_app may not execute it",
-        ),
-    ],
-    ids=[
-        "no-force",
-        "policy-dropped",
-        "runtime-grant",
-        "public-execute",
-        "body-changed",
-        "members-body-changed",
-        "members-definer",
-        "members-public",
-        "members-runtime-grant",
-    ],
-)
-def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement, restore, expected):
-    from accounts.models import User
-    from tenants import people_sql, rls
-
-    if settings.DATABASES["default"]["USER"] != "clinic_app":
-        pytest.skip("the statements name the default runtime role")
-    if restore is None:
-        # Put the people's policies and functions back as the migration installs them.
-        roles = {"runtime": "clinic_app", "platform": settings.DATABASES["platform"]["USER"]}
-        restore = [
-            *rls.enable_sql(User._meta.db_table, "people"),
-            *people_sql.people_rls_sql(**roles),
-            *people_sql.member_functions_sql(runtime="clinic_app"),
-        ]
-    else:
-        restore = [restore]
-    assert inspect_database() == []
-    with owner_sql(statement, restore=restore):
-        problems = inspect_database()
-        assert any(expected in problem for problem in problems), problems
-        with pytest.raises(CommandError):
-            call_command("check_rls")
-        assert any(expected in problem for problem in runtime_role_problems()), expected
-    assert inspect_database() == []
-
-
-@pytest.mark.parametrize(
-    "role_sql",
-    [
-        "'clinic_app'",
-        "(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
-        "WHERE c.oid = 'accounts_user'::regclass)",
-    ],
-    ids=["another-role", "catalogue-sub-select"],
-)
-def test_check_rls_reports_a_people_gate_that_does_not_name_the_owner(live_db, role_sql):
-    """The definer gate names the table's owner as a literal; a gate naming the runtime role
-    (which could then raise the flag and read everybody) is drift, and so is the old form."""
-    from accounts.models import User
-    from tenants import rls
-
-    gate = f"(current_setting('app.people_lookup', true) = 'on' AND current_user = {role_sql})"
-    assert inspect_database() == []
-    with owner_sql(
-        f'ALTER POLICY "clinic_people_lookup" ON accounts_user USING ({gate}) WITH CHECK ({gate})',
-        restore=rls.enable_sql(User._meta.db_table, "people"),
-    ):
-        problems = inspect_database()
-        assert any(
-            "accounts_user: policy clinic_people_lookup has drifted" in p for p in problems
-        ), problems
-        with pytest.raises(CommandError):
-            call_command("check_rls")
-    assert inspect_database() == []

@@ -15,7 +15,7 @@ import uuid
 from decimal import Decimal
 from django.db import migrations, models
 
-from tenants import rls
+from tenants import keys
 from tenants.operations import EnableTenantRLS
 
 LINE_TABLES = ("clinical_prescriptionitem", "clinical_shortkeyitem")
@@ -24,14 +24,14 @@ LINE_TABLES = ("clinical_prescriptionitem", "clinical_shortkeyitem")
 def _drop_triggers() -> list[str]:
     statements = []
     for table in LINE_TABLES:
-        statements += rls.drop_catalog_ref_sql(table, "medicine_id")
-    return statements + [f"DROP FUNCTION IF EXISTS {rls.CATALOG_REF_FUNCTION}()"]
+        statements += keys.drop_catalog_ref_sql(table, "medicine_id")
+    return statements + [f"DROP FUNCTION IF EXISTS {keys.CATALOG_REF_FUNCTION}()"]
 
 
 def _restore_triggers() -> list[str]:
     statements = []
     for table in LINE_TABLES:
-        statements += rls.add_catalog_ref_sql(table, "medicine_id", "clinical_medicine")
+        statements += keys.add_catalog_ref_sql(table, "medicine_id", "clinical_medicine")
     return statements
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from accounts.testing import create_clinic
 from clinical.models import DoctorOffice, Patient
-from tenants import rls
+from tenants import keys, rls
 from tenants.checks import inspect_database
 from tenants.scoping import TenantManager
 from tenants.tests import isolation
@@ -93,12 +93,12 @@ def test_removing_the_manager_filter_makes_the_orm_checks_fail(patients, monkeyp
 def test_dropping_the_composite_foreign_key_lets_a_cross_clinic_reference_through(live_db):
     field = DoctorOffice._meta.get_field("office")
     table = DoctorOffice._meta.db_table
-    fk_name, _index = rls.composite_fk_names(table, field.column)
+    fk_name, _index = keys.composite_fk_names(table, field.column)
     a, b = create_clinic(), create_clinic()
     isolation.check_cross_clinic_reference_is_rejected(DoctorOffice, field, a, b)
     with owner_sql(
         f'ALTER TABLE "{table}" DROP CONSTRAINT "{fk_name}"',
-        restore=rls.add_composite_fk_sql(table, field.column, "clinical_office"),
+        restore=keys.add_composite_fk_sql(table, field.column, "clinical_office"),
     ):
         with pytest.raises(CHECK_FAILED):
             isolation.check_cross_clinic_reference_is_rejected(DoctorOffice, field, a, b)

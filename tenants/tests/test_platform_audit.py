@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
 from accounts.testing import bearer, create_clinic
-from tenants import rls
+from tenants import keys
 from tenants.audit import audit_record
 from tenants.context import TenantContextMissing, tenant_context
 from tenants.models import AuditEvent, PlatformAuditEvent
@@ -145,7 +145,7 @@ def test_the_migration_moves_the_events_of_no_clinic_keeping_ids_and_times(clini
     with transaction.atomic(using="owner"), owner.cursor() as cursor:
         # The table as it was before 0007: primary key (id) (tenants.0010 made it
         # (tenant_id, id)) and a clinic that may be NULL.
-        for statement in rls.clinic_primary_key_reverse_sql("tenants_auditevent"):
+        for statement in keys.clinic_primary_key_reverse_sql("tenants_auditevent"):
             cursor.execute(statement)
         cursor.execute("ALTER TABLE tenants_auditevent ALTER COLUMN tenant_id DROP NOT NULL")
         cursor.execute("ALTER TABLE tenants_auditevent NO FORCE ROW LEVEL SECURITY")

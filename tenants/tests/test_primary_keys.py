@@ -14,7 +14,7 @@ from django.db.migrations.state import ModelState, ProjectState
 
 from accounts.testing import create_clinic
 from clinical.models import DoctorOffice, Office
-from tenants import rls
+from tenants import keys, rls
 from tenants.context import tenant_context
 from tenants.operations import ClinicPrimaryKey
 from tenants.platform import platform_access
@@ -204,7 +204,7 @@ def test_a_lookup_by_id_alone_uses_the_id_index(live_db):
                 plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     used = {node.get("Index Name") for node in _plan_nodes(plan[0]["Plan"])}
-    assert rls.id_lookup_index_name("clinical_patient") in used, plan
+    assert keys.id_lookup_index_name("clinical_patient") in used, plan
 
 
 def test_the_composite_key_refuses_a_row_pointing_at_another_clinics_row(live_db):
@@ -227,7 +227,7 @@ def test_the_composite_key_refuses_a_row_pointing_at_another_clinics_row(live_db
             with connections[PLATFORM_ALIAS].cursor() as cursor:
                 cursor.execute(
                     "SELECT c.conindid::regclass::text FROM pg_constraint c WHERE c.conname = %s",
-                    [rls.composite_fk_names("clinical_doctoroffice", "office_id")[0]],
+                    [keys.composite_fk_names("clinical_doctoroffice", "office_id")[0]],
                 )
                 assert cursor.fetchone() == ("clinical_office_pkey",)
     with tenant_context(a):
