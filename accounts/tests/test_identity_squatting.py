@@ -150,7 +150,9 @@ def run_data_migration() -> None:
     name = "0005_invitations_without_people"
     # Later migrations changed the schema its historical models read (0006 moved the
     # password hashes out of accounts_user): take the database back to this migration's
-    # place in the graph for the run, and forward again afterwards.
+    # place in the graph for the run, and forward again afterwards: every app, since going
+    # back also unapplies the other apps' migrations that depend on later accounts ones (the
+    # clinic tables' primary keys), and tests that run later need the whole schema.
     call_command("migrate", "accounts", name, verbosity=0)
     try:
         owner = connections["owner"]
@@ -159,7 +161,7 @@ def run_data_migration() -> None:
         with transaction.atomic(using="owner"):
             migration.forwards(state.apps, _SchemaEditor(owner))
     finally:
-        call_command("migrate", "accounts", verbosity=0)
+        call_command("migrate", verbosity=0)
 
 
 def _old_style_squat(clinic_x, clinic_y):

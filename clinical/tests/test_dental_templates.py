@@ -292,6 +292,8 @@ def test_the_migration_moves_the_shared_templates_keeping_ids_and_times(clinics)
     from django.apps import apps
     from django.db import connections
 
+    from tenants import keys
+
     migration = importlib.import_module("clinical.migrations.0011_shared_dental_templates")
     owner = connections["owner"]
     moved, kept = uuid.uuid4(), uuid.uuid4()
@@ -301,6 +303,10 @@ def test_the_migration_moves_the_shared_templates_keeping_ids_and_times(clinics)
         "treatment_required, procedure_code, is_active, created_at, updated_at)"
     )
     with transaction.atomic(using="owner"), owner.cursor() as cursor:
+        # The table as 0011 found it: the primary key (id) of before 0014, and no clinic
+        # required, so a shared template can be stored the old way.
+        for statement in keys.clinic_primary_key_reverse_sql("clinical_dentaltemplate"):
+            cursor.execute(statement)
         cursor.execute("ALTER TABLE clinical_dentaltemplate ALTER COLUMN tenant_id DROP NOT NULL")
         cursor.execute("ALTER TABLE clinical_dentaltemplate NO FORCE ROW LEVEL SECURITY")
         cursor.execute(
