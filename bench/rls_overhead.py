@@ -14,7 +14,11 @@ byte the same (the context prefix included):
   (checked before timing).
 
 Both sides run on one connection (the admin URL's role switching with `SET ROLE` between
-statements, untimed), so they share a backend process, its caches and its core.
+statements, untimed), so they share a backend process, its caches and its core. The
+exception is a statement that reads through a cached-plan function (the membership check:
+`clinic_membership_check()`): a role switch throws a function's cached plan away, and the
+application's connections never switch roles, so it runs on a connection per role, the two
+swapping roles every few rounds.
 
 Goals (issue 17, part 3): every query at <= 1.05x its RLS-off time plus 20 us per protected
 table the statement reads (the policies' planning; the table counts each table reference of
@@ -41,6 +45,8 @@ GOAL = 1.05
 # Planning a protected table's policies: the per-query goal allows this much per table read.
 PLANNING_ALLOWANCE = 20e-6
 MEMBERSHIP_GOAL = 1.10
+# Rounds between two role swaps of the per-role connections (cached-plan statements).
+SWAP_EVERY = 20
 
 
 def explain_times(cursor, query) -> tuple[float, float]:
@@ -97,17 +103,40 @@ def main() -> None:
         f"clinics, {args.rounds} interleaved rounds; RLS off = the same SQL as a BYPASSRLS role"
         " (SET ROLE on one connection)"
     )
+    # A statement that reads through a cached-plan function (workload.CACHED_PLAN_FUNCTIONS)
+    # is timed on two more connections, one per role, as the application's own connections
+    # never switch roles (a role switch throws the function's cached plan away). The two swap
+    # roles every SWAP_EVERY rounds, so neither backend's own speed favours one side.
+    cached = {q.name for q in per_clinic[0] if workload.cached_plan_functions(q.sql)}
+    pair = [workload.connect_admin().cursor() for _ in range(2)]
+
+    def pair_sides(block: int) -> dict:
+        sides = {"on": pair[block % 2], "off": pair[(block + 1) % 2]}
+        for side, role_cursor in sides.items():
+            role_cursor.execute(f'SET ROLE "{roles[side]}"')
+            for queries in per_clinic:  # untimed: the first call after a switch plans again
+                for query in queries:
+                    if query.name in cached:
+                        workload.run(role_cursor, query)
+        return sides
+
+    def cursor_for(query, side: str, sides: dict):
+        return sides[side] if query.name in cached else as_role(side)
+
     timings: dict[str, dict[str, list[float]]] = {n: {"on": [], "off": []} for n in names}
-    for _ in common.progress(range(args.rounds), args.rounds, "rounds"):
+    sides = pair_sides(0)
+    for round_number in common.progress(range(args.rounds), args.rounds, "rounds"):
+        if cached and round_number and round_number % SWAP_EVERY == 0:
+            sides = pair_sides(round_number // SWAP_EVERY)
         for queries in per_clinic:
             for query in queries:
                 if query.name not in timings:
                     continue
                 # Alternate which side goes first, so neither always meets a warmer cache.
                 for side in ("on", "off") if random.random() < 0.5 else ("off", "on"):
-                    as_role(side)
+                    run_cursor = cursor_for(query, side, sides)
                     start = time.perf_counter()
-                    workload.run(cursor, query)
+                    workload.run(run_cursor, query)
                     timings[query.name][side].append(time.perf_counter() - start)
 
     # Where the difference goes: PostgreSQL's own planning and execution times of each query
@@ -116,7 +145,7 @@ def main() -> None:
     for _ in range(max(5, args.rounds // 10)):
         for query in per_clinic[0]:
             for side in ("on", "off"):
-                plan, execution = explain_times(as_role(side), query)
+                plan, execution = explain_times(cursor_for(query, side, sides), query)
                 split[query.name][side][0].append(plan)
                 split[query.name][side][1].append(execution)
 

@@ -101,11 +101,29 @@ def protected_tables() -> set[str]:
     return {model._meta.db_table for model in protected_models()}
 
 
+# The database functions the application reads through (tenants.people_sql.INVOKER_FUNCTIONS),
+# with the protected tables each one reads. Their plans are cached per connection, so a role
+# switch on the connection (SET ROLE) would throw the plan away: rls_overhead.py times them on
+# one connection per role, as the application's own connections are.
+CACHED_PLAN_FUNCTIONS = {
+    "clinic_membership_check": ["accounts_membership", "accounts_user", "tenants_tenant"],
+}
+
+
 def tables_read(sql: str, views: dict[str, list[str]] | None = None) -> list[str]:
     """The tables a statement reads, once per reference (FROM, JOIN, sub-selects); a view
-    (`views`: its name to the tables it reads, from `view_tables`) counts as its tables."""
+    (`views`: its name to the tables it reads, from `view_tables`) counts as its tables, and
+    so does a function of CACHED_PLAN_FUNCTIONS."""
     names = re.findall(r'(?:FROM|JOIN) "(\w+)"', sql)
-    return [table for name in names for table in (views or {}).get(name, [name])]
+    tables = [table for name in names for table in (views or {}).get(name, [name])]
+    for function in cached_plan_functions(sql):
+        tables += CACHED_PLAN_FUNCTIONS[function]
+    return tables
+
+
+def cached_plan_functions(sql: str) -> list[str]:
+    """The functions of CACHED_PLAN_FUNCTIONS the statement calls."""
+    return [name for name in CACHED_PLAN_FUNCTIONS if f"{name}(" in sql]
 
 
 def view_tables(cursor) -> dict[str, list[str]]:
@@ -130,7 +148,9 @@ MEMBERSHIP_CHECK = "per-request membership check (membership + person + clinic)"
 
 def _describe(sql: str) -> str:
     """`count(patient)`, `patient+doctor`: what a statement reads, for the tables."""
-    if '"accounts_membership"' in sql and '"tenants_tenant"' in sql and '"accounts_user"' in sql:
+    if "clinic_membership_check(" in sql or (
+        '"accounts_membership"' in sql and '"tenants_tenant"' in sql and '"accounts_user"' in sql
+    ):
         return MEMBERSHIP_CHECK
     tables = re.findall(r'(?:FROM|JOIN) "(?:\w+?)_(\w+)"', sql)
     label = "+".join(dict.fromkeys(tables))

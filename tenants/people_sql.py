@@ -158,15 +158,24 @@ PEOPLE_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
 # above only once it is applied (before that, `migrate` must still be able to run).
 PEOPLE_RLS_MIGRATION = ("accounts", "0007_people_rls")
 
-# SECURITY INVOKER functions the people policy calls (accounts/0010): name -> (arguments, return
-# type, volatility, body), owned by the owner role, `search_path` pinned, EXECUTE revoked from
-# PUBLIC and granted to the runtime role only (the platform role bypasses row-level security
-# and never evaluates the policy; the owner may execute what it owns). As an invoker the
-# function reads the memberships under the caller's own row-level security, so it can never
-# answer more than the caller could read with the same SELECT; outside a clinic's context it
-# answers an empty array. Its plan is cached per session (plpgsql), which is the point: the
-# sub-select on memberships it replaces was rewritten and planned again in every statement
-# that read people.
+# SECURITY INVOKER functions: name -> (arguments, return type, volatility and other attributes,
+# body), owned by the owner role, `search_path` pinned, EXECUTE revoked from PUBLIC and granted
+# to the runtime role (and, where INVOKER_GRANTS says so, the platform role). As invokers they
+# read under the caller's own row-level security, so one can never answer more than the caller
+# could read with the same SELECT. Their plans are cached per session (plpgsql), which is the
+# point: each replaces a statement whose policies were rewritten and planned again every time.
+#
+# * clinic_member_ids() (accounts/0010), called by the people policy: the members of the clinic
+#   in context; outside a clinic's context an empty array. It replaced a sub-select on
+#   memberships in the policy.
+# * clinic_membership_check(clinic, person) (accounts/0012): the per-request membership check
+#   behind invariant 7 (accounts.selectors.membership_for_token): the person's active
+#   membership in that clinic with the person and the clinic, as three whole rows, or no row.
+#   It reads three tables under row-level security (about 10 policy sub-selects) in one
+#   statement that every API request sends; as a statement its policies cost more to plan than
+#   it costs to run (1.4-1.6x its time without row-level security, issue 17). The generic plan
+#   is forced because a custom plan per call would plan the policies again, and the statement
+#   only looks keys up by equality, so one plan is the right plan for every clinic.
 INVOKER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
     "clinic_member_ids": (
         "",
@@ -175,9 +184,28 @@ INVOKER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
         "BEGIN RETURN ARRAY(SELECT m.user_id FROM accounts_membership m "
         "WHERE m.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid); END",
     ),
+    "clinic_membership_check": (
+        "p_tenant uuid, p_user uuid",
+        "TABLE (membership accounts_membership, person accounts_user, clinic tenants_tenant)",
+        "STABLE SET plan_cache_mode = force_generic_plan",
+        "BEGIN RETURN QUERY SELECT m, u, t FROM accounts_membership m "
+        "JOIN accounts_user u ON u.id = m.user_id JOIN tenants_tenant t ON t.id = m.tenant_id "
+        "WHERE m.tenant_id = p_tenant AND m.user_id = p_user AND m.is_active AND u.is_active "
+        "AND t.status <> 'cancelled'; END",
+    ),
 }
-# The migration that installs them and the people policy that calls them.
+# The migration that installs the people policy calling clinic_member_ids().
 PEOPLE_POLICY_MIGRATION = ("accounts", "0010_people_policy_cached")
+MEMBERSHIP_CHECK_MIGRATION = ("accounts", "0012_membership_check_function")
+# Which migration installs each invoker function: the checks expect one only once it is applied.
+INVOKER_MIGRATIONS = {
+    "clinic_member_ids": PEOPLE_POLICY_MIGRATION,
+    "clinic_membership_check": MEMBERSHIP_CHECK_MIGRATION,
+}
+# Invoker functions the platform role may execute as well: the benchmarks' baseline runs the
+# membership check as the platform role (row-level security off). It gains nothing by it: it
+# reads every clinic anyway.
+INVOKER_GRANTS = {"clinic_membership_check": ("runtime", "platform")}
 
 
 def all_definer_functions() -> dict[str, tuple[str, str, str, str]]:
@@ -235,21 +263,27 @@ def _signature(name: str) -> str:
     return f"{name}({', '.join(a.split()[1] for a in args.split(', '))})"
 
 
-def member_functions_sql(*, runtime: str) -> list[str]:
-    """The functions of INVOKER_FUNCTIONS (idempotent; run as the owner)."""
+def member_functions_sql(*, names, runtime: str, platform: str | None = None) -> list[str]:
+    """These functions of INVOKER_FUNCTIONS (idempotent; run as the owner)."""
     statements = []
-    for name, (args, returns, volatility, body) in INVOKER_FUNCTIONS.items():
+    for name in names:
+        args, returns, attributes, body = INVOKER_FUNCTIONS[name]
+        roles = {"runtime": runtime, "platform": platform}
+        grantees = [roles[r] for r in INVOKER_GRANTS.get(name, ("runtime",)) if roles[r]]
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql "
-            f"{volatility} SECURITY INVOKER {_SEARCH_PATH} AS $fn${body}$fn$",
+            f"{attributes} SECURITY INVOKER {_SEARCH_PATH} AS $fn${body}$fn$",
             f"REVOKE ALL ON FUNCTION {_signature(name)} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {sql_identifier(runtime)}",
+            *(
+                f"GRANT EXECUTE ON FUNCTION {_signature(name)} TO {sql_identifier(grantee)}"
+                for grantee in grantees
+            ),
         ]
     return statements
 
 
-def drop_member_functions_sql() -> list[str]:
-    return [f"DROP FUNCTION IF EXISTS {_signature(name)}" for name in INVOKER_FUNCTIONS]
+def drop_member_functions_sql(*, names) -> list[str]:
+    return [f"DROP FUNCTION IF EXISTS {_signature(name)}" for name in names]
 
 
 def people_rls_sql(*, runtime: str, platform: str) -> list[str]:
@@ -358,7 +392,11 @@ def people_problems(cursor, *, runtime: str, platform: str) -> list[str]:
             problems.append(f"runtime role {runtime} may {privilege} {AXES_ATTEMPT_TABLE}")
     people_rls = people_rls_applied(cursor)
     definers = all_definer_functions() if people_rls else DEFINER_FUNCTIONS
-    invokers = INVOKER_FUNCTIONS if people_policy_cached_applied(cursor) else {}
+    invokers = {
+        name: spec
+        for name, spec in INVOKER_FUNCTIONS.items()
+        if migration_applied(cursor, INVOKER_MIGRATIONS[name])
+    }
     names = list(definers) + list(invokers) + list(TRIGGER_FUNCTIONS)
     cursor.execute(
         "SELECT p.proname, p.prosrc, p.prosecdef, p.proconfig, p.proowner::regrole::text, "
@@ -428,10 +466,14 @@ def people_rls_applied(cursor) -> bool:
 
 def people_policy_cached_applied(cursor) -> bool:
     """Whether accounts/0010 (the people policy through clinic_member_ids()) is applied."""
+    return migration_applied(cursor, PEOPLE_POLICY_MIGRATION)
+
+
+def migration_applied(cursor, migration: tuple[str, str]) -> bool:
     cursor.execute(
         "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
         "django_migrations WHERE app = %s AND name = %s)",
-        list(PEOPLE_POLICY_MIGRATION),
+        list(migration),
     )
     return bool(cursor.fetchone()[0])
 

@@ -23,7 +23,7 @@ from tenants.operations import EnableTenantRLS
 def create_functions(apps, schema_editor):
     runtime = settings.DATABASES["default"]["USER"]
     with schema_editor.connection.cursor() as cursor:
-        for statement in people_sql.member_functions_sql(runtime=runtime):
+        for statement in people_sql.member_functions_sql(names=["clinic_member_ids"], runtime=runtime):
             cursor.execute(statement)
 
 
@@ -31,7 +31,7 @@ def drop_functions(apps, schema_editor):
     # Runs after the policies of accounts/0007 are back (operations reverse in reverse order),
     # so nothing depends on the functions any more.
     with schema_editor.connection.cursor() as cursor:
-        for statement in people_sql.drop_member_functions_sql():
+        for statement in people_sql.drop_member_functions_sql(names=["clinic_member_ids"]):
             cursor.execute(statement)
 
 

@@ -72,6 +72,27 @@ TOKEN = "/api/v1/auth/token"
             "GRANT EXECUTE ON FUNCTION clinic_member_ids() TO clinic_app",
             "clinic_member_ids(): role clinic_app may not execute it",
         ),
+        (
+            # The membership check without its person: any member's id would pass.
+            "CREATE OR REPLACE FUNCTION clinic_membership_check(p_tenant uuid, p_user uuid) "
+            "RETURNS TABLE (membership accounts_membership, person accounts_user, "
+            "clinic tenants_tenant) LANGUAGE plpgsql STABLE SECURITY INVOKER "
+            "SET search_path = pg_catalog, public AS $$BEGIN RETURN QUERY SELECT m, u, t "
+            "FROM accounts_membership m JOIN accounts_user u ON u.id = m.user_id "
+            "JOIN tenants_tenant t ON t.id = m.tenant_id WHERE m.tenant_id = p_tenant; END$$",
+            None,
+            "clinic_membership_check(): its body differs from tenants.dbroles",
+        ),
+        (
+            "ALTER FUNCTION clinic_membership_check(uuid, uuid) SECURITY DEFINER",
+            "ALTER FUNCTION clinic_membership_check(uuid, uuid) SECURITY INVOKER",
+            "clinic_membership_check(): SECURITY DEFINER",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION clinic_membership_check(uuid, uuid) TO PUBLIC",
+            "REVOKE EXECUTE ON FUNCTION clinic_membership_check(uuid, uuid) FROM PUBLIC",
+            "clinic_membership_check(): PUBLIC may execute it",
+        ),
     ],
     ids=[
         "no-force",
@@ -83,6 +104,9 @@ TOKEN = "/api/v1/auth/token"
         "members-definer",
         "members-public",
         "members-runtime-grant",
+        "check-body-changed",
+        "check-definer",
+        "check-public",
     ],
 )
 def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement, restore, expected):
@@ -97,7 +121,7 @@ def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement,
         restore = [
             *rls.enable_sql(User._meta.db_table, "people"),
             *people_sql.people_rls_sql(**roles),
-            *people_sql.member_functions_sql(runtime="clinic_app"),
+            *people_sql.member_functions_sql(names=people_sql.INVOKER_FUNCTIONS, **roles),
         ]
     else:
         restore = [restore]
