@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
-from tenants import people_sql, rls
+from tenants import people_checks, people_sql, rls
 from tenants.billing.operations import frozen_grant_problems
 from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import TenantForeignKey
@@ -180,7 +180,7 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
     cursor.execute("SELECT to_regclass(%s)", [f'"{table}"'])
     if cursor.fetchone()[0] is None:
         return [] if missing_ok else [f"{table}: table does not exist (run migrate)"]
-    if kind == "people" and not people_sql.people_rls_applied(cursor):
+    if kind == "people" and not people_checks.people_rls_applied(cursor):
         return []  # people were put under row-level security later than their table was made
 
     problems = []
@@ -200,7 +200,7 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
     # invoices: tenants.billing.operations.FROZEN_POLICIES); they are expected exactly too.
     extra = getattr(model, "rls_extra_policies", ())
     policy_kind = kind
-    if kind == "people" and not people_sql.people_policy_cached_applied(cursor):
+    if kind == "people" and not people_checks.people_policy_cached_applied(cursor):
         policy_kind = "people_0007"  # migrated to accounts/0007 but not yet to 0010
     expected = _expected_policies(cursor, table, policy_kind, counter, extra)
     if kind == "tenant_root" and actual != expected and not _clinics_policy_narrowed(cursor):
@@ -334,7 +334,7 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
     ):
         if name in people_sql.all_definer_functions():
             # The credentials functions expose no clinic rows; their exact bodies, owner and
-            # grants are verified by people_sql.people_problems().
+            # grants are verified by people_checks.people_problems().
             continue
         problems.append(f"{name}(): SECURITY DEFINER function runs as its owner")
     return problems
@@ -406,7 +406,7 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
 
 def _people_problems(cursor) -> list[str]:
     # What the runtime role may not do to people, tokens and failed logins (issue 12, item 5).
-    return people_sql.people_problems(
+    return people_checks.people_problems(
         cursor,
         runtime=settings.DATABASES["default"]["USER"],
         platform=settings.DATABASES["platform"]["USER"],
