@@ -12,8 +12,8 @@ from django.test import Client
 from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Medicine, SharedMedicine, ShortKey, ShortKeyItem
 from clinical.services import short_key_create
+from clinical.tests.admin_prescriptions.helpers import line, lines
 from clinical.tests.conftest import count_queries, item, make_doctor
-from clinical.tests.test_admin_prescriptions import line, lines
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tenants.platform import platform_access
