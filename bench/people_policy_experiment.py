@@ -8,6 +8,11 @@ back (the database keeps its policies). Run it alone on a benchmark database:
 Variants: as shipped; without the definer gate branch; the members branch read through a
 plpgsql function (its plan cached per connection) instead of a sub-select, with and without
 the gate; the person's own row only. Ratios are RLS on / RLS off (BYPASSRLS), medians.
+
+Since accounts/0012 the API sends the check as a call of `clinic_membership_check()`, and the
+recorded statement is that call: a role switch on the one connection makes PostgreSQL plan
+the function's statement again each time, so this experiment's numbers compare with each
+other only. The numbers of docs/performance.md it produced were taken before accounts/0012.
 """
 
 # ruff: noqa

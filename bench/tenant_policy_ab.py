@@ -13,6 +13,11 @@ BYPASSRLS platform role (RLS off), with each of two policy sets on `tenants_tena
 Both policy sets are installed by turns inside one transaction on one connection, which is
 rolled back at the end: the database keeps the policies it had. The transaction holds a lock
 on the clinics table meanwhile, so run it alone on the benchmark database.
+
+Since accounts/0012 the API sends the check as a call of `clinic_membership_check()`, and the
+recorded statement is that call: a role switch on the one connection makes PostgreSQL plan
+the function's statement again each time, so this experiment's numbers compare with each
+other only. The numbers of docs/performance.md it produced were taken before accounts/0012.
 """
 
 from __future__ import annotations
