@@ -116,3 +116,39 @@ def test_the_check_refuses_what_invariant_7_refuses(personas, change):
     assert membership_for_token(user_id=bob.pk, tenant_id=a.pk) is None
     # `bob` is the object loaded before the change: the database's answer is what counts.
     assert active_membership(user=bob, tenant_id=a.pk) is None
+
+
+def _scans(node):
+    if "Scan" in node["Node Type"]:
+        yield node
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+def test_the_checks_cached_plan_reads_each_table_by_key(personas):
+    """The function's statement as PostgreSQL caches it (the generic plan: the clinic and the
+    person unknown): each of the three tables is read through an index with a condition, never
+    scanned, so the one plan serves a clinic of any size. Sequential scans are priced out, as
+    in the plan checks, so one that remains means no index can serve the statement."""
+    from tenants.people_sql import INVOKER_FUNCTIONS
+
+    a, _b, _alice, bob, _charlie = personas
+    body = INVOKER_FUNCTIONS["clinic_membership_check"][3]
+    statement = body.removeprefix("BEGIN RETURN QUERY ").removesuffix("; END")
+    statement = statement.replace("p_tenant", "$1").replace("p_user", "$2")
+    with tenant_context(a, user=bob), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE membership_check_plan(uuid, uuid) AS {statement}")
+        try:
+            cursor.execute(
+                "EXPLAIN (FORMAT JSON) EXECUTE membership_check_plan(%s, %s)", [a.pk, bob.pk]
+            )
+            [root] = cursor.fetchone()[0]
+        finally:
+            cursor.execute("DEALLOCATE membership_check_plan")
+    scans = {scan["Relation Name"]: scan for scan in _scans(root["Plan"])}
+    assert set(scans) == {"accounts_membership", "accounts_user", "tenants_tenant"}
+    for table, scan in scans.items():
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), (table, scan)
+        assert "$" in scan["Index Cond"], (table, scan["Index Cond"])
