@@ -30,7 +30,7 @@ def forwards(apps, schema_editor):
 
 def backwards(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"DROP FUNCTION IF EXISTS {people_sql._signature('clinic_person_by_email')}")
+        cursor.execute(f"DROP FUNCTION IF EXISTS {people_sql.function_signature('clinic_person_by_email')}")
         # The flags function of accounts/0006, without the look-up flag.
         cursor.execute(people_sql._definer_sql("clinic_user_flags_set"))
 
