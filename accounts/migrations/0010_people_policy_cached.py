@@ -42,5 +42,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_functions, drop_functions),
-        EnableTenantRLS("user", kind="people", previous_kind="people_0007"),
+        # The policy set as this migration installed it (accounts/0013 replaced it).
+        EnableTenantRLS("user", kind="people_0010", previous_kind="people_0007"),
     ]
