@@ -139,7 +139,7 @@ def _expected_policies(cursor, table: str, kind: str, counter, extra=()) -> dict
     )
     cursor.execute(f'CREATE TEMP TABLE "{probe}" ({", ".join(c for (c,) in columns)})')
     owner = None
-    if kind in rls.PEOPLE_KINDS:
+    if kind == "people":
         # The definer gate names the owner as a literal: expect the table's actual owner, so
         # a gate naming any other role (the runtime role, say) is reported as drift.
         owner = _fetchall(
@@ -200,9 +200,8 @@ def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
     # invoices: tenants.billing.operations.FROZEN_POLICIES); they are expected exactly too.
     extra = getattr(model, "rls_extra_policies", ())
     policy_kind = kind
-    if kind == "people":
-        # Migrated to accounts/0007 or 0010 but not yet to 0013: the set they installed.
-        policy_kind = people_checks.people_policy_kind(cursor)
+    if kind == "people" and not people_checks.people_policy_cached_applied(cursor):
+        policy_kind = "people_0007"  # migrated to accounts/0007 but not yet to 0010
     expected = _expected_policies(cursor, table, policy_kind, counter, extra)
     if kind == "tenant_root" and actual != expected and not _clinics_policy_narrowed(cursor):
         # Migrated back before accounts/0009, which narrowed the clinics table's policy: the

@@ -14,7 +14,6 @@ from tenants.people_sql import (
     INVOKER_MIGRATIONS,
     PASSWORD_TABLE,
     PEOPLE_FUNCTIONS,
-    PEOPLE_POLICY_BY_ROLE_MIGRATION,
     PEOPLE_POLICY_MIGRATION,
     PEOPLE_RLS_MIGRATION,
     TRIGGER_FUNCTIONS,
@@ -133,16 +132,6 @@ def people_policy_cached_applied(cursor) -> bool:
     return migration_applied(cursor, PEOPLE_POLICY_MIGRATION)
 
 
-def people_policy_kind(cursor) -> str:
-    """The people policy set the database should hold (tenants.rls), by the migrations applied:
-    accounts/0007's, accounts/0010's, or today's (accounts/0013)."""
-    if not people_policy_cached_applied(cursor):
-        return "people_0007"
-    if not migration_applied(cursor, PEOPLE_POLICY_BY_ROLE_MIGRATION):
-        return "people_0010"
-    return "people"
-
-
 def migration_applied(cursor, migration: tuple[str, str]) -> bool:
     cursor.execute(
         "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
@@ -154,38 +143,28 @@ def migration_applied(cursor, migration: tuple[str, str]) -> bool:
 
 def _people_rls_problems(cursor, *, runtime: str, platform: str) -> list[str]:
     """People's row-level security as the start-up check sees it: enabled and forced, its
-    policies present and addressed to the roles they should be (check_rls compares their
-    text as well), and the by-e-mail function executable by the application's roles only."""
+    policies present (check_rls compares their text as well), and the by-e-mail function
+    executable by the application's roles only."""
     from tenants import rls
 
     problems = []
     cursor.execute(
-        "SELECT relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner) FROM pg_class "
-        "WHERE oid = %s::regclass",
+        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
         [USER_TABLE],
     )
-    enabled, forced, owner = cursor.fetchone()
+    enabled, forced = cursor.fetchone()
     if not enabled:
         problems.append(f"{USER_TABLE}: row-level security is not enabled")
     if not forced:
         problems.append(f"{USER_TABLE}: row-level security is not forced (the owner bypasses it)")
     cursor.execute(
-        "SELECT policyname, roles::text[] FROM pg_policies "
-        "WHERE schemaname = current_schema() AND tablename = %s",
+        "SELECT policyname FROM pg_policies WHERE schemaname = current_schema() AND tablename = %s",
         [USER_TABLE],
     )
-    present = dict(cursor.fetchall())
-    for policy in rls.policies_for(people_policy_kind(cursor), owner=owner, runtime=runtime):
+    present = {row[0] for row in cursor.fetchall()}
+    for policy in rls.policies_for("people"):
         if policy.name not in present:
             problems.append(f"{USER_TABLE}: policy {policy.name} is missing")
-            continue
-        # The owner's definer gate must reach no other role (accounts/0013).
-        roles = sorted(r.strip('"').replace('""', '"') for r in policy.roles) or ["public"]
-        if sorted(present[policy.name]) != roles:
-            problems.append(
-                f"{USER_TABLE}: policy {policy.name} applies to {', '.join(present[policy.name])}"
-                f", not {', '.join(roles)}"
-            )
     for name in PEOPLE_FUNCTIONS:
         cursor.execute("SELECT to_regprocedure(%s)", [function_signature(name)])
         if cursor.fetchone()[0] is None:

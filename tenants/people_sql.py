@@ -2,14 +2,12 @@
 
 The credentials key (a secret derived from SECRET_KEY; the database keeps its digest), the
 key-checked SECURITY DEFINER functions and triggers that guard password hashes, admin flags,
-failed-login records and the by-e-mail look-up of a person, and the SQL that installs them.
-tenants.people_checks checks that they are in place (check_rls and the start-up check). The
-roles themselves are tenants.dbroles'.
+failed-login records and the by-e-mail look-up of a person, the SQL that installs them, and
+the checks that they are in place (check_rls and the start-up check). The roles themselves
+are tenants.dbroles'.
 """
 
 from __future__ import annotations
-
-from tenants.rls import sql_identifier
 
 #
 # Issue 12, item 5. A foothold in the runtime role (SQL injection, say) must not turn into a
@@ -199,8 +197,6 @@ INVOKER_FUNCTIONS: dict[str, tuple[str, str, str, str]] = {
 # The migration that installs the people policy calling clinic_member_ids().
 PEOPLE_POLICY_MIGRATION = ("accounts", "0010_people_policy_cached")
 MEMBERSHIP_CHECK_MIGRATION = ("accounts", "0012_membership_check_function")
-# The migration that addressed the people policies by role (kind "people" of tenants.rls).
-PEOPLE_POLICY_BY_ROLE_MIGRATION = ("accounts", "0013_people_policy_by_role")
 # Which migration installs each invoker function: the checks expect one only once it is applied.
 INVOKER_MIGRATIONS = {
     "clinic_member_ids": PEOPLE_POLICY_MIGRATION,
@@ -340,6 +336,10 @@ def people_sql(*, runtime: str, platform: str) -> list[str]:
             f"FOR EACH ROW EXECUTE FUNCTION {function}()"
         )
     return statements
+
+
+def sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def install_credentials_key(cursor, secret_key: str) -> bool:

@@ -34,14 +34,12 @@ class Policy:
     using: str | None
     check: str | None
     restrictive: bool = False
-    # The roles it applies to, as SQL identifiers (or TABLE_OWNER_ROLE); empty: PUBLIC.
-    roles: tuple[str, ...] = ()
 
     def create_sql(self, table: str) -> str:
         parts = [
             f'CREATE POLICY "{self.name}" ON "{table}"',
             "AS RESTRICTIVE" if self.restrictive else "AS PERMISSIVE",
-            f"FOR {self.command} TO {', '.join(self.roles) or 'PUBLIC'}",
+            f"FOR {self.command} TO PUBLIC",
         ]
         if self.using is not None:
             parts.append(f"USING ({self.using})")
@@ -60,11 +58,9 @@ def policies_for(
     membership_table: str = "accounts_membership",
     user_table: str = "accounts_user",
     owner: str | None = None,
-    runtime: str | None = None,
 ) -> list[Policy]:
     """The exact set of policies a table of this kind carries. `owner` (kind "people") is the
-    role name its definer gate names; None leaves the markers enable_sql() fills in. `runtime`
-    (kind "people") is the application's runtime role; None: the `default` alias's user."""
+    role name its definer gate names; None leaves the marker enable_sql() fills in."""
     mine = _same_clinic()
     if kind == "tenant":
         return [
@@ -107,9 +103,7 @@ def policies_for(
             Policy("clinic_isolation", "ALL", own, own, restrictive=True),
         ]
     if kind == "people":
-        return _people_policies(owner, runtime)
-    if kind == "people_0010":
-        return _people_policies_0010(owner)
+        return _people_policies(user_table, owner)
     if kind == "people_0007":
         return _people_policies_0007(membership_table, user_table)
     if kind == "reference":
@@ -201,14 +195,12 @@ PEOPLE_LOOKUP_FLAG = "app.people_lookup"
 # enable_sql() puts the table's actual owner in place of this marker, and check_rls expects the
 # literal of the actual owner, so a policy naming any other role is reported as drift.
 TABLE_OWNER = "@people_table_owner@"
-# The same owner as a role name in a policy's TO clause (an identifier, not a literal).
-TABLE_OWNER_ROLE = "@people_table_owner_role@"
 # The members of the clinic in context, through a plpgsql function (SECURITY INVOKER, so it
 # sees only what the caller's own row-level security on memberships lets it see) whose plan
 # is cached per session; the scalar sub-select makes it one InitPlan per statement.
 # tenants.people_sql.INVOKER_FUNCTIONS holds its body, check_rls verifies it.
 MEMBER_IDS_FUNCTION = "clinic_member_ids"
-PEOPLE_KINDS = ("people", "people_0010", "people_0007")
+PEOPLE_KINDS = ("people", "people_0007")
 
 
 def sql_literal(value: str) -> str:
@@ -220,26 +212,7 @@ def _people_definer_gate(owner: str | None) -> str:
     return f"(current_setting('{PEOPLE_LOOKUP_FLAG}', true) = 'on' AND current_user = {owner_sql})"
 
 
-def sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _runtime_role() -> str:
-    from django.conf import settings
-
-    return settings.DATABASES["default"]["USER"]
-
-
-def _people_members() -> str:
-    # The clinic's member ids, read once per statement (an InitPlan calling the function,
-    # whose own query uses the memberships' (tenant_id, user_id) index), then a cheap array
-    # test per person. A hashed `id IN (...)` is charged its whole build again in every inner
-    # loop of a nested-loop join, which pushed the planner into reading every person on the
-    # platform instead.
-    return f"id = ANY ((SELECT {MEMBER_IDS_FUNCTION}())::uuid[])"
-
-
-def _people_policies(owner: str | None, runtime: str | None) -> list[Policy]:
+def _people_policies(user_table: str, owner: str | None) -> list[Policy]:
     """People (`accounts_user`, global identities): a person is visible to code acting as
     that person, and to a clinic's context when they have a membership in that clinic
     (active or not: deactivated members stay on the team page and on the records they
@@ -251,50 +224,14 @@ def _people_policies(owner: str | None, runtime: str | None) -> list[Policy]:
     from clinic_member_ids(), which reads the memberships of the clinic in context under the
     caller's own row-level security; it is not recursive (the memberships' policies never
     read people).
-
-    The definer gate (the owner's credentials functions) is addressed to the owner role
-    alone (accounts/0013): the runtime role's statements, every request's, never carry it, which
-    took 15-25 us off each read of people in a join (docs/performance.md). So the bound is
-    one restrictive policy per role, each exactly that role's permissive set, and a third for
-    PUBLIC that lets no other role read a person at all: a permissive policy added by mistake
-    still widens nothing, for any role.
     """
-    members = _people_members()
-    gate = _people_definer_gate(owner)
-    own = f"id = {CURRENT_USER}"
-    owner_role = TABLE_OWNER_ROLE if owner is None else sql_identifier(owner)
-    owner_name = TABLE_OWNER if owner is None else sql_literal(owner)
-    runtime = runtime or _runtime_role()
-    readers = f"current_user = ANY (ARRAY[{sql_literal(runtime)}, {owner_name}]::name[])"
-    return [
-        Policy("clinic_self", "ALL", own, own),
-        Policy("clinic_members", "SELECT", members, None),
-        Policy("clinic_people_lookup", "ALL", gate, gate, roles=(owner_role,)),
-        Policy(
-            "clinic_isolation",
-            "ALL",
-            f"({own} OR {members})",
-            own,
-            restrictive=True,
-            roles=(sql_identifier(runtime),),
-        ),
-        Policy(
-            "clinic_isolation_owner",
-            "ALL",
-            f"({own} OR {members} OR {gate})",
-            f"({own} OR {gate})",
-            restrictive=True,
-            roles=(owner_role,),
-        ),
-        Policy("clinic_readers", "ALL", readers, readers, restrictive=True),
-    ]
-
-
-def _people_policies_0010(owner: str | None) -> list[Policy]:
-    """The people policies as accounts/0010 installed them (kept for that migration and for
-    reversing accounts/0013): every policy for PUBLIC, so the runtime role's statements
-    carried the definer gate in both the permissive and the restrictive policy."""
-    return _people_policy_set(_people_members(), _people_definer_gate(owner))
+    # The clinic's member ids, read once per statement (an InitPlan calling the function,
+    # whose own query uses the memberships' (tenant_id, user_id) index), then a cheap array
+    # test per person. A hashed `id IN (...)` is charged its whole build again in every inner
+    # loop of a nested-loop join, which pushed the planner into reading every person on the
+    # platform instead.
+    members = f"id = ANY ((SELECT {MEMBER_IDS_FUNCTION}())::uuid[])"
+    return _people_policy_set(members, _people_definer_gate(owner))
 
 
 def _people_policies_0007(membership_table: str, user_table: str) -> list[Policy]:
@@ -333,19 +270,14 @@ def _people_policy_set(members: str, gate: str) -> list[Policy]:
 
 
 def _with_table_owner(table: str, statement: str) -> str:
-    """Run `statement` with TABLE_OWNER replaced by the literal of `table`'s owner, and
-    TABLE_OWNER_ROLE by its name as an identifier."""
-    if TABLE_OWNER not in statement and TABLE_OWNER_ROLE not in statement:
+    """Run `statement` with TABLE_OWNER replaced by the literal of `table`'s owner."""
+    if TABLE_OWNER not in statement:
         return statement
-    owner = (
-        "(SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
-        f"WHERE c.oid = '\"{table}\"'::regclass)"
-    )
     return (
-        f"DO $people$ DECLARE owner_name text := {owner}; BEGIN "
-        f"EXECUTE replace(replace($policy${statement}$policy$, "
-        f"'{TABLE_OWNER_ROLE}', quote_ident(owner_name)), "
-        f"'{TABLE_OWNER}', quote_literal(owner_name)); END $people$"
+        "DO $people$ DECLARE owner_literal text := (SELECT quote_literal(pg_get_userbyid("
+        f"c.relowner)) FROM pg_class c WHERE c.oid = '\"{table}\"'::regclass); BEGIN "
+        f"EXECUTE replace($policy${statement}$policy$, '{TABLE_OWNER}', owner_literal); "
+        "END $people$"
     )
 
 
@@ -363,8 +295,6 @@ POLICY_KINDS = (
     "platform_audit",
     # Only for accounts/0007 and the reversal of accounts/0010 (no model declares it).
     "people_0007",
-    # Only for accounts/0010 and the reversal of accounts/0013 (no model declares it).
-    "people_0010",
 )
 
 

@@ -42,6 +42,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_functions, drop_functions),
-        # The policy set as this migration installed it (accounts/0013 replaced it).
-        EnableTenantRLS("user", kind="people_0010", previous_kind="people_0007"),
+        EnableTenantRLS("user", kind="people", previous_kind="people_0007"),
     ]

@@ -73,18 +73,6 @@ TOKEN = "/api/v1/auth/token"
             "clinic_member_ids(): role clinic_app may not execute it",
         ),
         (
-            # The owner's gate addressed to every role again, as before accounts/0013.
-            "ALTER POLICY clinic_people_lookup ON accounts_user TO PUBLIC",
-            None,
-            "policy clinic_people_lookup",
-        ),
-        (
-            # The bound that keeps every other role out, gone.
-            "DROP POLICY clinic_readers ON accounts_user",
-            None,
-            "policy clinic_readers is missing",
-        ),
-        (
             # The membership check without its person: any member's id would pass.
             "CREATE OR REPLACE FUNCTION clinic_membership_check(p_tenant uuid, p_user uuid) "
             "RETURNS TABLE (membership accounts_membership, person accounts_user, "
@@ -116,8 +104,6 @@ TOKEN = "/api/v1/auth/token"
         "members-definer",
         "members-public",
         "members-runtime-grant",
-        "gate-to-public",
-        "readers-dropped",
         "check-body-changed",
         "check-definer",
         "check-public",
