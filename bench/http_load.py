@@ -50,7 +50,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections import Counter
@@ -60,16 +59,13 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
+from bench.loadgen import BenchFailure, run_threads, spawn_load
 
 API_PATH = "/api/v1/patients/"
 RATIO_GOAL = 0.5
 WORKER_MEMORY_GOAL_MB = 150
 # High enough that the per-clinic throttle never refuses a benchmark request (it still runs).
 BENCH_THROTTLE = "100000000/minute"
-
-
-class BenchFailure(Exception):
-    """A readable reason the benchmark cannot give valid numbers."""
 
 
 def log(message: str) -> None:
@@ -108,59 +104,22 @@ def _hammer(port: int, targets: list, deadline: float, seed: int, out: dict) -> 
 def load_generator() -> None:
     """Read a job from stdin, run it, write the raw results to stdout as JSON."""
     job = json.load(sys.stdin)
-    results = [{} for _ in range(job["connections"])]
-    start = time.perf_counter()
-    deadline = start + job["seconds"]
-    threads = [
-        threading.Thread(
-            target=_hammer,
-            args=(job["port"], job["targets"], deadline, job["seed"] * 1000 + n, results[n]),
-        )
-        for n in range(job["connections"])
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    statuses = Counter()
-    for result in results:
-        statuses.update(result["statuses"])
+    results, elapsed, statuses, errors = run_threads(job, _hammer)
     json.dump(
         {
             "elapsed": elapsed,
             "latencies": [x for result in results for x in result["latencies"]],
             "statuses": statuses,
-            "errors": [e for result in results for e in result["errors"]][:5],
+            "errors": errors,
         },
         sys.stdout,
     )
 
 
 def run_load(port: int, targets: list, *, seconds: float, connections: int, seed: int) -> dict:
-    job = {
-        "port": port,
-        "targets": targets,
-        "seconds": seconds,
-        "connections": connections,
-        "seed": seed,
-    }
-    done = subprocess.run(
-        [sys.executable, __file__, "--load-generator"],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=seconds + 120,
-        check=False,
+    result = spawn_load(
+        __file__, port, targets, seconds=seconds, connections=connections, seed=seed
     )
-    if done.returncode != 0:
-        raise BenchFailure(f"the load generator failed:\n{done.stderr.strip()}")
-    result = json.loads(done.stdout)
-    bad = {status: n for status, n in result["statuses"].items() if status != "200"}
-    if bad:
-        raise BenchFailure(
-            f"requests failed during the load ({bad}); first: {'; '.join(result['errors'])}"
-        )
     if not result["latencies"]:
         raise BenchFailure("the load generator completed no request")
     return result

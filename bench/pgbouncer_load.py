@@ -32,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -41,7 +40,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.http_load import API_PATH, BENCH_THROTTLE, BenchFailure, Gunicorn, free_port, log
+from bench.http_load import API_PATH, BENCH_THROTTLE, Gunicorn, free_port, log
+from bench.loadgen import BenchFailure, run_threads, spawn_load
 
 RATIO_GOAL = 0.9
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -80,53 +80,22 @@ def _hammer(port, targets, deadline, seed, out) -> None:
 
 def load_generator() -> None:
     job = json.load(sys.stdin)
-    results = [{} for _ in range(job["connections"])]
-    start = time.perf_counter()
-    deadline = start + job["seconds"]
-    threads = [
-        threading.Thread(
-            target=_hammer,
-            args=(job["port"], job["targets"], deadline, job["seed"] * 1000 + n, results[n]),
-        )
-        for n in range(job["connections"])
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    statuses = Counter()
-    for result in results:
-        statuses.update(result["statuses"])
+    results, elapsed, statuses, errors = run_threads(job, _hammer)
     json.dump(
         {
-            "elapsed": time.perf_counter() - start,
+            "elapsed": elapsed,
             "done": sum(r["done"] for r in results),
             "rows": sum(r["rows"] for r in results),
             "leaks": sum(r["leaks"] for r in results),
             "statuses": statuses,
-            "errors": [e for r in results for e in r["errors"]][:5],
+            "errors": errors,
         },
         sys.stdout,
     )
 
 
 def run_load(port: int, targets: list, *, seconds: float, connections: int, seed: int) -> dict:
-    job = {"port": port, "targets": targets, "seconds": seconds, "connections": connections}
-    done = subprocess.run(
-        [sys.executable, __file__, "--load-generator"],
-        input=json.dumps({**job, "seed": seed}),
-        capture_output=True,
-        text=True,
-        timeout=seconds + 120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchFailure(f"the load generator failed:\n{done.stderr.strip()}")
-    result = json.loads(done.stdout)
-    bad = {status: n for status, n in result["statuses"].items() if status != "200"}
-    if bad:
-        raise BenchFailure(f"requests failed ({bad}); first: {'; '.join(result['errors'])}")
-    return result
+    return spawn_load(__file__, port, targets, seconds=seconds, connections=connections, seed=seed)
 
 
 # --- PgBouncer ----------------------------------------------------------------------------
