@@ -18,6 +18,7 @@ from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,
+    ViewOnlyMixin,
     form_action,
 )
 from accounts.models import ADMIN_ROLES
@@ -279,7 +280,7 @@ class PlanChangeAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 # --- the audit log ----------------------------------------------------------------------------
 
 
-class _AuditLogAdmin(ReadOnlyFieldsMixin):
+class _AuditLogAdmin(ViewOnlyMixin, ReadOnlyFieldsMixin):
     """What the two audit logs' admins share: newest first, searched and filtered alike,
     linked to by an object's history through FILTERABLE, and never changed (both tables are
     append-only in the database too)."""
@@ -294,15 +295,6 @@ class _AuditLogAdmin(ReadOnlyFieldsMixin):
         if lookup in self.FILTERABLE:
             return True
         return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)

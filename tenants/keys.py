@@ -102,6 +102,17 @@ def _dependent_fks_sql(index_oids: str) -> str:
     )
 
 
+# Inside the DO blocks below: the table's primary key constraint, its index and its columns
+# in order, into `pkey`, `pkey_index` and `pkey_columns`.
+_READ_PRIMARY_KEY = (
+    "SELECT c.conname, c.conindid, ARRAY(SELECT a.attname FROM unnest(c.conkey) "
+    "WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid "
+    "AND a.attnum = k.n ORDER BY k.o)::text[] "
+    "INTO pkey, pkey_index, pkey_columns FROM pg_constraint c "
+    "WHERE c.conrelid = rel AND c.contype = 'p'; "
+)
+
+
 def clinic_primary_key_sql(table: str) -> list[str]:
     """Make `table`'s primary key (tenant_id, id) under the same constraint name, in place of
     (id) plus UNIQUE (tenant_id, id). Idempotent.
@@ -127,11 +138,7 @@ def clinic_primary_key_sql(table: str) -> list[str]:
         "pkey name; pkey_index oid; pkey_columns text[]; unique_index oid; "
         "fk record; recreate text[] := '{}'; statement text; "
         "BEGIN "
-        "SELECT c.conname, c.conindid, ARRAY(SELECT a.attname FROM unnest(c.conkey) "
-        "WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid "
-        "AND a.attnum = k.n ORDER BY k.o)::text[] "
-        "INTO pkey, pkey_index, pkey_columns FROM pg_constraint c "
-        "WHERE c.conrelid = rel AND c.contype = 'p'; "
+        f"{_READ_PRIMARY_KEY}"
         "IF pkey_columns IS DISTINCT FROM ARRAY['tenant_id', 'id'] THEN "
         "  IF pkey_columns IS DISTINCT FROM ARRAY['id'] THEN "
         "    RAISE EXCEPTION 'the primary key of % is (%), not (id)', rel, "
@@ -171,11 +178,7 @@ def clinic_primary_key_reverse_sql(table: str) -> list[str]:
         "pkey name; pkey_index oid; pkey_columns text[]; "
         "fk record; recreate text[] := '{}'; statement text; "
         "BEGIN "
-        "SELECT c.conname, c.conindid, ARRAY(SELECT a.attname FROM unnest(c.conkey) "
-        "WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid "
-        "AND a.attnum = k.n ORDER BY k.o)::text[] "
-        "INTO pkey, pkey_index, pkey_columns FROM pg_constraint c "
-        "WHERE c.conrelid = rel AND c.contype = 'p'; "
+        f"{_READ_PRIMARY_KEY}"
         "IF pkey_columns = ARRAY['tenant_id', 'id'] THEN "
         f"  {_dependent_fks_sql('ARRAY[pkey_index]')}"
         "  EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', rel, pkey); "

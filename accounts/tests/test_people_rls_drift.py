@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tenants import people_sql
-from tenants.checks import inspect_database, runtime_role_problems
-from tenants.tests.test_guards import owner_sql
+from tenants.checks import inspect_database
+from tenants.tests.test_guards import assert_drift_reported, owner_sql
 
 TOKEN = "/api/v1/auth/token"
 
@@ -125,14 +125,7 @@ def test_check_rls_and_the_startup_check_report_people_drift(live_db, statement,
         ]
     else:
         restore = [restore]
-    assert inspect_database() == []
-    with owner_sql(statement, restore=restore):
-        problems = inspect_database()
-        assert any(expected in problem for problem in problems), problems
-        with pytest.raises(CommandError):
-            call_command("check_rls")
-        assert any(expected in problem for problem in runtime_role_problems()), expected
-    assert inspect_database() == []
+    assert_drift_reported(statement, restore=restore, expected=expected)
 
 
 @pytest.mark.parametrize(

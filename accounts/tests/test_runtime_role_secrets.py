@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from accounts.selectors import as_person, person_by_id
 from accounts.sessions import key_digest
 from accounts.testing import TEST_PASSWORD, create_user
-from tenants.checks import inspect_database
 from tenants.context import no_tenant
-from tenants.tests.test_guards import owner_sql
+from tenants.tests.test_guards import assert_drift_reported
 
 TOKEN = "/api/v1/auth/token"
 
@@ -216,15 +213,6 @@ def test_it_cannot_delete_failed_login_records(api, client, clinic_a, alice):
     ],
 )
 def test_check_rls_and_the_startup_check_report_drift(live_db, statement, restore, expected):
-    from tenants.checks import runtime_role_problems
-
     if settings.DATABASES["default"]["USER"] != "clinic_app":
         pytest.skip("the statements name the default runtime role")
-    assert inspect_database() == []
-    with owner_sql(statement, restore=[restore]):
-        problems = inspect_database()
-        assert any(expected in problem for problem in problems), problems
-        with pytest.raises(CommandError):
-            call_command("check_rls")
-        assert any(expected in problem for problem in runtime_role_problems()), expected
-    assert inspect_database() == []
+    assert_drift_reported(statement, restore=[restore], expected=expected)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from accounts.admin_mixins import ViewOnlyMixin
 from clinical.admin.common import (
     AuditedReadsMixin,
     ClinicalAdmin,
@@ -292,7 +293,7 @@ class DentalTemplateAdmin(_TemplateListMixin, ClinicalAdmin):
 
 
 @admin.register(SharedDentalTemplate)
-class SharedDentalTemplateAdmin(_TemplateListMixin, ClinicalAdmin):
+class SharedDentalTemplateAdmin(ViewOnlyMixin, _TemplateListMixin, ClinicalAdmin):
     """The shared starter set (`load_dental_templates`): every clinic's, so read-only here
     as in the API (and in the database). Shown to whoever reads the clinic's templates;
     operators do not browse clinical data (they load the set with the command)."""
@@ -301,15 +302,6 @@ class SharedDentalTemplateAdmin(_TemplateListMixin, ClinicalAdmin):
 
     fields = TEMPLATE_FIELDS
     readonly_fields = TEMPLATE_FIELDS
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- attachments -------------------------------------------------------------------------------

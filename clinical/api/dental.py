@@ -65,6 +65,7 @@ from clinical.services import (
     dental_template_update,
 )
 from clinical.services.dental import dental_attachment_record_download
+from clinical.services.dental.templates import TEMPLATE_FIELDS
 from core.api import FilterBackend, FormParser, JSONParser, MultiPartParser, OrderingFilter
 
 FILE_TOO_LARGE = error("The file is over the size limit (`file_too_large`).")
@@ -249,20 +250,7 @@ def _specificity():
 
 # The columns a template answer needs, in the same order from both tables, so that the
 # clinic's own templates and the shared ones are read in one query (UNION ALL).
-TEMPLATE_COLUMNS = (
-    "id",
-    "tenant_id",
-    "name",
-    "condition_type",
-    "tooth_surface",
-    "severity",
-    "notes",
-    "treatment_required",
-    "procedure_code",
-    "is_active",
-    "created_at",
-    "updated_at",
-)
+TEMPLATE_COLUMNS = ("id", "tenant_id", *TEMPLATE_FIELDS, "created_at", "updated_at")
 
 
 def _templates_union(own, shared, *extra: str):

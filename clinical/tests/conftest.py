@@ -84,6 +84,22 @@ def h(user, clinic):
     return bearer(user, clinic)
 
 
+def colleagues_personal_short_key(clinic, medicine):
+    """A short key another doctor of the clinic keeps for themself (code THEIRS)."""
+    from clinical.services import short_key_create
+
+    colleague = add_member(clinic, role="doctor").user
+    make_doctor(clinic, colleague)
+    return short_key_create(
+        tenant=clinic,
+        actor=colleague,
+        code="THEIRS",
+        name="Theirs",
+        personal=True,
+        items=[item(medicine)],
+    )
+
+
 def item(medicine, **overrides):
     body = {
         "medicine_id": str(medicine.pk),

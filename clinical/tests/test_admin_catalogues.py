@@ -13,7 +13,7 @@ from accounts.testing import add_member, create_clinic, session_login
 from clinical.models import Medicine, SharedMedicine, ShortKey, ShortKeyItem
 from clinical.services import short_key_create
 from clinical.tests.admin_prescriptions.helpers import line, lines
-from clinical.tests.conftest import count_queries, item, make_doctor
+from clinical.tests.conftest import colleagues_personal_short_key, count_queries, item, make_doctor
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tenants.platform import platform_access
@@ -212,16 +212,7 @@ def test_deleting_a_short_key_goes_through_the_service(as_doctor, clinic_a, bob,
 
 
 def test_another_doctors_personal_short_key_is_a_404(as_doctor, clinic_a, medicine):
-    colleague = add_member(clinic_a, role="doctor").user
-    make_doctor(clinic_a, colleague)
-    theirs = short_key_create(
-        tenant=clinic_a,
-        actor=colleague,
-        code="THEIRS",
-        name="Theirs",
-        personal=True,
-        items=[item(medicine)],
-    )
+    theirs = colleagues_personal_short_key(clinic_a, medicine)
     assert as_doctor.get(f"{KEYS}{theirs.pk}/change/").status_code == 404
     assert as_doctor.post(f"{KEYS}{theirs.pk}/delete/", {"post": "yes"}).status_code == 404
     with tenant_context(clinic_a):

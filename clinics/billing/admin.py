@@ -14,6 +14,7 @@ from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ClinicTabularInline,
     ReadOnlyFieldsMixin,
+    ViewOnlyMixin,
     form_action,
 )
 from accounts.models import OWNER_ONLY
@@ -50,7 +51,7 @@ class InvoiceLineInline(ReadOnlyFieldsMixin, ClinicTabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class InvoiceAdmin(ViewOnlyMixin, ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view", "operate"})
     clinic_permissions = frozenset({"view"})
     clinic_roles = OWNER_ONLY
@@ -60,15 +61,6 @@ class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     ordering = ("-created_at",)
     inlines = (InvoiceLineInline,)
     actions = ("record_payment", "void")
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     record_payment = form_action(
         name="record_payment",
@@ -96,7 +88,7 @@ class InvoiceAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class PaymentAdmin(ViewOnlyMixin, ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
     clinic_permissions = frozenset({"view"})
     clinic_roles = OWNER_ONLY
@@ -105,18 +97,9 @@ class PaymentAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     search_fields = ("=reference",)
     ordering = ("-received_at",)
 
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
+class PaymentEventAdmin(ViewOnlyMixin, ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     platform_permissions = frozenset({"view"})
     clinic_permissions = frozenset({"view"})
     clinic_roles = OWNER_ONLY
@@ -124,12 +107,3 @@ class PaymentEventAdmin(ReadOnlyFieldsMixin, ClinicOwnedAdmin):
     list_filter = ("provider", "event_type", "outcome")
     search_fields = ("=event_id",)
     ordering = ("-received_at",)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -38,6 +38,21 @@ def owner_sql(*statements, restore=()):
         owner.close()
 
 
+def assert_drift_reported(statement: str, *, restore, expected: str) -> None:
+    """With `statement` run as the owner (and `restore` run after), check_rls and the start-up
+    check both report a problem containing `expected`; before and after, neither reports any."""
+    from tenants.checks import runtime_role_problems
+
+    assert inspect_database() == []
+    with owner_sql(statement, restore=restore):
+        problems = inspect_database()
+        assert any(expected in problem for problem in problems), problems
+        with pytest.raises(CommandError):
+            call_command("check_rls")
+        assert any(expected in problem for problem in runtime_role_problems()), expected
+    assert inspect_database() == []
+
+
 def rls_disabled(model):
     table = model._meta.db_table
     return owner_sql(

@@ -32,7 +32,7 @@ from clinical.tests.admin_prescriptions.helpers import (
     new_rx,
     only_prescription,
 )
-from clinical.tests.conftest import item, make_doctor
+from clinical.tests.conftest import colleagues_personal_short_key, item, make_doctor
 from tenants.context import tenant_context
 from tenants.testing import build
 
@@ -142,16 +142,7 @@ def test_a_short_key_alone_is_enough(as_doctor, clinic_a, bob, doctor, patient, 
 def test_another_doctors_personal_short_key_is_not_offered(
     as_doctor, clinic_a, doctor, patient, medicine
 ):
-    colleague = add_member(clinic_a, role="doctor").user
-    make_doctor(clinic_a, colleague)
-    theirs = short_key_create(
-        tenant=clinic_a,
-        actor=colleague,
-        code="THEIRS",
-        name="Theirs",
-        personal=True,
-        items=[item(medicine)],
-    )
+    theirs = colleagues_personal_short_key(clinic_a, medicine)
     page = as_doctor.get(ADD)
     assert "THEIRS" not in page.content.decode()
     response = as_doctor.post(ADD, {**new_rx(patient, short_key=str(theirs.pk)), **lines()})

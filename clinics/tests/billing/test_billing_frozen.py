@@ -7,7 +7,6 @@ data (`live_db`).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -30,6 +29,7 @@ from tenants.checks import inspect_database
 from tenants.context import tenant_context
 from tenants.platform import platform_access
 from tenants.routers import PLATFORM_ALIAS
+from tenants.tests.test_guards import owner_sql
 
 # --- a paid invoice never changes --------------------------------------------------------------
 
@@ -41,23 +41,6 @@ def test_the_service_refuses_to_void_or_pay_a_paid_invoice_again(paid_invoice):
     with pytest.raises(ApplicationError) as excinfo:
         pay(paid_invoice, reference="UTR999")
     assert excinfo.value.code == "invoice_not_payable"
-
-
-@contextmanager
-def owner_sql_run(statements):
-    """Run statements as the migration owner (committed: these tests use live_db), and put
-    the frozen-invoice policies back afterwards."""
-    owner = connections["owner"]
-    try:
-        with owner.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-        yield
-    finally:
-        with owner.cursor() as cursor:
-            for statement in frozen_policies_sql():
-                cursor.execute(statement)
-        owner.close()
 
 
 def _unchanged(clinic, paid_invoice) -> None:
@@ -116,7 +99,7 @@ def test_the_orm_cannot_save_a_paid_invoice_either(paid_invoice, clinic):
 
 def test_the_frozen_invoice_policies_are_what_keeps_it(paid_invoice, clinic):
     # Without the policies the runtime role could void a paid invoice: they are the guard.
-    with owner_sql_run(drop_frozen_policies_sql()):
+    with owner_sql(*drop_frozen_policies_sql(), restore=frozen_policies_sql()):
         with tenant_context(clinic), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("UPDATE tenants_invoice SET status = 'void', voided_at = now()")
             assert cursor.rowcount == 1
