@@ -209,7 +209,7 @@ class DentalTemplateFilter(django_filters.FilterSet):
 
     class Meta:
         # The filtered fields are common to both tables: the filters apply to the shared set
-        # (SharedDentalTemplate) too (clinical.api.dental.DentalTemplateViewSet).
+        # (SharedDentalTemplate) too (clinical.api.dental_templates.DentalTemplateViewSet).
         model = DentalTemplate
         fields = ["condition_type", "tooth_surface", "severity", "is_active"]
 

@@ -10,8 +10,8 @@ from clinical.api.dental import (
     DentalAttachmentViewSet,
     DentalObservationViewSet,
     DentalProcedureViewSet,
-    DentalTemplateViewSet,
 )
+from clinical.api.dental_templates import DentalTemplateViewSet
 from clinical.api.doctors import DoctorViewSet
 from clinical.api.medicines import MedicineViewSet
 from clinical.api.patients import PatientViewSet
