@@ -35,7 +35,7 @@ def main() -> None:
     from django.test import Client
 
     from accounts.testing import bearer, create_clinic
-    from bench.http_load import traced_request
+    from bench.sqltrace import traced_request
     from clinical.models import Patient
     from tenants.context import tenant_context
     from tenants.testing import build

@@ -45,9 +45,7 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
 from bench.loadgen import BenchFailure, run_threads, spawn_load
+from bench.servers import Gunicorn, get
+from bench.sqltrace import check_same_sql, strip_context, traced_request
 
 API_PATH = "/api/v1/patients/"
 RATIO_GOAL = 0.5
@@ -130,115 +130,6 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
-# --- gunicorn -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-class Gunicorn:
-    """gunicorn in a process group of its own, so that stopping it stops every worker."""
-
-    def __init__(self, *, database: str, workers: int, log):
-        self.database = database
-        self.workers = workers
-        self.port = free_port()
-        # gunicorn's output, shown when it fails.
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.http_settings",
-            "BENCH_DATABASE": self.database,
-            "PYTHONPATH": str(common.ROOT),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "clinic_saas.wsgi:application",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--chdir",
-            str(common.ROOT),
-            "--log-level",
-            "warning",
-        ]
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchFailure(f"gunicorn exited at start:\n{self.log_tail()}")
-            try:
-                status, _ = get(self.port, "/healthz")
-            except OSError:
-                status = None
-            if status == 200 and len(self.worker_pids()) == self.workers:
-                return
-            time.sleep(0.2)
-        raise BenchFailure(f"gunicorn did not answer /healthz within 60 s:\n{self.log_tail()}")
-
-    def worker_pids(self) -> list[int]:
-        import psutil
-
-        try:
-            return sorted(p.pid for p in psutil.Process(self.process.pid).children())
-        except psutil.NoSuchProcess:
-            return []
-
-    def peak_rss_mb(self) -> dict[int, float]:
-        peaks = {}
-        for pid in self.worker_pids():
-            status = Path(f"/proc/{pid}/status").read_text()
-            kilobytes = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))
-            peaks[pid] = kilobytes / 1024
-        return peaks
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return "".join(self.log.readlines()[-lines:]).rstrip() or "(no output)"
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-
-
 # --- Setup: tokens and targets ------------------------------------------------------------
 
 
@@ -303,91 +194,6 @@ def check_same_bodies(port: int, targets: dict[str, list], sample: int) -> int:
 
 # --- The tenant context's cost, in-process ------------------------------------------------
 
-_SET_CONFIG = "SET LOCAL app.tenant_id"
-
-
-def _strip_context(sql: str) -> str:
-    from tenants.backend.base import without_context
-
-    return without_context(sql)
-
-
-_QUERY_LINE = re.compile(r'^F\t\d+\tQuery\t "(.*)"$')
-
-
-def traced_request(client, path: str, headers: dict) -> dict:
-    """One request through the whole Django stack, with libpq's protocol trace on the
-    connection: every message psycopg sends, whoever sends it (Django, the tenant backend's
-    own cursor, psycopg's implicit BEGIN, Django's connection health check)."""
-    from django.db import close_old_connections, connection
-    from django.test.utils import CaptureQueriesContext
-    from psycopg import pq
-
-    # A first request opens the persistent connection and fills Django's caches.
-    response = client.get(path, headers=headers)
-    if response.status_code != 200:
-        raise BenchFailure(f"{path} answered {response.status_code} in-process")
-    raw = connection.connection
-    pgconn = raw.pgconn
-    with tempfile.TemporaryFile("w+") as trace, CaptureQueriesContext(connection) as captured:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            # The test client leaves out what request_started does under a real server;
-            # doing it here makes the trace show Django's per-request connection health
-            # check (CONN_HEALTH_CHECKS), as gunicorn's requests pay it.
-            close_old_connections()
-            response = client.get(path, headers=headers)
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        lines = trace.read().splitlines()
-    if response.status_code != 200:
-        raise BenchFailure(f"{path} answered {response.status_code} in-process")
-    if connection.connection is not raw:
-        raise BenchFailure("Django reopened the connection during the traced request")
-    sent = []
-    for line in lines:
-        if line.startswith("F\t"):
-            match = _QUERY_LINE.match(line)
-            sent.append(match.group(1) if match else line.split("\t")[2])
-    prefixed = [q for q in sent if q.startswith(_SET_CONFIG) and _strip_context(q).strip("; ")]
-    standalone = [q for q in sent if q.startswith(_SET_CONFIG) and q not in prefixed]
-    return {
-        "round_trips": sum(1 for ln in lines if ln.startswith("B\t") and "ReadyForQuery" in ln),
-        "sent": sent,
-        "prefixed": len(prefixed),
-        "standalone": len(standalone),
-        "health_checks": sum(1 for q in sent if q == "SELECT 1"),
-        "statements": [q["sql"] for q in captured.captured_queries],
-    }
-
-
-def _shape(sql: str) -> str:
-    # Literal values (ids, timestamps, the audit details) differ between any two requests.
-    return re.sub(r"'(?:[^']|'')*'", "?", sql)
-
-
-def check_same_sql(api: dict, bare: dict) -> None:
-    """The bare view's statements are the API's, less authentication (the user and the
-    membership reads, which only the API does: the membership check is a call of
-    clinic_membership_check(), accounts.selectors)."""
-    # Where the context prefix rides differs: the API sends it with its membership check
-    # (already in the clinic's context), the bare view with its first query.
-    api_sql = [
-        _shape(_strip_context(s))
-        for s in api["statements"]
-        if "accounts_" not in s and "clinic_membership_check(" not in s
-    ]
-    bare_sql = [_shape(_strip_context(s)) for s in bare["statements"]]
-    if api_sql != bare_sql:
-        raise BenchFailure(
-            "the bare view does not run the API's SQL:\n  API:  "
-            + "\n        ".join(s[:150] for s in api_sql)
-            + "\n  bare: "
-            + "\n        ".join(s[:150] for s in bare_sql)
-        )
-
 
 def prefix_timings(clinic, *, rounds: int) -> list[list[str]]:
     """The list's two queries, each timed with the context prefix and without it, inside
@@ -407,7 +213,7 @@ def prefix_timings(clinic, *, rounds: int) -> list[list[str]]:
             queryset.count()
             list(queryset[:20])
         statements = [q["sql"] for q in captured.captured_queries]
-        statements = [_strip_context(s) for s in statements]
+        statements = [strip_context(s) for s in statements]
         for label, sql in zip(("count", "page of 20"), statements, strict=True):
 
             def with_prefix(sql=sql):

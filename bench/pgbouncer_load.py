@@ -2,13 +2,15 @@
 connections, at equal client concurrency, and every returned row checked for its clinic.
 
     python bench/pgbouncer_load.py [--clinics 300] [--patients 1000] [--rounds 4] [--seconds 10]
+                                   [--workers 2] [--pool-size 2] [--pin]
 
-* Two gunicorn servers (bench/http_load.py's, 2 sync workers each) serve the project on the
-  scale database of bench/datagen.py with the same settings (DB_POOL_MODE=transaction: no
-  per-request health check, no server-side cursors, as behind a pooler). One connects to
-  PostgreSQL directly; the other through our own PgBouncer (Debian's /usr/sbin/pgbouncer,
-  started here on a free port: transaction mode, pool size 2, like deploy/pgbouncer.ini and
-  .ci/pgbouncer-suite), which reaches PostgreSQL over the same Unix socket.
+* Two gunicorn servers (bench/servers.py; 2 sync workers each unless --workers) serve the
+  project on the scale database of bench/datagen.py with the same settings
+  (DB_POOL_MODE=transaction: no per-request health check, no server-side cursors, as behind a
+  pooler). One connects to PostgreSQL directly; the other through our own PgBouncer (Debian's
+  /usr/sbin/pgbouncer, started here on a free port: transaction mode, pool size 2 unless
+  --pool-size, like deploy/pgbouncer.ini and .ci/pgbouncer-suite), which reaches PostgreSQL
+  over the same Unix socket.
 * A load generator process (this script with --load-generator: threads with http.client, a
   fixed number of connections) asks `GET /api/v1/patients/` for random clinics with each
   owner's JWT. Rounds alternate direct, PgBouncer, direct, ...; the report gives medians of
@@ -16,6 +18,14 @@ connections, at equal client concurrency, and every returned row checked for its
 * Leaks: every patient of every answer must be the requester's clinic's. bench/datagen.py
   gives each clinic's patients mobiles starting `9<clinic number mod 1000>`, so the check is
   the mobile's prefix (the first 1,000 clinics only: their prefixes are unique). Goal: 0.
+* Where the time goes (bench/cpu.py): each round reads the CPU time its processes used (the
+  gunicorn workers, PostgreSQL's processes, PgBouncer, the load generator), per request, and
+  how busy the CPUs were. A side whose CPUs are not all busy is waiting, not computing: with
+  one sync worker per CPU, every round trip through the extra hop leaves a worker idle.
+* --pin gives PgBouncer a core of its own, as in production (its own host, or a core the
+  application servers do not use): PgBouncer on the last CPU, and the gunicorn workers,
+  PostgreSQL and the load generator on the others, for both sides alike (so on the direct
+  side that core stays idle). Needs at least 2 CPUs.
 """
 
 from __future__ import annotations
@@ -40,8 +50,10 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.http_load import API_PATH, BENCH_THROTTLE, Gunicorn, free_port, log
+from bench.cpu import CpuMeter, pin, postgres_processes
+from bench.http_load import API_PATH, BENCH_THROTTLE, log
 from bench.loadgen import BenchFailure, run_threads, spawn_load
+from bench.servers import Gunicorn, free_port
 
 RATIO_GOAL = 0.9
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -102,9 +114,10 @@ def run_load(port: int, targets: list, *, seconds: float, connections: int, seed
 
 
 class PgBouncer:
-    """Our own PgBouncer in transaction mode, pool size 2, in front of the given server."""
+    """Our own PgBouncer in transaction mode in front of the given server."""
 
-    def __init__(self, *, socket_dir: str, server_port: int, owner: str | None):
+    def __init__(self, *, socket_dir: str, server_port: int, owner: str | None, pool_size: int):
+        self.pool_size = pool_size
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="bench-pgbouncer-"))
         self.owner = owner
@@ -119,7 +132,8 @@ class PgBouncer:
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
             f"unix_socket_dir = {self.dir}\n"
             f"auth_type = trust\nauth_file = {self.dir}/userlist.txt\n"
-            "pool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 500\n"
+            f"pool_mode = transaction\ndefault_pool_size = {self.pool_size}\n"
+            "max_client_conn = 500\n"
             "query_wait_timeout = 60\nserver_reset_query =\n"
             "ignore_startup_parameters = extra_float_digits\nadmin_users = postgres\n"
             f"logfile = {self.dir}/pgbouncer.log\npidfile = {self.dir}/pgbouncer.pid\n"
@@ -163,6 +177,11 @@ class PgBouncer:
         path = self.dir / "pgbouncer.log"
         return path.read_text()[-2000:] if path.exists() else "(no log)"
 
+    def process(self):
+        import psutil
+
+        return psutil.Process(int((self.dir / "pgbouncer.pid").read_text().strip()))
+
     def stop(self) -> None:
         pidfile = self.dir / "pgbouncer.pid"
         if pidfile.exists():
@@ -178,11 +197,23 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, default=300)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=8, help="concurrent client connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=2,
+        help="PgBouncer's default_pool_size (server connections)",
+    )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument(
         "--tcp", action="store_true", help="reach PgBouncer over TCP (default: its Unix socket)"
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="PgBouncer on a CPU of its own, everything else on the others (both sides)",
     )
     parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -233,6 +264,7 @@ def run(args) -> None:
         socket_dir=socket_dir,
         server_port=server_port,
         owner=Path(socket_dir).owner(),
+        pool_size=args.pool_size,
     )
     # Both servers get their databases the same way (URLs, as in a deployment); only the
     # address differs: PostgreSQL's own socket, or PgBouncer's port.
@@ -260,12 +292,17 @@ def run(args) -> None:
         logs = {"direct": direct_log, "PgBouncer": pooled_log}
         try:
             pooler.start()
-            log(f"pgbouncer: transaction mode, pool size 2, on 127.0.0.1:{pooler.port}")
+            log(
+                f"pgbouncer: transaction mode, pool size {args.pool_size}, "
+                f"on 127.0.0.1:{pooler.port}"
+            )
             for name, url in addresses.items():
                 saved = {key: os.environ.get(key) for key in users}
                 os.environ.update({key: url.format(user=user) for key, user in users.items()})
                 try:
-                    servers[name] = Gunicorn(database=database, workers=2, log=logs[name])
+                    servers[name] = Gunicorn(
+                        database=database, workers=args.workers, log=logs[name]
+                    )
                     servers[name].start()
                 finally:
                     for key, value in saved.items():
@@ -273,6 +310,9 @@ def run(args) -> None:
                             os.environ.pop(key, None)
                         else:
                             os.environ[key] = value
+            if args.pin:
+                cpus = pin_pooler_apart(pooler, servers, socket_dir)
+                log(f"pinned: PgBouncer on CPU {cpus[1]}, everything else on {cpus[0]}")
             load = {"connections": args.connections}
             for name, server in servers.items():
                 log(f"warm-up: {name}")
@@ -281,27 +321,40 @@ def run(args) -> None:
             for number in range(1, args.rounds + 1):
                 order = list(servers) if number % 2 else list(servers)[::-1]
                 for name in order:
-                    result = run_load(
-                        servers[name].port, targets, seconds=args.seconds, seed=number, **load
-                    )
+                    groups = {
+                        "gunicorn": lambda name=name: servers[name].processes(),
+                        "PostgreSQL": lambda: postgres_processes(socket_dir),
+                        "PgBouncer": lambda: [pooler.process()],
+                    }
+                    with CpuMeter(lambda groups=groups: {k: f() for k, f in groups.items()}) as cpu:
+                        result = run_load(
+                            servers[name].port, targets, seconds=args.seconds, seed=number, **load
+                        )
                     result["rps"] = result["done"] / result["elapsed"]
+                    result["cpu"] = cpu.used
                     results[name].append(result)
                     log(
                         f"round {number}/{args.rounds} {name:9}: {result['rps']:7.1f} req/s, "
-                        f"{result['rows']:,} rows, {result['leaks']} leaks"
+                        f"{result['rows']:,} rows, {result['leaks']} leaks, CPU "
+                        f"{sum(cpu.used.values()) / result['done'] * 1000:.2f} ms/request"
                     )
             pooled_transactions = pooler.transactions(database)
         finally:
             for server in servers.values():
                 server.stop()
             pooler.stop()
+            if args.pin:
+                # The database server outlives the benchmark: give it every CPU back.
+                pin(postgres_processes(socket_dir), set(range(os.cpu_count())))
+                os.sched_setaffinity(0, set(range(os.cpu_count())))
     if not pooled_transactions:
         raise BenchFailure("PgBouncer passed no transaction: the pooled side did not use it")
 
-    print("Through PgBouncer (transaction mode, pool size 2) vs direct connections")
+    print(f"Through PgBouncer (transaction mode, pool size {args.pool_size}) vs direct connections")
     print(where)
     print(
-        f"database {database}; gunicorn, 2 sync workers each, DB_POOL_MODE=transaction on both; "
+        f"database {database}; gunicorn, {args.workers} sync workers each, "
+        "DB_POOL_MODE=transaction on both; "
         f"PgBouncer reached over {'TCP' if args.tcp else 'its Unix socket'}; "
         f"GET {API_PATH} for random clinics of {len(targets):,}, {args.connections} client "
         f"connections; {args.rounds} interleaved rounds of {args.seconds:g} s (medians)"
@@ -332,6 +385,7 @@ def run(args) -> None:
         + ", ".join(f"{r:.2f}" for r in pairs)
         + f"; ratio of the medians: {median['PgBouncer'] / median['direct']:.2f}x"
     )
+    print_cpu(results)
     ratio = statistics.median(pairs)
     leaks = sum(r["leaks"] for rs in results.values() for r in rs)
     print(
@@ -340,6 +394,43 @@ def run(args) -> None:
         f"{common.verdict(ratio, RATIO_GOAL, higher_is_better=True)}); leaks: {leaks} "
         f"(goal 0: {common.verdict(leaks, 0)})"
     )
+
+
+def pin_pooler_apart(pooler: PgBouncer, servers: dict, socket_dir: str) -> tuple[str, int]:
+    """PgBouncer on the last CPU; the gunicorn servers, PostgreSQL (its postmaster, so later
+    backends too) and this process (so the load generators it starts) on the others."""
+    count = os.cpu_count() or 1
+    if count < 2:
+        raise BenchFailure("--pin needs at least 2 CPUs")
+    rest = set(range(count - 1))
+    pin([pooler.process()], {count - 1})
+    pin(postgres_processes(socket_dir), rest)
+    for server in servers.values():
+        pin(server.processes(), rest)
+    os.sched_setaffinity(0, rest)
+    listed = f"{min(rest)}-{max(rest)}" if len(rest) > 1 else str(min(rest))
+    return listed, count - 1
+
+
+def print_cpu(results: dict) -> None:
+    """CPU per request of each group of processes (medians over the rounds), and how busy
+    the CPUs were: where the pooled side's extra time goes."""
+    names = ["gunicorn", "PostgreSQL", "PgBouncer", "load generator"]
+    rows = []
+    for side, rounds in results.items():
+        per = {
+            name: statistics.median(r["cpu"][name] / r["done"] * 1e6 for r in rounds)
+            for name in names
+        }
+        busy = statistics.median(
+            sum(r["cpu"].values()) / (r["elapsed"] * (os.cpu_count() or 1)) for r in rounds
+        )
+        rows.append(
+            [side, *(f"{per[name]:,.0f}" for name in names), f"{sum(per.values()):,.0f}"]
+            + [f"{busy:.0%}"]
+        )
+    print("CPU per request, in µs (medians of the rounds), and how busy all CPUs were:")
+    print(common.table(rows, ["path", *names, "total", "CPUs busy"]))
 
 
 if __name__ == "__main__":
