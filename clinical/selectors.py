@@ -119,7 +119,7 @@ def _doctors() -> Prefetch:
 def _invitations() -> Prefetch:
     # A doctor who has not accepted yet shows what the clinic typed in the invitation. Read
     # by primary key within the clinic (a join would scan the invitations without the clinic
-    # condition: tenants/tests/test_query_plans.py).
+    # condition: tenants/tests/query_plans/).
     return Prefetch("invitation", queryset=Invitation.objects.all())
 
 

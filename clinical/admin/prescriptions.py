@@ -172,7 +172,7 @@ class PrescriptionAdmin(ServiceWrittenAdmin, ClinicalAdmin):
     search_fields = ("=prescription_number", "=legacy_number")
     search_help_text = "A prescription number (RX-…)."
     # Newest written first: the order of the (tenant, -created_at, -id) index, so a page never
-    # sorts the whole clinic (tenants/tests/test_query_plans.py checks the admin too).
+    # sorts the whole clinic (tenants/tests/query_plans/test_admin.py checks the admin).
     ordering = ("-created_at", "-id")
     autocomplete_fields = ("patient", "appointment")
     inlines = (PrescriptionItemInline,)
