@@ -18,9 +18,8 @@ checks. It compares what PostgreSQL actually has with what the models say it sho
   privilege on the password hashes, admin flags guarded, no deleting failed-login records,
   refresh tokens stored as digests, and the credentials functions exactly as installed.
 
-The expected policy text is produced by PostgreSQL itself: the expected policies are created
-on a temporary copy of each table inside a transaction that is rolled back, so the
-comparison does not depend on how a server version prints expressions.
+Each clinic table is compared with its model by tenants.table_checks, whose expected policy
+text PostgreSQL itself produces; everything runs in one transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -33,10 +32,11 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections, models, transaction
 
-from tenants import people_checks, people_sql, rls
+from tenants import people_checks, people_sql
 from tenants.billing.operations import frozen_grant_problems
 from tenants.dbroles import RUNTIME_LIMITED_TABLES
 from tenants.scoping import TenantForeignKey
+from tenants.table_checks import fetchall, is_clinic_scoped, table_problems
 
 
 def protected_models() -> list[type[models.Model]]:
@@ -45,14 +45,6 @@ def protected_models() -> list[type[models.Model]]:
         for model in apps.get_models()
         if getattr(model, "rls_kind", None) and not model._meta.proxy
     ]
-
-
-def _kind(model) -> str:
-    return model.rls_kind
-
-
-def _is_clinic_scoped(model) -> bool:
-    return getattr(model, "rls_kind", None) in ("tenant", "catalog", "membership", "invitation")
 
 
 # --- static checks (no database) ------------------------------------------------------------
@@ -67,7 +59,7 @@ def check_foreign_keys(app_configs=None, **kwargs):
             if not field.is_relation or field.name == "tenant" or not field.related_model:
                 continue
             target = field.related_model
-            if not _is_clinic_scoped(target) or isinstance(field, TenantForeignKey):
+            if not is_clinic_scoped(target) or isinstance(field, TenantForeignKey):
                 continue
             # A catalogue's shared rows live in a reference table (SharedCatalogModel), which
             # a plain ForeignKey may reference; its clinic rows are referenced like any.
@@ -83,7 +75,7 @@ def check_foreign_keys(app_configs=None, **kwargs):
             )
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
-            if _is_clinic_scoped(field.related_model) and not _is_clinic_scoped(through):
+            if is_clinic_scoped(field.related_model) and not is_clinic_scoped(through):
                 errors.append(
                     Error(
                         f"{model._meta.label}.{field.name} links clinic-owned rows through "
@@ -100,190 +92,8 @@ def check_foreign_keys(app_configs=None, **kwargs):
 # --- database inspection ----------------------------------------------------------------------
 
 
-def _fetchall(cursor, sql, params=None):
-    cursor.execute(sql, params)
-    return cursor.fetchall()
-
-
-def _attnums(cursor, table: str) -> dict[str, int]:
-    return dict(
-        _fetchall(
-            cursor,
-            "SELECT attname, attnum FROM pg_attribute WHERE attrelid = %s::regclass "
-            "AND attnum > 0 AND NOT attisdropped",
-            [f'"{table}"'],
-        )
-    )
-
-
-def _policies(cursor, table: str, schema_sql: str) -> dict[str, tuple]:
-    rows = _fetchall(
-        cursor,
-        "SELECT policyname, permissive, cmd, roles::text[], qual, with_check FROM pg_policies "
-        f"WHERE tablename = %s AND schemaname = {schema_sql}",
-        [table],
-    )
-    return {row[0]: row[1:] for row in rows}
-
-
-def _expected_policies(cursor, table: str, kind: str, counter, extra=()) -> dict[str, tuple]:
-    probe = f"_rls_probe_{next(counter)}"
-    # The probe's columns come from the catalogue rather than `LIKE`, which needs SELECT on
-    # the whole table: the runtime role may read only some columns of the e-mail outbox.
-    columns = _fetchall(
-        cursor,
-        "SELECT quote_ident(attname) || ' ' || format_type(atttypid, atttypmod) "
-        "FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
-        "ORDER BY attnum",
-        [f'"{table}"'],
-    )
-    cursor.execute(f'CREATE TEMP TABLE "{probe}" ({", ".join(c for (c,) in columns)})')
-    owner = None
-    if kind == "people":
-        # The definer gate names the owner as a literal: expect the table's actual owner, so
-        # a gate naming any other role (the runtime role, say) is reported as drift.
-        owner = _fetchall(
-            cursor,
-            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
-            [f'"{table}"'],
-        )[0][0]
-    for policy in [*rls.policies_for(kind, owner=owner), *extra]:
-        cursor.execute(policy.create_sql(probe))
-    return _policies(cursor, probe, "pg_my_temp_schema()::regnamespace::text")
-
-
-CLINICS_POLICY_MIGRATION = ("accounts", "0009_clinics_policy_without_subselect")
-
-
-def _clinics_policy_narrowed(cursor) -> bool:
-    cursor.execute(
-        "SELECT to_regclass('django_migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM "
-        "django_migrations WHERE app = %s AND name = %s)",
-        list(CLINICS_POLICY_MIGRATION),
-    )
-    return bool(cursor.fetchone()[0])
-
-
-def _describe(policy: tuple) -> str:
-    permissive, command, roles, using, check = policy
-    text = f"{permissive} FOR {command} TO {','.join(roles)}"
-    if using:
-        text += f" USING {using}"
-    if check:
-        text += f" WITH CHECK {check}"
-    return text
-
-
-def _table_problems(cursor, model, counter, *, missing_ok: bool) -> list[str]:
-    table = model._meta.db_table
-    kind = _kind(model)
-    cursor.execute("SELECT to_regclass(%s)", [f'"{table}"'])
-    if cursor.fetchone()[0] is None:
-        return [] if missing_ok else [f"{table}: table does not exist (run migrate)"]
-    if kind == "people" and not people_checks.people_rls_applied(cursor):
-        return []  # people were put under row-level security later than their table was made
-
-    problems = []
-    enabled, forced, owner = _fetchall(
-        cursor,
-        "SELECT relrowsecurity, relforcerowsecurity, relowner::regrole::text FROM pg_class "
-        "WHERE oid = %s::regclass",
-        [f'"{table}"'],
-    )[0]
-    if not enabled:
-        problems.append(f"{table}: row-level security is not enabled")
-    if not forced:
-        problems.append(f"{table}: row-level security is not forced (the owner bypasses it)")
-
-    actual = _policies(cursor, table, "current_schema()")
-    # A model may declare restrictive policies of its own beside its kind's (the frozen
-    # invoices: tenants.billing.operations.FROZEN_POLICIES); they are expected exactly too.
-    extra = getattr(model, "rls_extra_policies", ())
-    policy_kind = kind
-    if kind == "people" and not people_checks.people_policy_cached_applied(cursor):
-        policy_kind = "people_0007"  # migrated to accounts/0007 but not yet to 0010
-    expected = _expected_policies(cursor, table, policy_kind, counter, extra)
-    if kind == "tenant_root" and actual != expected and not _clinics_policy_narrowed(cursor):
-        # Migrated back before accounts/0009, which narrowed the clinics table's policy: the
-        # wider set it replaced is what such a database holds (and may hold).
-        expected = _expected_policies(
-            cursor, table, "tenant_root_with_member_clinics", counter, extra
-        )
-    for name in sorted(expected.keys() - actual.keys()):
-        problems.append(f"{table}: policy {name} is missing")
-    for name in sorted(actual.keys() - expected.keys()):
-        problems.append(
-            f"{table}: unexpected policy {name} ({_describe(actual[name])}); it may widen access"
-        )
-    for name in sorted(expected.keys() & actual.keys()):
-        if actual[name] != expected[name]:
-            problems.append(
-                f"{table}: policy {name} has drifted: expected {_describe(expected[name])}, "
-                f"found {_describe(actual[name])}"
-            )
-    if not any(row[0] == "RESTRICTIVE" for row in actual.values()):
-        problems.append(f"{table}: no RESTRICTIVE policy bounds access")
-
-    attnums = _attnums(cursor, table)
-    tenant_col = rls.tenant_column(kind)
-    tenant_attnum = attnums.get(tenant_col)
-
-    if _is_clinic_scoped(model):
-        pair = [attnums.get("tenant_id"), attnums.get("id")]
-        rows = _fetchall(
-            cursor,
-            "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
-            "AND contype IN ('u', 'p') AND conkey = %s::smallint[]",
-            [f'"{table}"', pair],
-        )
-        # Either key serves the composite foreign keys: PRIMARY KEY (tenant_id, id) is the
-        # form a table distributed by clinic needs (tenants.operations.ClinicPrimaryKey),
-        # UNIQUE (tenant_id, id) beside PRIMARY KEY (id) the form EnableTenantRLS gives.
-        if not rows:
-            problems.append(
-                f"{table}: neither PRIMARY KEY (tenant_id, id) nor UNIQUE (tenant_id, id)"
-            )
-
-    # Uniqueness is per clinic (invariant 9): a unique index without tenant_id turns a
-    # duplicate-key error into a way of probing another clinic's data.
-    for index_name, keys, is_primary in _fetchall(
-        cursor,
-        "SELECT i.indexrelid::regclass::text, i.indkey::smallint[], i.indisprimary "
-        "FROM pg_index i WHERE i.indrelid = %s::regclass AND i.indisunique",
-        [f'"{table}"'],
-    ):
-        # Clinics, people and the shared catalogues are global: their e-mail, code or name is
-        # unique platform-wide.
-        if is_primary or kind in ("tenant_root", "people", "reference"):
-            continue
-        if tenant_attnum not in keys:
-            problems.append(f"{table}: unique index {index_name} does not include {tenant_col}")
-
-    for field in model._meta.fields:
-        if isinstance(field, TenantForeignKey):
-            target = field.related_model._meta.db_table
-            rows = _fetchall(
-                cursor,
-                "SELECT 1 FROM pg_constraint c WHERE c.conrelid = %s::regclass "
-                "AND c.contype = 'f' AND c.conkey = %s::smallint[] "
-                "AND c.confrelid = %s::regclass AND c.confkey = %s::smallint[]",
-                [
-                    f'"{table}"',
-                    [attnums.get("tenant_id"), attnums.get(field.column)],
-                    f'"{target}"',
-                    [_attnums(cursor, target).get("tenant_id"), _attnums(cursor, target).get("id")],
-                ],
-            )
-            if not rows:
-                problems.append(
-                    f"{table}.{field.column}: composite foreign key (tenant_id, {field.column}) "
-                    f"→ {target}(tenant_id, id) is missing"
-                )
-    return problems
-
-
 def _runtime_role_problems(cursor, role: str, tables: list[str]) -> list[str]:
-    rows = _fetchall(
+    rows = fetchall(
         cursor, "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role]
     )
     if not rows:
@@ -294,8 +104,8 @@ def _runtime_role_problems(cursor, role: str, tables: list[str]) -> list[str]:
         problems.append(f"runtime role {role} is a superuser: row-level security does not apply")
     if bypass:
         problems.append(f"runtime role {role} has BYPASSRLS")
-    existing = [t for t in tables if _fetchall(cursor, "SELECT to_regclass(%s)", [f'"{t}"'])[0][0]]
-    for table, owner in _fetchall(
+    existing = [t for t in tables if fetchall(cursor, "SELECT to_regclass(%s)", [f'"{t}"'])[0][0]]
+    for table, owner in fetchall(
         cursor,
         "SELECT c.relname, c.relowner::regrole::text FROM pg_class c "
         "WHERE c.oid = ANY(%s::regclass[])",
@@ -303,14 +113,14 @@ def _runtime_role_problems(cursor, role: str, tables: list[str]) -> list[str]:
     ):
         if owner == role:
             problems.append(f"runtime role {role} owns {table}: owners can lift row-level security")
-        elif _fetchall(cursor, "SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])[0][0]:
+        elif fetchall(cursor, "SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])[0][0]:
             problems.append(f"runtime role {role} is a member of {owner}, which owns {table}")
     return problems
 
 
 def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
     problems = []
-    for (table,) in _fetchall(
+    for (table,) in fetchall(
         cursor,
         "SELECT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') "
@@ -318,7 +128,7 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
     ):
         if table not in protected_tables:
             problems.append(f"{table}: has tenant_id but no model declares its row-level security")
-    for name, kind, options in _fetchall(
+    for name, kind, options in fetchall(
         cursor,
         "SELECT relname, relkind, reloptions FROM pg_class WHERE relkind IN ('v', 'm') "
         "AND relnamespace = current_schema()::regnamespace",
@@ -327,7 +137,7 @@ def _schema_problems(cursor, protected_tables: set[str]) -> list[str]:
             problems.append(f"{name}: materialised views carry no row-level security")
         elif "security_invoker=true" not in (options or []):
             problems.append(f"{name}: view without security_invoker=true runs as its owner")
-    for (name,) in _fetchall(
+    for (name,) in fetchall(
         cursor,
         "SELECT proname FROM pg_proc WHERE prosecdef "
         "AND pronamespace = current_schema()::regnamespace",
@@ -346,10 +156,10 @@ def _limited_grant_problems(cursor, role: str) -> list[str]:
 
     problems = []
     for table, spec in RUNTIME_LIMITED_TABLES.items():
-        if _fetchall(cursor, "SELECT to_regclass(%s)", [f'"{table}"'])[0][0] is None:
+        if fetchall(cursor, "SELECT to_regclass(%s)", [f'"{table}"'])[0][0] is None:
             continue
         for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"):
-            has = _fetchall(
+            has = fetchall(
                 cursor, "SELECT has_table_privilege(%s, %s, %s)", [role, f'"{table}"', privilege]
             )[0][0]
             if has != (privilege in spec["privileges"]):
@@ -357,13 +167,13 @@ def _limited_grant_problems(cursor, role: str) -> list[str]:
                     f"{table}: runtime role {role} {'has' if has else 'lacks'} {privilege} "
                     f"(expected only {', '.join(spec['privileges'])} on the table)"
                 )
-        for (column,) in _fetchall(
+        for (column,) in fetchall(
             cursor,
             "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
             "AND NOT attisdropped ORDER BY attnum",
             [f'"{table}"'],
         ):
-            readable = _fetchall(
+            readable = fetchall(
                 cursor,
                 "SELECT has_column_privilege(%s, %s, %s, 'SELECT')",
                 [role, f'"{table}"', column],
@@ -388,7 +198,7 @@ def inspect_database(alias: str = "default", *, missing_ok: bool = False) -> lis
     with transaction.atomic(using=alias):
         with connection.cursor() as cursor:
             for model in models_:
-                problems += _table_problems(cursor, model, counter, missing_ok=missing_ok)
+                problems += table_problems(cursor, model, counter, missing_ok=missing_ok)
             problems += _schema_problems(cursor, set(tables))
             problems += _runtime_role_problems(
                 cursor, settings.DATABASES["default"]["USER"], tables
