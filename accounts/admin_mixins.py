@@ -341,20 +341,6 @@ class ClinicOwnedAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return super().get_inlines(request, obj) if obj is not None else ()
 
 
-class ViewOnlyMixin:
-    """Nobody adds, changes or deletes through this admin: its rows are written by services,
-    actions or the platform (audit logs, invoices and payments, the shared catalogue)."""
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ReadOnlyFieldsMixin:
     """Every field read-only (for admins whose changes happen only through actions)."""
 

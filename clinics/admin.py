@@ -18,13 +18,13 @@ from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ReadOnlyFieldsMixin,
     ScopedAdminMixin,
-    ViewOnlyMixin,
     form_action,
 )
 from accounts.models import ADMIN_ROLES
 from clinics.billing.services import enterprise_terms_set, plan_set
 from clinics.selectors import clinics_with_usage
 from tenants import outbox_admin, plans  # noqa: F401 (outbox_admin registers the e-mail outbox)
+from tenants.admin_mixins import ViewOnlyMixin
 from tenants.models import AuditEvent, PlanChange, PlatformAuditEvent, Tenant
 from tenants.services import (
     MAX_TRIAL_EXTENSION_DAYS,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from tenants.admin_mixins import ViewOnlyMixin
 from tenants.models import OutboxEmail
 from tenants.outbox import outbox_retry
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "template",
@@ -43,15 +44,6 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ["send_again"]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Send the selected failed e-mails again")
     def send_again(self, request, queryset):

@@ -17,7 +17,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from accounts.admin_mixins import ViewOnlyMixin
 from clinical.admin.common import (
     AuditedReadsMixin,
     ClinicalAdmin,
@@ -49,6 +48,7 @@ from clinical.services import (
 from clinical.services.dental.observations import OBSERVATION_FIELDS
 from clinical.services.dental.procedures import CLOSED_PROCEDURE_FIELDS, PROCEDURE_FIELDS
 from clinical.services.dental.templates import TEMPLATE_FIELDS
+from tenants.admin_mixins import ViewOnlyMixin
 
 RECORD_PERMISSIONS = frozenset({"view", "add", "change", "delete", "operate"})
 

@@ -14,11 +14,11 @@ from accounts.admin_mixins import (
     ClinicOwnedAdmin,
     ClinicTabularInline,
     ReadOnlyFieldsMixin,
-    ViewOnlyMixin,
     form_action,
 )
 from accounts.models import OWNER_ONLY
 from clinics.billing.services import invoice_void, payment_record
+from tenants.admin_mixins import ViewOnlyMixin
 from tenants.billing.models import Invoice, InvoiceLine, Payment, PaymentEvent
 
 
